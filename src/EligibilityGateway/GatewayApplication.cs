@@ -1,0 +1,61 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace EligibilityGateway;
+
+/// <summary>
+/// Builds the gateway web application. <see cref="Program"/>, the sandbox host and the tests all go
+/// through here, so that what is tested is what runs.
+/// </summary>
+public static class GatewayApplication
+{
+    /// <summary>Health checks with this tag must pass before the gateway reports ready.</summary>
+    public const string ReadyTag = "ready";
+
+    /// <param name="args">Command-line arguments (configuration overrides).</param>
+    /// <param name="configure">Lets a host (sandbox, tests) add configuration or replace services before build.</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ApplicationName = typeof(GatewayApplication).Assembly.GetName().Name,
+        });
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddHealthChecks();
+        builder.Services.TryAddSingletonTimeProvider();
+
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        MapHealth(app);
+        return app;
+    }
+
+    private static void MapHealth(WebApplication app)
+    {
+        // Liveness says only that the process answers; readiness needs every check tagged "ready".
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(ReadyTag),
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status200OK,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
+    }
+
+    private static void TryAddSingletonTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+}
