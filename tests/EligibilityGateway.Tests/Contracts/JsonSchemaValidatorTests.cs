@@ -21,7 +21,7 @@ public sealed class JsonSchemaValidatorTests
                 "status": { "const": "in-payment" },
                 "earnings": { "type": ["number", "null"], "minimum": 0, "maximum": 100000 },
                 "start": { "type": "string", "format": "date" },
-                "reference": { "type": "string", "pattern": "^[A-Z]{2}[0-9]{3}$", "minLength": 5, "maxLength": 5 },
+                "reference": { "type": "string", "pattern": "^[A-Z]{2}[0-9]+$", "minLength": 5, "maxLength": 6 },
                 "tags": { "type": "array", "items": { "type": "string" }, "minItems": 1, "maxItems": 2, "uniqueItems": true }
               }
             },
@@ -47,7 +47,8 @@ public sealed class JsonSchemaValidatorTests
         { "Claim", """{"type":"universal-credit","status":"in-payment","earnings":100001}""", "above the maximum" },
         { "Claim", """{"type":"universal-credit","status":"in-payment","start":"2026-02-30"}""", "is not a valid date" },
         { "Claim", """{"type":"universal-credit","status":"in-payment","reference":"ab123"}""", "does not match" },
-        { "Claim", """{"type":"universal-credit","status":"in-payment","reference":"AB1234"}""", "longer than 5" },
+        { "Claim", """{"type":"universal-credit","status":"in-payment","reference":"AB12345"}""", "longer than 6" },
+        { "Claim", """{"type":"universal-credit","status":"in-payment","tags":["abcdef"],"reference":"AB12"}""", "shorter than 5" },
         { "Claim", """{"type":"universal-credit","status":"in-payment","tags":[]}""", "fewer than 1 items" },
         { "Claim", """{"type":"universal-credit","status":"in-payment","tags":["a","b","c"]}""", "more than 2 items" },
         { "Claim", """{"type":"universal-credit","status":"in-payment","tags":["a","a"]}""", "duplicates item 0" },
