@@ -1,7 +1,16 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using MockCentralGovernment.Configuration;
+using MockCentralGovernment.Faults;
+using MockCentralGovernment.Population;
+using MockCentralGovernment.Providers;
+
 namespace MockCentralGovernment;
 
 /// <summary>
-/// Builds the mock central-government application (DWP, HMRC, Home Office). Program, the sandbox host
+/// Builds the mock central government application (DWP, HMRC, Home Office). Program, the sandbox host
 /// and the tests all go through here.
 /// </summary>
 public static class MockGovernmentApplication
@@ -15,11 +24,30 @@ public static class MockGovernmentApplication
             Args = args,
             ApplicationName = typeof(MockGovernmentApplication).Assembly.GetName().Name,
         });
+
+        // Lowest precedence: every appsettings file, environment variable, argument or host override wins.
+        ((IConfigurationBuilder)builder.Configuration).Sources.Insert(0, new MemoryConfigurationSource { InitialData = MockGovernmentDefaults.Values });
+
         builder.Services.AddProblemDetails();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<MockGovernmentOptions>()
+            .BindConfiguration(MockGovernmentOptions.SectionName)
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<MockGovernmentOptions>, MockGovernmentOptionsValidator>();
+        builder.Services.AddSingleton<CredentialVerifier>();
+        builder.Services.AddSingleton<FaultController>();
+        builder.Services.AddPopulation();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseExceptionHandler();
+        // Framework-made errors (unknown route 404, wrong method 405) answer problem+json like everything else.
+        app.UseStatusCodePages();
+
+        app.MapProviderApis();
+        app.MapControlApi();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         return app;
     }
 }
