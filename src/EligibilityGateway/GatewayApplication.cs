@@ -24,6 +24,7 @@ public static class GatewayApplication
 
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks();
+        builder.Services.AddTrustFramework(builder.Configuration);
         builder.Services.TryAddSingletonTimeProvider();
 
         configure?.Invoke(builder);

@@ -1,3 +1,6 @@
+using EligibilityGateway.TrustFramework;
+using Microsoft.Extensions.Options;
+
 namespace EligibilityGateway;
 
 /// <summary>Entry point of the gateway as its own deployable.</summary>
@@ -5,8 +8,22 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        var app = GatewayApplication.Build(args);
-        await app.RunAsync();
-        return 0;
+        try
+        {
+            await using var app = GatewayApplication.Build(args);
+            await app.RunAsync();
+            return 0;
+        }
+        catch (TrustFrameworkLoadException ex)
+        {
+            // SPEC §3: an invalid trust framework at start-up stops the gateway, naming file, line and field.
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 1;
+        }
+        catch (OptionsValidationException ex)
+        {
+            await Console.Error.WriteLineAsync("Invalid configuration:\n" + string.Join('\n', ex.Failures));
+            return 1;
+        }
     }
 }
