@@ -1,0 +1,184 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.IdentityModel.Tokens;
+
+namespace EligibilityGateway.Security;
+
+/// <summary>
+/// Every key the gateway holds, loaded once at start-up from one directory (a Kubernetes Secret mounted as
+/// files in production; <c>.sandbox/keys</c>, generated on first run, in the sandbox). Replicas that share the
+/// directory compute the same subject references and cache keys and accept each other's tokens.
+/// Layout and rotation: <c>Security/README.md</c>.
+/// </summary>
+internal sealed class KeyRing
+{
+    internal const string SigningKeyPrefix = "token-signing-";
+    internal const string SubjectReferenceFile = "subject-reference.key";
+    internal const string CacheIndexFile = "cache-index.key";
+    internal const string CacheEncryptionFile = "cache-encryption.key";
+    private const int SymmetricKeyBytes = 32;
+
+    private KeyRing(ImmutableArray<ECDsaSecurityKey> signingKeys, ECDsaSecurityKey activeSigningKey, byte[] subjectReferenceKey, byte[] cacheIndexKey, byte[] cacheEncryptionKey)
+    {
+        SigningKeys = signingKeys;
+        ActiveSigningKey = activeSigningKey;
+        SubjectReferenceKey = subjectReferenceKey;
+        CacheIndexKey = cacheIndexKey;
+        CacheEncryptionKey = cacheEncryptionKey;
+    }
+
+    /// <summary>Every token-signing key, all published in the JWKS so tokens signed before a rotation still verify.</summary>
+    public ImmutableArray<ECDsaSecurityKey> SigningKeys { get; }
+
+    /// <summary>The key new tokens are signed with (ES256).</summary>
+    public ECDsaSecurityKey ActiveSigningKey { get; }
+
+    /// <summary>HMAC-SHA256 key for subject references: the only form in which a person's identity is stored.</summary>
+    public byte[] SubjectReferenceKey { get; }
+
+    /// <summary>HMAC-SHA256 key that turns cache lookups into opaque Redis keys.</summary>
+    public byte[] CacheIndexKey { get; }
+
+    /// <summary>AES-256-GCM key for cached values.</summary>
+    public byte[] CacheEncryptionKey { get; }
+
+    /// <summary>The public halves of the signing keys, as published at <c>/connect/jwks</c>.</summary>
+    public IEnumerable<JsonWebKey> PublicSigningKeys() => SigningKeys.Select(key =>
+    {
+        var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ECDsa.Create(key.ECDsa.ExportParameters(includePrivateParameters: false))) { KeyId = key.KeyId });
+        jwk.Use = "sig";
+        jwk.Alg = SecurityAlgorithms.EcdsaSha256;
+        return jwk;
+    });
+
+    /// <summary>Loads the ring, generating missing keys only when <see cref="KeyRingOptions.GenerateIfMissing"/> allows it.</summary>
+    /// <exception cref="InvalidOperationException">A key is missing or malformed; the message names the file.</exception>
+    public static KeyRing Load(KeyRingOptions options)
+    {
+        var directory = Path.GetFullPath(options.Directory!);
+        if (options.GenerateIfMissing)
+        {
+            Directory.CreateDirectory(directory);
+            GenerateMissing(directory);
+        }
+        else if (!Directory.Exists(directory))
+        {
+            throw new InvalidOperationException($"Key directory '{directory}' does not exist (Keys:Directory).");
+        }
+
+        var signing = Directory.GetFiles(directory, SigningKeyPrefix + "*.json")
+            .Order(StringComparer.Ordinal)
+            .Select(ReadSigningKey)
+            .ToImmutableArray();
+        if (signing.IsEmpty)
+        {
+            throw new InvalidOperationException($"No token-signing key ({SigningKeyPrefix}*.json) in '{directory}'.");
+        }
+
+        var active = options.ActiveSigningKeyId is { } kid
+            ? signing.FirstOrDefault(k => k.KeyId == kid) ?? throw new InvalidOperationException($"Keys:ActiveSigningKeyId '{kid}' names no key in '{directory}'.")
+            : signing[^1];
+
+        return new KeyRing(
+            signing,
+            active,
+            ReadSymmetric(Path.Combine(directory, SubjectReferenceFile)),
+            ReadSymmetric(Path.Combine(directory, CacheIndexFile)),
+            ReadSymmetric(Path.Combine(directory, CacheEncryptionFile)));
+    }
+
+    private static void GenerateMissing(string directory)
+    {
+        if (Directory.GetFiles(directory, SigningKeyPrefix + "*.json").Length == 0)
+        {
+            // Two keys from the start, so that rotation (publish, switch, retire) is exercised from day one.
+            WriteSigningKey(directory, 1);
+            WriteSigningKey(directory, 2);
+        }
+
+        foreach (var file in new[] { SubjectReferenceFile, CacheIndexFile, CacheEncryptionFile })
+        {
+            var path = Path.Combine(directory, file);
+            if (!File.Exists(path))
+            {
+                WriteSecretFile(path, Convert.ToBase64String(RandomNumberGenerator.GetBytes(SymmetricKeyBytes)));
+            }
+        }
+    }
+
+    private static void WriteSigningKey(string directory, int number)
+    {
+        using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ecdsa));
+        jwk.KeyId = Base64UrlEncoder.Encode(jwk.ComputeJwkThumbprint());
+        var json = JsonSerializer.Serialize(new { kty = jwk.Kty, crv = jwk.Crv, x = jwk.X, y = jwk.Y, d = jwk.D, kid = jwk.KeyId });
+        WriteSecretFile(Path.Combine(directory, $"{SigningKeyPrefix}{number}.json"), json);
+    }
+
+    private static void WriteSecretFile(string path, string content)
+    {
+        // Owner read/write only; written whole before it becomes visible under its name.
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, content);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        File.Move(temporary, path, overwrite: false);
+    }
+
+    private static ECDsaSecurityKey ReadSigningKey(string path)
+    {
+        try
+        {
+            var jwk = new JsonWebKey(File.ReadAllText(path));
+            if (jwk.Kty != JsonWebAlgorithmsKeyTypes.EllipticCurve || jwk.Crv != JsonWebKeyECTypes.P256 || string.IsNullOrEmpty(jwk.D) || string.IsNullOrEmpty(jwk.KeyId))
+            {
+                throw new InvalidOperationException($"Signing key '{path}' must be a private EC P-256 JWK with a kid.");
+            }
+
+            var ecdsa = ECDsa.Create(new ECParameters
+            {
+                Curve = ECCurve.NamedCurves.nistP256,
+                Q = new ECPoint { X = Base64UrlEncoder.DecodeBytes(jwk.X), Y = Base64UrlEncoder.DecodeBytes(jwk.Y) },
+                D = Base64UrlEncoder.DecodeBytes(jwk.D),
+            });
+            return new ECDsaSecurityKey(ecdsa) { KeyId = jwk.KeyId };
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or CryptographicException or JsonException)
+        {
+            throw new InvalidOperationException($"Signing key '{path}' is not a valid JWK: {ex.Message}", ex);
+        }
+    }
+
+    private static byte[] ReadSymmetric(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"Key file '{path}' is missing.");
+        }
+
+        var bytes = Convert.TryFromBase64String(File.ReadAllText(path).Trim(), new byte[64], out var written) ? written : -1;
+        if (bytes != SymmetricKeyBytes)
+        {
+            throw new InvalidOperationException($"Key file '{path}' must hold {SymmetricKeyBytes} random bytes in base64.");
+        }
+
+        return Convert.FromBase64String(File.ReadAllText(path).Trim());
+    }
+}
+
+/// <summary>Where the keys live (configuration section <c>Keys</c>).</summary>
+public sealed class KeyRingOptions
+{
+    /// <value>The key directory. Required.</value>
+    public string? Directory { get; set; }
+
+    /// <value>Create missing keys on start. Default false: production keys are provisioned, never invented; the sandbox sets it.</value>
+    public bool GenerateIfMissing { get; set; }
+
+    /// <value>The <c>kid</c> new tokens are signed with. Default: the key whose file name sorts last.</value>
+    public string? ActiveSigningKeyId { get; set; }
+}
