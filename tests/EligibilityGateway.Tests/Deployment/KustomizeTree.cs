@@ -47,6 +47,10 @@ internal sealed class KustomizeTree
     public IReadOnlyList<Manifest> ResourcesOf(Kustomization kustomization) =>
         Walk(kustomization).SelectMany(k => k.Resources.Where(File.Exists)).SelectMany(DocumentsOf).ToList();
 
+    /// <summary>Patch documents a kustomization applies, innermost kustomization first (the order Kustomize applies them).</summary>
+    public IReadOnlyList<Manifest> PatchesOf(Kustomization kustomization) =>
+        Walk(kustomization).Reverse().SelectMany(k => k.Patches.Where(File.Exists)).SelectMany(DocumentsOf).ToList();
+
     /// <summary>The ConfigMap and Secret generators a kustomization renders, its own and those of the kustomizations it includes.</summary>
     public IReadOnlyList<Generator> GeneratorsOf(Kustomization kustomization) =>
         Walk(kustomization).SelectMany(k => k.Generators).ToList();
