@@ -83,13 +83,21 @@ internal static partial class TrustFrameworkLoader
 
         var errors = new YamlErrorCollector(displayName);
         var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(text.TrimStart('\uFEFF')));
         try
         {
-            stream.Load(new StringReader(text.TrimStart('\uFEFF')));
+            stream.Load(new Parser(scanner));
         }
         catch (YamlException ex)
         {
             errors.Add(ex.Start, "", "YAML syntax error: " + YamlMessagePrefix().Replace(ex.Message, ""));
+            return TrustFrameworkLoadResult.Failure(errors.Errors, sha256);
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet 16 throws this instead of a YamlException for some malformed input (an unclosed flow
+            // sequence, say); the scanner's position is where it gave up.
+            errors.Add(scanner.CurrentPosition, "", "YAML syntax error: malformed YAML near here");
             return TrustFrameworkLoadResult.Failure(errors.Errors, sha256);
         }
 
