@@ -53,13 +53,13 @@ internal static class FaultInjection
 
             if (delay > 0)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(delay), time, context.RequestAborted);
+                await DelayAtLeastAsync(TimeSpan.FromMilliseconds(delay), time, context.RequestAborted);
             }
 
             if (settings.TimeoutRate > 0 && faults.NextUnit(provider) < settings.TimeoutRate)
             {
                 Log.FaultInjected(logger, provider.Slug(), "timeout");
-                await Task.Delay(TimeSpan.FromMilliseconds(settings.TimeoutHoldMilliseconds), time, context.RequestAborted);
+                await DelayAtLeastAsync(TimeSpan.FromMilliseconds(settings.TimeoutHoldMilliseconds), time, context.RequestAborted);
                 return Problems.Timeout();
             }
         }
@@ -79,5 +79,16 @@ internal static class FaultInjection
         }
 
         return await next(invocation);
+    }
+
+    // Timers fire on a coarse tick and can wake up to a millisecond early; the contract promises at least the set
+    // latency, so sleep again for whatever is left.
+    private static async Task DelayAtLeastAsync(TimeSpan delay, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        for (var remaining = delay; remaining > TimeSpan.Zero; remaining = delay - time.GetElapsedTime(started))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(remaining.TotalMilliseconds)), time, cancellationToken);
+        }
     }
 }
