@@ -26,6 +26,8 @@ public sealed class MockGovernmentFixture : IAsyncLifetime
 
     internal PopulationStore Population => _app!.Services.GetRequiredService<PopulationStore>();
 
+    internal IServiceProvider Services => _app!.Services;
+
     public async Task InitializeAsync()
     {
         _app = Build();

@@ -11,9 +11,9 @@ internal static class ControlApi
 {
     public static void MapControlApi(this IEndpointRouteBuilder endpoints)
     {
-        var control = endpoints.MapGroup("/_control/providers").RequireControlCredential();
-        control.MapGet("", (FaultController faults) => List(faults));
-        control.MapDelete("", (FaultController faults, ILoggerFactory loggers) =>
+        var control = endpoints.MapGroup("/_control").RequireControlCredential();
+        control.MapGet("/providers", (FaultController faults) => List(faults));
+        control.MapDelete("/providers", (FaultController faults, ILoggerFactory loggers) =>
         {
             foreach (var provider in ProviderKinds.All)
             {
@@ -22,13 +22,13 @@ internal static class ControlApi
 
             return List(faults);
         });
-        control.MapGet("/{provider}", (string provider, FaultController faults) =>
+        control.MapGet("/providers/{provider}", (string provider, FaultController faults) =>
             ProviderKinds.TryParseSlug(provider, out var kind) ? Show(kind, faults.Get(kind)) : Problems.UnknownProvider());
-        control.MapPut("/{provider}", (string provider, HttpContext context, FaultController faults, ILoggerFactory loggers) =>
+        control.MapPut("/providers/{provider}", (string provider, HttpContext context, FaultController faults, ILoggerFactory loggers) =>
             ChangeAsync(provider, context, faults, loggers, replace: true));
-        control.MapPatch("/{provider}", (string provider, HttpContext context, FaultController faults, ILoggerFactory loggers) =>
+        control.MapPatch("/providers/{provider}", (string provider, HttpContext context, FaultController faults, ILoggerFactory loggers) =>
             ChangeAsync(provider, context, faults, loggers, replace: false));
-        control.MapDelete("/{provider}", (string provider, FaultController faults, ILoggerFactory loggers) =>
+        control.MapDelete("/providers/{provider}", (string provider, FaultController faults, ILoggerFactory loggers) =>
         {
             if (!ProviderKinds.TryParseSlug(provider, out var kind))
             {
