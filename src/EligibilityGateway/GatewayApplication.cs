@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace EligibilityGateway;
@@ -22,6 +23,9 @@ public static class GatewayApplication
             ApplicationName = typeof(GatewayApplication).Assembly.GetName().Name,
         });
 
+        // Lowest precedence: appsettings files, environment variables, arguments and host overrides all win.
+        ((IConfigurationBuilder)builder.Configuration).Sources.Insert(0, new MemoryConfigurationSource { InitialData = Defaults });
+
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks();
         builder.Services.AddTrustFramework(builder.Configuration);
@@ -35,6 +39,15 @@ public static class GatewayApplication
         MapHealth(app);
         return app;
     }
+
+    /// <summary>Embedded defaults, so that the gateway runs the same wherever its content root is.</summary>
+    private static readonly Dictionary<string, string?> Defaults = new()
+    {
+        ["Logging:LogLevel:Default"] = "Information",
+        // Per-request framework logs add nothing the metrics do not, and cost throughput.
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["AllowedHosts"] = "*",
+    };
 
     private static void MapHealth(WebApplication app)
     {
