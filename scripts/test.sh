@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs and is missing, then builds and runs every test.
+# Works on a fresh Debian/Ubuntu machine with the .NET 10 SDK: as root it installs Debian packages itself,
+# otherwise it says exactly what to install and stops.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+# Commands the tests start or drive, each with the Debian package that provides it.
+declare -A debian_packages=()
+
+missing=()
+for command in "${!debian_packages[@]}"; do
+  command -v "$command" >/dev/null 2>&1 || missing+=("${debian_packages[$command]}")
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "Installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "The tests need these Debian packages, which are missing: ${missing[*]}" >&2
+    echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "The .NET 10 SDK is needed: see https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2
+  exit 1
+fi
+
+results="$root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+dotnet build EligibilityGateway.sln --configuration Release --nologo -clp:ErrorsOnly
+
+status=0
+dotnet test EligibilityGateway.sln --configuration Release --no-build --nologo \
+  --results-directory "$results" --logger "trx" --logger "console;verbosity=minimal" || status=$?
+
+# One closing line over every test assembly, so that a run which executed nothing cannot pass unnoticed.
+passed=0 failed=0 skipped=0
+for trx in "$results"/*.trx; do
+  [[ -e "$trx" ]] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  p=$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")
+  f=$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")
+  n=$(sed -E 's/.* notExecuted="([0-9]+)".*/\1/' <<<"$counters")
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + n))
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+
+if ((passed == 0)); then
+  echo "No test ran." >&2
+  exit 1
+fi
+exit "$status"
