@@ -8,7 +8,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 # Commands the tests start or drive, each with the Debian package that provides it.
-declare -A debian_packages=()
+declare -A debian_packages=(
+  [redis-server]=redis-server
+)
 
 missing=()
 for command in "${!debian_packages[@]}"; do

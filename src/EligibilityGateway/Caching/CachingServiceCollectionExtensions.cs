@@ -1,0 +1,52 @@
+using EligibilityGateway;
+using EligibilityGateway.Caching;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+// In Microsoft.Extensions.DependencyInjection so that hosts find it without another using.
+#pragma warning disable IDE0130
+namespace Microsoft.Extensions.DependencyInjection;
+#pragma warning restore IDE0130
+
+/// <summary>Registers the answer cache feature.</summary>
+public static class CachingServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the answer cache (<c>IAnswerCache</c>, <c>CacheKeys</c>, <c>SingleFlight&lt;,&gt;</c>): Redis when
+    /// <c>Cache:Redis</c> is set, process memory otherwise; options from the <c>Cache</c> section, validated at
+    /// start-up; cache metrics; and the <c>answer-cache</c> readiness check (Degraded, never Unhealthy, while Redis is
+    /// unreachable). Needs the key ring (<c>AddKeyRing</c>).
+    /// </summary>
+    public static IServiceCollection AddAnswerCache(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<CacheOptions>()
+            .Bind(configuration.GetSection(CacheOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CacheOptions>, CacheOptionsValidator>());
+
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<CacheMetrics>();
+        services.TryAddSingleton<CacheKeys>();
+        services.TryAddSingleton<AnswerProtector>();
+        services.TryAddSingleton<ICacheStore>(CreateStore);
+        services.TryAddSingleton<IAnswerCache, AnswerCache>();
+        services.TryAddSingleton(typeof(SingleFlight<,>));
+        services.AddHealthChecks().AddCheck<AnswerCacheHealthCheck>(AnswerCacheHealthCheck.Name, tags: [GatewayApplication.ReadyTag]);
+        return services;
+    }
+
+    private static ICacheStore CreateStore(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<CacheOptions>>().Value;
+        var timeProvider = services.GetRequiredService<TimeProvider>();
+        if (!string.IsNullOrWhiteSpace(options.Redis))
+        {
+            return new RedisCacheStore(options, timeProvider, services.GetRequiredService<CacheMetrics>(), services.GetRequiredService<ILogger<RedisCacheStore>>());
+        }
+
+        Log.UsingMemory(services.GetRequiredService<ILogger<MemoryCacheStore>>(), options.MemorySizeLimitBytes);
+        return new MemoryCacheStore(options, timeProvider);
+    }
+}

@@ -1,0 +1,241 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StackExchange.Redis;
+
+namespace EligibilityGateway.Caching;
+
+/// <summary>
+/// The Redis store (StackExchange.Redis 1.2.6, the version that restores here), shared by every replica. It fails
+/// open (SPEC §7, §12): when Redis is down or slow, reads miss and writes are skipped within
+/// <see cref="CacheOptions.OperationTimeout"/>; the first failure opens a back-off window in which every request
+/// bypasses Redis at no cost, after which a single request tries it again. The multiplexer reconnects by itself
+/// (never aborting on a failed connect), so the cache comes back without a restart.
+/// </summary>
+internal sealed class RedisCacheStore : ICacheStore, IDisposable
+{
+    // skipUntil holds this while Redis is in use; otherwise the TimeProvider timestamp until which it is bypassed.
+    private const long InUse = long.MinValue;
+
+    private readonly ConfigurationOptions configuration;
+    private readonly TimeSpan operationTimeout;
+    private readonly TimeSpan backOff;
+    private readonly long backOffTicks;
+    private readonly TimeProvider timeProvider;
+    private readonly CacheMetrics metrics;
+    private readonly ILogger logger;
+    private readonly Lock reconnectGate = new();
+    private Task<ConnectionMultiplexer> connecting;
+    private long skipUntil = InUse;
+    private long unavailableSince;
+    private int reportedUnavailable;
+    private int disposed;
+
+    public RedisCacheStore(CacheOptions options, TimeProvider timeProvider, CacheMetrics metrics, ILogger<RedisCacheStore> logger)
+    {
+        configuration = ConfigurationOptions.Parse(options.Redis!);
+        var connectMilliseconds = (int)options.ConnectTimeout.TotalMilliseconds;
+        var operationMilliseconds = (int)options.OperationTimeout.TotalMilliseconds;
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = connectMilliseconds;
+        configuration.ConnectRetry = 1;
+        configuration.SyncTimeout = operationMilliseconds;
+        configuration.ResponseTimeout = operationMilliseconds;
+        configuration.ReconnectRetryPolicy = new LinearRetry(connectMilliseconds);
+        configuration.KeepAlive = 5;
+        configuration.ClientName = "eligibility-gateway";
+
+        operationTimeout = options.OperationTimeout;
+        backOff = options.BackOff;
+        backOffTicks = (long)(options.BackOff.TotalSeconds * timeProvider.TimestampFrequency);
+        this.timeProvider = timeProvider;
+        this.metrics = metrics;
+        this.logger = logger;
+        Log.UsingRedis(logger, string.Join(", ", configuration.EndPoints.Select(e => e.ToString())));
+        connecting = Connect();
+    }
+
+    public string Name => "redis";
+
+    /// <summary>True while Redis is in use; false inside a back-off window after a failure.</summary>
+    public bool IsInUse => Volatile.Read(ref skipUntil) == InUse;
+
+    public async ValueTask<StoreRead> GetAsync(string key, CancellationToken cancellationToken)
+    {
+        if (!TryEnter())
+        {
+            return StoreRead.Unavailable;
+        }
+
+        try
+        {
+            var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
+            if (database is null)
+            {
+                return StoreRead.Unavailable;
+            }
+
+            var value = await Bounded(database.StringGetAsync(key), cancellationToken).ConfigureAwait(false);
+            MarkInUse();
+            return value.IsNull ? StoreRead.Absent : StoreRead.Found((byte[])value!);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Any failure of the cache is a miss, never the caller's error (SPEC §7: fail open for the cache only).
+            MarkUnavailable("read failed", ex);
+            return StoreRead.Unavailable;
+        }
+    }
+
+    public async ValueTask<bool> SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        if (!TryEnter())
+        {
+            return false;
+        }
+
+        try
+        {
+            var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
+            if (database is null)
+            {
+                return false;
+            }
+
+            // SE.Redis truncates the expiry to whole milliseconds (SET … PX), so the stored TTL never exceeds ttl.
+            await Bounded(database.StringSetAsync(key, value, ttl), cancellationToken).ConfigureAwait(false);
+            MarkInUse();
+            return true;
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            MarkUnavailable("write failed", ex);
+            return false;
+        }
+    }
+
+    public async ValueTask<HealthCheckResult> CheckHealthAsync(CancellationToken cancellationToken)
+    {
+        var data = new Dictionary<string, object> { ["store"] = Name };
+        var degraded = HealthCheckResult.Degraded($"Redis is unavailable: answers are served live and Redis is retried every {backOff}.", data: data);
+        if (!TryEnter())
+        {
+            return degraded;
+        }
+
+        try
+        {
+            var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
+            if (database is null)
+            {
+                return degraded;
+            }
+
+            var latency = await Bounded(database.PingAsync(), cancellationToken).ConfigureAwait(false);
+            MarkInUse();
+            data["pingMilliseconds"] = latency.TotalMilliseconds;
+            return HealthCheckResult.Healthy("Answers are cached in Redis.", data);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            MarkUnavailable("ping failed", ex);
+            return degraded;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        {
+            // A connect still under way is closed when it completes.
+            _ = connecting.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private Task<ConnectionMultiplexer> Connect()
+    {
+        var task = ConnectionMultiplexer.ConnectAsync(configuration.Clone());
+        // Observed here so that a failed connect is never an unobserved task exception; DatabaseAsync retries it.
+        _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return task;
+    }
+
+    private async ValueTask<IDatabase?> DatabaseAsync(CancellationToken cancellationToken)
+    {
+        var task = Volatile.Read(ref connecting);
+        if (task.IsFaulted || task.IsCanceled)
+        {
+            // With AbortOnConnectFail off this is rare (e.g. a bad TLS set-up); start again, at most once per back-off.
+            lock (reconnectGate)
+            {
+                if (connecting == task)
+                {
+                    connecting = Connect();
+                }
+            }
+
+            MarkUnavailable("connect failed", task.Exception?.GetBaseException());
+            return null;
+        }
+
+        var multiplexer = await task.WaitAsync(operationTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
+        if (!multiplexer.IsConnected)
+        {
+            // Disconnected: fail now instead of queueing behind a dead socket; the multiplexer keeps reconnecting.
+            MarkUnavailable("not connected", null);
+            return null;
+        }
+
+        return multiplexer.GetDatabase();
+    }
+
+    private Task<T> Bounded<T>(Task<T> operation, CancellationToken cancellationToken)
+    {
+        // StackExchange.Redis 1.x does not time out asynchronous commands itself; bound them here.
+        if (!operation.IsCompleted)
+        {
+            _ = operation.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        return operation.WaitAsync(operationTimeout, timeProvider, cancellationToken);
+    }
+
+    /// <summary>
+    /// True when Redis may be asked: it is in use, or the back-off window has passed and this caller won the right to
+    /// try it (others keep bypassing it until that attempt has gone either way).
+    /// </summary>
+    private bool TryEnter()
+    {
+        var until = Volatile.Read(ref skipUntil);
+        if (until == InUse)
+        {
+            return true;
+        }
+
+        var now = timeProvider.GetTimestamp();
+        return now >= until && Interlocked.CompareExchange(ref skipUntil, now + backOffTicks, until) == until;
+    }
+
+    private void MarkInUse()
+    {
+        if (Volatile.Read(ref skipUntil) != InUse)
+        {
+            Volatile.Write(ref skipUntil, InUse);
+        }
+
+        if (Volatile.Read(ref reportedUnavailable) == 1 && Interlocked.Exchange(ref reportedUnavailable, 0) == 1)
+        {
+            Log.RedisRecovered(logger, timeProvider.GetElapsedTime(Volatile.Read(ref unavailableSince)));
+        }
+    }
+
+    private void MarkUnavailable(string reason, Exception? exception)
+    {
+        metrics.StoreFailed(Name);
+        var now = timeProvider.GetTimestamp();
+        Volatile.Write(ref skipUntil, now + backOffTicks);
+        if (Interlocked.Exchange(ref reportedUnavailable, 1) == 0)
+        {
+            Volatile.Write(ref unavailableSince, now);
+            Log.RedisUnavailable(logger, reason, backOff, exception);
+        }
+    }
+}
