@@ -1,0 +1,97 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using EligibilityGateway.Security;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace EligibilityGateway.Authorization;
+
+/// <summary>An access token just made, and what the audit trail needs to know about it (SPEC §6: token issuance).</summary>
+/// <param name="Token">The compact JWT; hand it to the client only, never to a log or a record.</param>
+internal sealed record IssuedAccessToken(
+    string Token,
+    string TokenId,
+    string ClientId,
+    ClientKind ClientKind,
+    string ParticipantId,
+    string GrantType,
+    string ClientAuthenticationMethod,
+    ImmutableArray<string> Scopes,
+    DateTimeOffset IssuedAt,
+    DateTimeOffset ExpiresAt,
+    string FrameworkId,
+    string FrameworkVersion)
+{
+    /// <summary>RFC 6749 §3.3 form: space-separated.</summary>
+    public string Scope => string.Join(' ', Scopes);
+
+    /// <summary>Never prints the token itself.</summary>
+    public override string ToString() => $"IssuedAccessToken {{ {TokenId}, {ClientId}, {Scope}, expires {ExpiresAt:O} }}";
+}
+
+/// <summary>
+/// Told of every access token before it leaves the token endpoint; the audit trail implements this (SPEC §6) and
+/// registers it with <c>services.AddSingleton&lt;IAccessTokenIssuanceRecorder, …&gt;()</c>. Every registered
+/// recorder is awaited; if one throws, the client gets 503 <c>temporarily_unavailable</c> and no token, so no token
+/// is ever in circulation without its record.
+/// </summary>
+internal interface IAccessTokenIssuanceRecorder
+{
+    ValueTask RecordAsync(IssuedAccessToken issued, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Mints JWT access tokens (RFC 9068): header <c>typ: at+jwt</c>, <c>alg: ES256</c>, <c>kid</c> of the active
+/// signing key; claims <c>iss</c>, <c>aud</c>, <c>sub</c>, <c>client_id</c>, <c>scope</c>, <c>iat</c>, <c>nbf</c>,
+/// <c>exp</c>, <c>jti</c>.
+/// </summary>
+internal sealed class AccessTokenIssuer
+{
+    private readonly JsonWebTokenHandler handler = new() { SetDefaultTimesOnTokenCreation = false };
+    private readonly SigningCredentials credentials;
+    private readonly GatewayIssuer issuer;
+    private readonly TimeProvider timeProvider;
+    private readonly TimeSpan lifetime;
+
+    public AccessTokenIssuer(KeyRing keyRing, GatewayIssuer issuer, TimeProvider timeProvider, IOptions<AuthorizationServerOptions> options)
+    {
+        credentials = new SigningCredentials(keyRing.ActiveSigningKey, SecurityAlgorithms.EcdsaSha256);
+        this.issuer = issuer;
+        this.timeProvider = timeProvider;
+        lifetime = options.Value.AccessTokenLifetime;
+    }
+
+    /// <summary>The configured lifetime, which is also the token response's <c>expires_in</c>.</summary>
+    public TimeSpan Lifetime => lifetime;
+
+    /// <summary>Issues a token to a client for itself (client credentials: <c>sub</c> = <c>client_id</c>, RFC 9068 §2.2).</summary>
+    public IssuedAccessToken IssueForClient(OAuthClient client, string grantType, string authenticationMethod, ImmutableArray<string> scopes)
+    {
+        // JWT NumericDate is whole seconds; truncating here keeps what the token says and what is recorded identical.
+        var now = DateTimeOffset.FromUnixTimeSeconds(timeProvider.GetUtcNow().ToUnixTimeSeconds());
+        var expires = now + lifetime;
+        var tokenId = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
+        var scope = string.Join(' ', scopes);
+        var token = handler.CreateToken(new SecurityTokenDescriptor
+        {
+            TokenType = AccessTokenClaims.TokenType,
+            Issuer = issuer.Value,
+            Audience = AccessTokenClaims.Audience,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = expires.UtcDateTime,
+            SigningCredentials = credentials,
+            Claims = new Dictionary<string, object>(4, StringComparer.Ordinal)
+            {
+                [AccessTokenClaims.Subject] = client.ClientId,
+                [AccessTokenClaims.ClientId] = client.ClientId,
+                [AccessTokenClaims.Scope] = scope,
+                [AccessTokenClaims.TokenId] = tokenId,
+            },
+        });
+
+        var definition = client.Framework.Definition;
+        return new IssuedAccessToken(token, tokenId, client.ClientId, client.Kind, client.ParticipantId, grantType, authenticationMethod, scopes, now, expires, definition.Id, definition.Version);
+    }
+}

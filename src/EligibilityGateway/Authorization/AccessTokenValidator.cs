@@ -1,0 +1,190 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
+using EligibilityGateway.Security;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace EligibilityGateway.Authorization;
+
+/// <summary>What the API knows about a caller once its access token has been validated.</summary>
+internal sealed record ValidatedAccessToken(string ClientId, string Subject, string TokenId, ImmutableArray<string> Scopes, DateTimeOffset NotBefore, DateTimeOffset ExpiresAt);
+
+/// <summary>A validated token, or why it was refused (a fixed phrase, safe to return to the caller).</summary>
+internal readonly record struct AccessTokenValidation(ValidatedAccessToken? Token, string? Failure)
+{
+    public static AccessTokenValidation Refused(string failure) => new(null, failure);
+}
+
+/// <summary>
+/// Validates the gateway's own access tokens (RFC 9068 §4) with <see cref="JsonWebTokenHandler"/>: <c>typ</c>
+/// <c>at+jwt</c>, <c>alg</c> ES256 only (so never <c>none</c>), signature by a published key, <c>iss</c> the gateway,
+/// <c>aud</c> <c>eligibility-gateway</c>, and <c>nbf</c>/<c>exp</c> within <see cref="ClockSkew"/>, against the
+/// injected clock. Tokens that pass are remembered (bounded, keyed by SHA-256 of the token) until they expire, so
+/// a busy caller costs one ECDSA verification per token rather than per request.
+/// </summary>
+internal sealed class AccessTokenValidator
+{
+    /// <summary>Tolerance for clock differences between replicas; every replica signs, every replica validates.</summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+
+    /// <summary>Live tokens remembered at most; each entry is under 200 bytes.</summary>
+    public const int CacheCapacity = 50_000;
+
+    /// <summary>Longer than any token this gateway issues; refused before hashing or parsing.</summary>
+    public const int MaximumTokenLength = 4096;
+
+    private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(10);
+
+    private readonly JsonWebTokenHandler handler = new() { MapInboundClaims = false };
+    private readonly ConcurrentDictionary<UInt128, ValidatedAccessToken> cache = new();
+    private readonly GatewayIssuer issuer;
+    private readonly KeyRing keyRing;
+    private readonly TimeProvider timeProvider;
+    private TokenValidationParameters? parameters;
+    private long nextSweepTicks;
+
+    public AccessTokenValidator(GatewayIssuer issuer, KeyRing keyRing, TimeProvider timeProvider)
+    {
+        this.issuer = issuer;
+        this.keyRing = keyRing;
+        this.timeProvider = timeProvider;
+    }
+
+    /// <summary>How many validated tokens are remembered (for tests and diagnostics).</summary>
+    public int CachedCount => cache.Count;
+
+    public async ValueTask<AccessTokenValidation> ValidateAsync(string token)
+    {
+        if (token.Length is 0 or > MaximumTokenLength)
+        {
+            return AccessTokenValidation.Refused("The access token is malformed.");
+        }
+
+        var key = Hash(token);
+        var now = timeProvider.GetUtcNow();
+        if (cache.TryGetValue(key, out var remembered))
+        {
+            return IsCurrent(remembered, now)
+                ? new AccessTokenValidation(remembered, null)
+                : AccessTokenValidation.Refused("The access token has expired.");
+        }
+
+        var result = await handler.ValidateTokenAsync(token, Parameters());
+        if (!result.IsValid)
+        {
+            return AccessTokenValidation.Refused(Describe(result.Exception));
+        }
+
+        var jwt = (JsonWebToken)result.SecurityToken;
+        if (CheckLifetime(jwt, now) is { } lifetimeError)
+        {
+            return AccessTokenValidation.Refused(lifetimeError);
+        }
+
+        if (!jwt.TryGetPayloadValue<string>(AccessTokenClaims.ClientId, out var clientId) || string.IsNullOrEmpty(clientId)
+            || !jwt.TryGetPayloadValue<string>(AccessTokenClaims.Scope, out var scope) || string.IsNullOrEmpty(scope)
+            || string.IsNullOrEmpty(jwt.Subject) || string.IsNullOrEmpty(jwt.Id))
+        {
+            return AccessTokenValidation.Refused("The access token lacks client_id, scope, sub or jti (RFC 9068 §2.2).");
+        }
+
+        var validated = new ValidatedAccessToken(
+            clientId,
+            jwt.Subject,
+            jwt.Id,
+            [.. scope.Split(' ', StringSplitOptions.RemoveEmptyEntries)],
+            jwt.TryGetPayloadValue<long>(AccessTokenClaims.NotBefore, out _) ? new DateTimeOffset(jwt.ValidFrom, TimeSpan.Zero) : DateTimeOffset.MinValue + ClockSkew,
+            new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
+        Remember(key, validated, now);
+        return new AccessTokenValidation(validated, null);
+    }
+
+    /// <summary>
+    /// RFC 9068 §4 / RFC 7519 §4.1.4-5: <c>exp</c> required and in the future, <c>nbf</c> not in the future, within
+    /// <see cref="ClockSkew"/>. Done here rather than by the handler so that the injected clock decides.
+    /// </summary>
+    private static string? CheckLifetime(JsonWebToken jwt, DateTimeOffset now)
+    {
+        if (!jwt.TryGetPayloadValue<long>(AccessTokenClaims.Expires, out _))
+        {
+            return "The access token has no expiry.";
+        }
+
+        var expires = new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero);
+        var notBefore = jwt.TryGetPayloadValue<long>(AccessTokenClaims.NotBefore, out _) ? new DateTimeOffset(jwt.ValidFrom, TimeSpan.Zero) : DateTimeOffset.MinValue;
+        return now >= expires + ClockSkew ? "The access token has expired."
+            : notBefore != DateTimeOffset.MinValue && now < notBefore - ClockSkew ? "The access token is not valid yet."
+            : null;
+    }
+
+    private static bool IsCurrent(ValidatedAccessToken token, DateTimeOffset now) =>
+        now < token.ExpiresAt + ClockSkew && now >= token.NotBefore - ClockSkew;
+
+    private TokenValidationParameters Parameters() => Volatile.Read(ref parameters) ?? Interlocked.CompareExchange(ref parameters, Build(), null) ?? parameters!;
+
+    /// <summary>Built on first use: the issuer may be derived from the bound address, known only once the server listens.</summary>
+    private TokenValidationParameters Build() => new()
+    {
+        ValidIssuer = issuer.Value,
+        ValidAudience = AccessTokenClaims.Audience,
+        // RFC 9068 §4: the resource server checks typ, so an ID token or client assertion is never taken for an access token.
+        ValidTypes = [AccessTokenClaims.TokenType, AccessTokenClaims.TokenTypeLong],
+        // RFC 8725 §3.1: an explicit algorithm list; none and HS* cannot pass, nor can a token signed under any other key type.
+        ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
+        IssuerSigningKeys = keyRing.PublicSigningKeys().ToArray(),
+        TryAllIssuerSigningKeys = false,
+        RequireSignedTokens = true,
+        ValidateIssuer = true,
+        ValidateAudience = true,
+        // Lifetime is checked afterwards against the injected TimeProvider (CheckLifetime): the handler reads the system clock.
+        ValidateLifetime = false,
+        RequireExpirationTime = false,
+        ValidateIssuerSigningKey = false,
+    };
+
+    private void Remember(UInt128 key, ValidatedAccessToken token, DateTimeOffset now)
+    {
+        var due = Interlocked.Read(ref nextSweepTicks);
+        if (now.UtcTicks >= due && Interlocked.CompareExchange(ref nextSweepTicks, now.UtcTicks + SweepInterval.Ticks, due) == due)
+        {
+            foreach (var (cachedKey, cached) in cache)
+            {
+                if (!IsCurrent(cached, now))
+                {
+                    cache.TryRemove(cachedKey, out _);
+                }
+            }
+        }
+
+        // Full of live tokens: validate the rest each time rather than grow without bound.
+        if (cache.Count < CacheCapacity)
+        {
+            cache.TryAdd(key, token);
+        }
+    }
+
+    /// <summary>128 bits of SHA-256: collisions need 2^64 work even when sought, and a forged token cannot aim at one.</summary>
+    private static UInt128 Hash(string token)
+    {
+        Span<byte> utf8 = stackalloc byte[MaximumTokenLength * 3];
+        var length = Encoding.UTF8.GetBytes(token, utf8);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(utf8[..length], digest);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(digest);
+    }
+
+    /// <summary>Fixed phrases by failure kind: the response says what is wrong without echoing the token.</summary>
+    private static string Describe(Exception? exception) => exception switch
+    {
+        SecurityTokenInvalidIssuerException => "The access token was not issued by this gateway.",
+        SecurityTokenInvalidAudienceException => "The access token is not for this API (aud).",
+        SecurityTokenInvalidTypeException => "The token is not an access token (typ must be at+jwt).",
+        SecurityTokenInvalidAlgorithmException => "The access token's algorithm is not accepted.",
+        SecurityTokenSignatureKeyNotFoundException => "The access token's signature does not verify.",
+        SecurityTokenInvalidSignatureException => "The access token's signature does not verify.",
+        SecurityTokenMalformedException => "The access token is malformed.",
+        _ => "The access token is not valid.",
+    };
+}

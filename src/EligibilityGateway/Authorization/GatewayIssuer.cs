@@ -1,0 +1,72 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+
+namespace EligibilityGateway.Authorization;
+
+/// <summary>
+/// The issuer identifier the gateway publishes, puts in every access token and expects as a client assertion's
+/// <c>aud</c>. It is configured (<c>Authorization:Issuer</c>) or derived once, from the first address the server
+/// is bound to, and never from a request: taking it from the Host header would let anyone who can reach the
+/// gateway make it publish, and accept assertions for, an issuer of their choosing (host-header injection).
+/// </summary>
+internal sealed class GatewayIssuer
+{
+    private readonly string? configured;
+    private readonly IServer server;
+    private readonly ILogger<GatewayIssuer> logger;
+    private string? derived;
+
+    public GatewayIssuer(IOptions<AuthorizationServerOptions> options, IServer server, ILogger<GatewayIssuer> logger)
+    {
+        configured = options.Value.Issuer is { } issuer && AuthorizationServerOptionsValidator.TryNormaliseIssuer(issuer, out var normalised) ? normalised : null;
+        this.server = server;
+        this.logger = logger;
+    }
+
+    /// <summary>The issuer URL, without a trailing slash.</summary>
+    /// <exception cref="InvalidOperationException">Not configured and the server has bound no address yet.</exception>
+    public string Value => configured ?? Volatile.Read(ref derived) ?? Derive();
+
+    /// <summary>RFC 8414 <c>token_endpoint</c>.</summary>
+    public string TokenEndpoint => Value + AuthorizationServerPaths.Token;
+
+    /// <summary>RFC 8414 <c>jwks_uri</c>.</summary>
+    public string JwksUri => Value + AuthorizationServerPaths.Jwks;
+
+    private string Derive()
+    {
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses;
+        var first = addresses?.FirstOrDefault()
+            ?? throw new InvalidOperationException("Authorization:Issuer is not set and the server is bound to no address yet.");
+
+        var binding = BindingAddress.Parse(first);
+        var host = binding.Host;
+        var wildcard = host is "+" or "*" or "0.0.0.0" or "[::]" or "::";
+        if (wildcard)
+        {
+            // A wildcard is not a name a client can reach; loopback is the only honest guess.
+            host = "localhost";
+        }
+
+        var defaultPort = (binding.Scheme == Uri.UriSchemeHttps && binding.Port == 443) || (binding.Scheme == Uri.UriSchemeHttp && binding.Port == 80);
+        var value = string.Create(CultureInfo.InvariantCulture, $"{binding.Scheme}://{host}{(defaultPort ? string.Empty : ":" + binding.Port.ToString(CultureInfo.InvariantCulture))}{binding.PathBase.TrimEnd('/')}");
+        if (Interlocked.CompareExchange(ref derived, value, null) is { } raced)
+        {
+            return raced;
+        }
+
+        Log.IssuerDerived(logger, value, first, wildcard);
+        return value;
+    }
+}
+
+/// <summary>Paths of the authorization server's endpoints (SPEC §5.1).</summary>
+internal static class AuthorizationServerPaths
+{
+    public const string OpenIdConfiguration = "/.well-known/openid-configuration";
+    public const string OAuthAuthorizationServer = "/.well-known/oauth-authorization-server";
+    public const string Jwks = "/connect/jwks";
+    public const string Token = "/connect/token";
+}

@@ -1,0 +1,33 @@
+namespace EligibilityGateway.Authorization;
+
+/// <summary>
+/// Log messages of the authorization server and token validation; event ids 1200-1299 belong to this feature.
+/// No message carries a secret, an assertion or a token: only client ids (public identifiers in the trust
+/// framework), token ids and fixed reason phrases.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Issuer derived from bound address {Address}: {Issuer} (wildcard binding {Wildcard}); set Authorization:Issuer when several replicas or a proxy serve the gateway")]
+    public static partial void IssuerDerived(ILogger logger, string issuer, string address, bool wildcard);
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Debug, Message = "Access token {TokenId} issued to {ClientId} for scope '{Scope}', expires {ExpiresAt:O}")]
+    public static partial void TokenIssued(ILogger logger, string tokenId, string clientId, string scope, DateTimeOffset expiresAt);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Token request refused with {Error} (client authentication {Method}, client {ClientId}): {Description}")]
+    public static partial void TokenRequestRefused(ILogger logger, string error, string method, string clientId, string description);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Client assertion {TokenId} from {ClientId} presented again; refused as a replay (RFC 7523 §3)")]
+    public static partial void AssertionReplayed(ILogger logger, string clientId, string tokenId);
+
+    [LoggerMessage(EventId = 1204, Level = LogLevel.Error, Message = "The client-assertion replay cache is full ({Capacity} live entries); assertions are refused until entries expire")]
+    public static partial void ReplayCacheFull(ILogger logger, int capacity);
+
+    [LoggerMessage(EventId = 1205, Level = LogLevel.Error, Message = "Recording the issuance of access token {TokenId} to {ClientId} failed; the token was not released")]
+    public static partial void IssuanceRecordFailed(ILogger logger, string tokenId, string clientId, Exception exception);
+
+    [LoggerMessage(EventId = 1206, Level = LogLevel.Debug, Message = "Bearer token refused: {Reason}")]
+    public static partial void BearerTokenRefused(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1207, Level = LogLevel.Information, Message = "Trust framework reloaded; {Count} remembered client-secret verifications forgotten")]
+    public static partial void VerifiedSecretsForgotten(ILogger logger, int count);
+}
