@@ -32,6 +32,7 @@ public static class CachingServiceCollectionExtensions
         services.TryAddSingleton<AnswerProtector>();
         services.TryAddSingleton<ICacheStore>(CreateStore);
         services.TryAddSingleton<IAnswerCache, AnswerCache>();
+        services.AddHostedService<CacheStoreStarter>();
         services.TryAddSingleton(typeof(SingleFlight<,>));
         services.AddHealthChecks().AddCheck<AnswerCacheHealthCheck>(AnswerCacheHealthCheck.Name, tags: [GatewayApplication.ReadyTag]);
         return services;

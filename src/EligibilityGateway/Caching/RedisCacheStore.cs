@@ -67,7 +67,7 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
 
         try
         {
-            var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
+            var database = Database();
             if (database is null)
             {
                 return StoreRead.Unavailable;
@@ -94,7 +94,7 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
 
         try
         {
-            var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
+            var database = Database();
             if (database is null)
             {
                 return false;
@@ -123,7 +123,7 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
 
         try
         {
-            var database = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
+            var database = Database();
             if (database is null)
             {
                 return degraded;
@@ -153,12 +153,12 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
     private Task<ConnectionMultiplexer> Connect()
     {
         var task = ConnectionMultiplexer.ConnectAsync(configuration.Clone());
-        // Observed here so that a failed connect is never an unobserved task exception; DatabaseAsync retries it.
+        // Observed here so that a failed connect is never an unobserved task exception; Database() retries it.
         _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return task;
     }
 
-    private async ValueTask<IDatabase?> DatabaseAsync(CancellationToken cancellationToken)
+    private IDatabase? Database()
     {
         var task = Volatile.Read(ref connecting);
         if (task.IsFaulted || task.IsCanceled)
@@ -176,7 +176,14 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
             return null;
         }
 
-        var multiplexer = await task.WaitAsync(operationTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
+        if (!task.IsCompleted)
+        {
+            // Still making the first connection (at most ConnectTimeout): miss now rather than make requests wait.
+            // Not a failure, so no back-off and no warning.
+            return null;
+        }
+
+        var multiplexer = task.Result;
         if (!multiplexer.IsConnected)
         {
             // Disconnected: fail now instead of queueing behind a dead socket; the multiplexer keeps reconnecting.
