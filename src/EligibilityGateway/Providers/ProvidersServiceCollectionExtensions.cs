@@ -1,0 +1,60 @@
+using EligibilityGateway.Providers;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+// In Microsoft.Extensions.DependencyInjection so that hosts find it without another using.
+#pragma warning disable IDE0130
+namespace Microsoft.Extensions.DependencyInjection;
+#pragma warning restore IDE0130
+
+/// <summary>Registers the provider clients, their resilience pipelines and the scheme evaluator.</summary>
+public static class ProvidersServiceCollectionExtensions
+{
+    private static readonly string[] HttpClientNames = [DwpClient.HttpClientName, HmrcClient.HttpClientName, HomeOfficeClient.HttpClientName];
+
+    /// <summary>
+    /// Adds <c>SchemeEvaluator</c>, one HTTP client per provider API behind one Polly pipeline per provider, and a
+    /// start-up check that the trust framework fits the configuration. Needs <c>AddTrustFramework</c> first.
+    /// Configuration: <c>Providers:&lt;providerId&gt;:Credential</c> (required for every provider of the framework),
+    /// <c>Providers:&lt;providerId&gt;:BaseUrl</c> (optional override) and the <c>ProviderResilience</c> section.
+    /// </summary>
+    public static IServiceCollection AddProviders(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        // Bound from the root: the options type has one property, Providers, so only that section is read.
+        services.AddOptions<ProviderEndpointsOptions>().Bind(configuration).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProviderEndpointsOptions>, ProviderEndpointsOptionsValidator>());
+        services.AddOptions<ProviderResilienceOptions>().Bind(configuration.GetSection(ProviderResilienceOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProviderResilienceOptions>, ProviderResilienceOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ProviderPipelines>();
+        services.TryAddSingleton<SchemeEvaluator>();
+        services.AddHostedService<ProviderStartupCheck>();
+
+        foreach (var name in HttpClientNames)
+        {
+            services.AddHttpClient(name, client =>
+                {
+                    // The pipeline's total timeout bounds every call; HttpClient's own 100 s default would only mask it.
+                    client.Timeout = Timeout.InfiniteTimeSpan;
+                })
+                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+                {
+                    // No propagator means no System.Net.Http client span, whose url.full would carry DWP's citizen id
+                    // (SPEC §12: no personal data in traces). SchemeEvaluator emits its own span without URLs.
+                    ActivityHeadersPropagator = null,
+                    // A redirect is not part of any provider contract; following one could send the request elsewhere.
+                    AllowAutoRedirect = false,
+                    UseCookies = false,
+                    PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                })
+                .AddHttpMessageHandler(sp => new ProviderResilienceHandler(sp.GetRequiredService<ProviderPipelines>(), sp.GetRequiredService<TimeProvider>()))
+                // IHttpClientFactory's request logging writes URLs, and the DWP claims URL carries a citizen id.
+                .RemoveAllLoggers();
+        }
+
+        return services;
+    }
+}

@@ -1,0 +1,144 @@
+using EligibilityGateway.Checks;
+using EligibilityGateway.Providers;
+using Polly.CircuitBreaker;
+
+namespace EligibilityGateway.Tests.Providers;
+
+/// <summary>One mock and one gateway for the whole class; nothing here changes fault settings.</summary>
+public sealed class ProviderFixtureEnvironment : IAsyncLifetime
+{
+    internal ProviderTestEnvironment Environment { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Environment = await ProviderTestEnvironment.StartAsync();
+
+    public async Task DisposeAsync() => await Environment.DisposeAsync();
+}
+
+/// <summary>The SPEC §9 fixtures through real HTTP to the real mock, for both sandbox schemes.</summary>
+public sealed class ProviderFixtureTests(ProviderFixtureEnvironment fixture) : IClassFixture<ProviderFixtureEnvironment>
+{
+    private ProviderTestEnvironment Env => fixture.Environment;
+
+    [Theory]
+    [InlineData("Smith", nameof(Outcome.Eligible))]
+    [InlineData("Jones", nameof(Outcome.NotEligible))]
+    [InlineData("Taylor", nameof(Outcome.Eligible))]
+    [InlineData("Brown", nameof(Outcome.NotFound))]
+    [InlineData("Khan", nameof(Outcome.Eligible))]
+    public async Task FreeSchoolMeals_ForEachFixture_GivesTheSpecOutcome(string surname, string expectedName)
+    {
+        var expected = Enum.Parse<Outcome>(expectedName);
+
+        var answer = await Env.EvaluateAsync("free-school-meals", Fixtures.ByName[surname]);
+
+        answer.Outcome.Should().Be(expected);
+        answer.Calls.Select(c => c.ProviderId).Should().Equal("dwp", "hmrc", "home-office");
+        answer.Calls.Should().NotContain(c => c.Status == ProviderCallStatus.Failed);
+    }
+
+    [Theory]
+    [InlineData("Smith", nameof(ProviderCallStatus.Eligible), nameof(ProviderCallStatus.NotFound), nameof(ProviderCallStatus.NotFound))]
+    [InlineData("Jones", nameof(ProviderCallStatus.NotEligible), nameof(ProviderCallStatus.NotEligible), nameof(ProviderCallStatus.NotFound))]
+    [InlineData("Taylor", nameof(ProviderCallStatus.NotFound), nameof(ProviderCallStatus.Eligible), nameof(ProviderCallStatus.NotFound))]
+    [InlineData("Brown", nameof(ProviderCallStatus.NotFound), nameof(ProviderCallStatus.NotFound), nameof(ProviderCallStatus.NotFound))]
+    [InlineData("Khan", nameof(ProviderCallStatus.NotFound), nameof(ProviderCallStatus.NotFound), nameof(ProviderCallStatus.Eligible))]
+    public async Task FreeSchoolMeals_ForEachFixture_EachProviderAnswersFromItsOwnRecords(string surname, string dwpName, string hmrcName, string homeOfficeName)
+    {
+        var dwp = Enum.Parse<ProviderCallStatus>(dwpName);
+        var hmrc = Enum.Parse<ProviderCallStatus>(hmrcName);
+        var homeOffice = Enum.Parse<ProviderCallStatus>(homeOfficeName);
+
+        var answer = await Env.EvaluateAsync("free-school-meals", Fixtures.ByName[surname]);
+
+        answer.Calls.Select(c => c.Status).Should().Equal(dwp, hmrc, homeOffice);
+    }
+
+    [Theory]
+    [InlineData("Smith", nameof(Outcome.Eligible))]
+    [InlineData("Jones", nameof(Outcome.NotEligible))]
+    [InlineData("Taylor", nameof(Outcome.Eligible))]
+    [InlineData("Brown", nameof(Outcome.NotFound))]
+    [InlineData("Khan", nameof(Outcome.NotFound))]
+    public async Task CouncilTaxSupport_ForEachFixture_GivesTheExpectedOutcome(string surname, string expectedName)
+    {
+        var expected = Enum.Parse<Outcome>(expectedName);
+
+        // Smith: Universal Credit in payment; Jones: UC ended and income £24,850; Taylor: CTC with £14,200;
+        // Brown: unknown; Khan: only a NASS number, which neither DWP nor HMRC can be asked with.
+        var answer = await Env.EvaluateAsync("council-tax-support", Fixtures.ByName[surname]);
+
+        answer.Outcome.Should().Be(expected);
+        answer.Calls.Select(c => c.ProviderId).Should().Equal("dwp", "hmrc");
+    }
+
+    [Fact]
+    public async Task Evaluate_WithNassNumber_DoesNotAskDwpOrHmrcAndSaysWhy()
+    {
+        var answer = await Env.EvaluateAsync("free-school-meals", Fixtures.Khan);
+
+        var notAsked = answer.Calls.Where(c => c.ProviderId != "home-office").ToList();
+        notAsked.Should().HaveCount(2).And.OnlyContain(c =>
+            c.Status == ProviderCallStatus.NotFound &&
+            c.Latency == TimeSpan.Zero &&
+            c.FailureReason == ProviderFailureReasons.NotAskedNeedsNationalInsuranceNumber);
+        answer.Calls.Single(c => c.ProviderId == "home-office").Latency.Should().BePositive();
+    }
+
+    [Fact]
+    public async Task Evaluate_WithNiNumber_DoesNotAskTheHomeOfficeAndSaysWhy()
+    {
+        var answer = await Env.EvaluateAsync("free-school-meals", Fixtures.Smith);
+
+        var homeOffice = answer.Calls.Single(c => c.ProviderId == "home-office");
+        homeOffice.Status.Should().Be(ProviderCallStatus.NotFound);
+        homeOffice.Latency.Should().Be(TimeSpan.Zero);
+        homeOffice.FailureReason.Should().Be(ProviderFailureReasons.NotAskedNeedsAsylumSupportNumber);
+        answer.Calls.Where(c => c.ProviderId != "home-office").Should().OnlyContain(c => c.Latency > TimeSpan.Zero && c.FailureReason == null);
+    }
+
+    [Fact]
+    public async Task Evaluate_WithWrongSurname_IsNotFoundRatherThanNotEligible()
+    {
+        var answer = await Env.EvaluateAsync("free-school-meals", Fixtures.Smith with { LastName = "Smyth" });
+
+        answer.Outcome.Should().Be(Outcome.NotFound);
+    }
+
+    [Fact]
+    public async Task Evaluate_WithSurnameInAnotherCase_StillMatches()
+    {
+        var answer = await Env.EvaluateAsync("free-school-meals", Fixtures.Taylor with { LastName = "TAYLOR" });
+
+        answer.Outcome.Should().Be(Outcome.Eligible);
+    }
+
+    [Fact]
+    public async Task Evaluate_ForEveryFixture_WritesNoPersonalDataToAnyLog()
+    {
+        foreach (var subject in Fixtures.ByName.Values)
+        {
+            await Env.EvaluateAsync("free-school-meals", subject);
+            await Env.EvaluateAsync("council-tax-support", subject);
+        }
+
+        var text = string.Join('\n', Env.GatewayLogs.Entries.Select(e => e.Message + e.Exception));
+        text.Should().NotBeEmpty("the gateway logs its start-up, so the capture works");
+        foreach (var value in Fixtures.PersonalData)
+        {
+            text.Should().NotContainEquivalentOf(value);
+        }
+
+        text.Should().NotContain(ProviderTestEnvironment.DwpCredential);
+    }
+
+    [Fact]
+    public void CircuitStates_AfterStart_NameEveryProviderAsClosed()
+    {
+        Env.Pipelines.GetCircuitStates().Should().BeEquivalentTo(new Dictionary<string, CircuitState>
+        {
+            ["dwp"] = CircuitState.Closed,
+            ["hmrc"] = CircuitState.Closed,
+            ["home-office"] = CircuitState.Closed,
+        });
+    }
+}

@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using EligibilityGateway.Checks;
+using EligibilityGateway.Providers;
+using Polly.CircuitBreaker;
+
+namespace EligibilityGateway.Tests.Providers;
+
+/// <summary>
+/// SPEC §8 and §12 against the real mock's fault injection: each test starts its own mock and gateway so that
+/// faults and circuit state never leak between tests.
+/// </summary>
+public sealed class ProviderResilienceTests
+{
+    private const int RetryingEventId = 1300;
+
+    [Fact]
+    public async Task Evaluate_WithWrongCredential_FailsWithoutRetrying()
+    {
+        // Another provider's credential: the mock answers 401 invalid_token.
+        await using var env = await ProviderTestEnvironment.StartAsync(new Dictionary<string, string?>
+        {
+            ["Providers:dwp:Credential"] = ProviderTestEnvironment.HmrcCredential,
+        });
+
+        var answer = await env.EvaluateAsync("free-school-meals", Fixtures.Smith);
+
+        answer.Outcome.Should().Be(Outcome.Undetermined);
+        var dwp = answer.Calls.Single(c => c.ProviderId == "dwp");
+        dwp.Status.Should().Be(ProviderCallStatus.Failed);
+        dwp.FailureReason.Should().Be("credential refused (HTTP 401)");
+        env.GatewayLogs.WithEventId(RetryingEventId).Should().BeEmpty("a 401 is an answer, not a transient failure");
+    }
+
+    [Fact]
+    public async Task Evaluate_WhenProviderHoldsTheRequest_FailsWithTimeoutWithinTheTotalTimeout()
+    {
+        await using var env = await ProviderTestEnvironment.StartAsync(editFramework: yaml => yaml
+            .Replace("attempt_timeout: PT2S", "attempt_timeout: PT0.3S", StringComparison.Ordinal)
+            .Replace("total_timeout: PT5S", "total_timeout: PT1S", StringComparison.Ordinal));
+        await env.SetFaultsAsync("dwp", new { timeoutRate = 1.0, timeoutHoldMilliseconds = 30_000 });
+
+        var stopwatch = Stopwatch.StartNew();
+        var answer = await env.EvaluateAsync("free-school-meals", Fixtures.Smith);
+        stopwatch.Stop();
+
+        answer.Outcome.Should().Be(Outcome.Undetermined, "a provider timeout is never a no");
+        var dwp = answer.Calls.Single(c => c.ProviderId == "dwp");
+        dwp.Should().Match<ProviderCall>(c => c.Status == ProviderCallStatus.Failed && c.FailureReason == ProviderFailureReasons.Timeout);
+        dwp.Latency.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(0.9)).And.BeLessThan(TimeSpan.FromSeconds(1.8));
+        stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2), "the total timeout of one second bounds the call, not the mock's 30 s hold");
+        env.GatewayLogs.WithEventId(RetryingEventId).Should().NotBeEmpty("a timed-out attempt is retried while the total timeout allows");
+    }
+
+    [Fact]
+    public async Task Evaluate_DuringOutage_FailsThenOpensTheCircuitThenRecovers()
+    {
+        await using var env = await ProviderTestEnvironment.StartAsync(new Dictionary<string, string?>
+        {
+            ["ProviderResilience:BreakerMinimumThroughput"] = "4",
+            ["ProviderResilience:BreakerSamplingDuration"] = "00:00:10",
+            ["ProviderResilience:BreakerBreakDuration"] = "00:00:02",
+        });
+        await env.SetFaultsAsync("dwp", new { outage = true });
+
+        // Each evaluation makes up to three attempts (two retries); the fourth failed attempt opens the circuit.
+        for (var i = 0; i < 5 && env.Pipelines.GetCircuitStates()["dwp"] != CircuitState.Open; i++)
+        {
+            var during = await env.EvaluateAsync("free-school-meals", Fixtures.Smith);
+            during.Outcome.Should().Be(Outcome.Undetermined);
+            during.Calls.Single(c => c.ProviderId == "dwp").Status.Should().Be(ProviderCallStatus.Failed);
+        }
+
+        env.Pipelines.GetCircuitStates()["dwp"].Should().Be(CircuitState.Open);
+        var outagesSeenByMock = OutagesAnswered(env);
+        outagesSeenByMock.Should().BeGreaterThanOrEqualTo(4);
+
+        var stopwatch = Stopwatch.StartNew();
+        var open = await env.EvaluateAsync("free-school-meals", Fixtures.Smith);
+        stopwatch.Stop();
+
+        open.Calls.Single(c => c.ProviderId == "dwp").FailureReason.Should().Be(ProviderFailureReasons.CircuitOpen);
+        open.Outcome.Should().Be(Outcome.Undetermined);
+        stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromMilliseconds(500), "an open circuit fails at once");
+        OutagesAnswered(env).Should().Be(outagesSeenByMock, "no request reached the provider while the circuit was open");
+
+        await env.ResetFaultsAsync("dwp");
+        var recovered = await EventuallyAsync(async () => await env.EvaluateAsync("free-school-meals", Fixtures.Smith), a => a.Outcome == Outcome.Eligible, TimeSpan.FromSeconds(8));
+
+        recovered.Outcome.Should().Be(Outcome.Eligible);
+        env.Pipelines.GetCircuitStates()["dwp"].Should().Be(CircuitState.Closed);
+    }
+
+    [Fact]
+    public async Task Evaluate_WhenErrorsStop_RetriesHonouringRetryAfterAndSucceeds()
+    {
+        await using var env = await ProviderTestEnvironment.StartAsync(new Dictionary<string, string?>
+        {
+            ["ProviderResilience:MaxRetryAttempts"] = "10",
+            ["ProviderResilience:RetryBaseDelay"] = "00:00:00.200",
+            ["ProviderResilience:RetryMaxDelay"] = "00:00:00.800",
+        });
+        await env.SetFaultsAsync("dwp", new { errorRate = 1.0 });
+
+        var evaluation = env.EvaluateAsync("free-school-meals", Fixtures.Smith);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await env.ResetFaultsAsync("dwp");
+        var answer = await evaluation;
+
+        answer.Outcome.Should().Be(Outcome.Eligible);
+        answer.Calls.Single(c => c.ProviderId == "dwp").Status.Should().Be(ProviderCallStatus.Eligible);
+        var retries = env.GatewayLogs.WithEventId(RetryingEventId).Select(e => e.Message).ToList();
+        var afterRetryAfter = retries.Where(m => m.Contains("ended with HTTP 503", StringComparison.Ordinal)).ToList();
+        afterRetryAfter.Should().NotBeEmpty("the mock answers half its injected errors with 503 and Retry-After: 1");
+        afterRetryAfter.Should().OnlyContain(m => m.EndsWith("retrying in 1000 ms", StringComparison.Ordinal));
+        retries.Where(m => m.Contains("ended with HTTP 500", StringComparison.Ordinal))
+            .Should().NotContain(m => m.EndsWith("retrying in 1000 ms", StringComparison.Ordinal), "a 500 has no Retry-After and backs off by at most 800 ms");
+    }
+
+    [Fact]
+    public async Task Evaluate_WithErrorRateOne_ExhaustsRetriesAndFails()
+    {
+        await using var env = await ProviderTestEnvironment.StartAsync(new Dictionary<string, string?>
+        {
+            ["ProviderResilience:MaxRetryAttempts"] = "2",
+        });
+        await env.SetFaultsAsync("hmrc", new { errorRate = 1.0 });
+
+        var answer = await env.EvaluateAsync("free-school-meals", Fixtures.Taylor);
+
+        answer.Outcome.Should().Be(Outcome.Undetermined, "Taylor's only qualifying record is at HMRC, which keeps failing");
+        answer.Calls.Single(c => c.ProviderId == "hmrc").FailureReason.Should().BeOneOf("HTTP 500", "HTTP 503");
+        env.GatewayLogs.WithEventId(RetryingEventId).Should().HaveCount(2).And.OnlyContain(e => e.Message.StartsWith("Provider hmrc ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Evaluate_BeyondMaxConcurrencyWithoutQueue_RejectsTheExcessCalls()
+    {
+        await using var env = await ProviderTestEnvironment.StartAsync(
+            new Dictionary<string, string?> { ["ProviderResilience:QueueLimit"] = "0" },
+            yaml => ReplaceFirst(yaml, "max_concurrency: 64", "max_concurrency: 1"));
+        await env.SetFaultsAsync("dwp", new { latencyMilliseconds = 500 });
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => env.EvaluateAsync("free-school-meals", Fixtures.Smith)));
+
+        var dwp = answers.Select(a => a.Calls.Single(c => c.ProviderId == "dwp")).ToList();
+        dwp.Should().ContainSingle(c => c.Status == ProviderCallStatus.Eligible);
+        dwp.Where(c => c.Status != ProviderCallStatus.Eligible).Should().HaveCount(2)
+            .And.OnlyContain(c => c.Status == ProviderCallStatus.Failed && c.FailureReason == ProviderFailureReasons.ConcurrencyLimit);
+    }
+
+    [Fact]
+    public async Task Evaluate_BeyondMaxConcurrencyWithQueue_WaitsForASlotAndSucceeds()
+    {
+        await using var env = await ProviderTestEnvironment.StartAsync(
+            new Dictionary<string, string?> { ["ProviderResilience:QueueLimit"] = "8" },
+            yaml => ReplaceFirst(yaml, "max_concurrency: 64", "max_concurrency: 1"));
+        await env.SetFaultsAsync("dwp", new { latencyMilliseconds = 200 });
+
+        var stopwatch = Stopwatch.StartNew();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => env.EvaluateAsync("free-school-meals", Fixtures.Smith)));
+        stopwatch.Stop();
+
+        answers.Should().OnlyContain(a => a.Outcome == Outcome.Eligible);
+        // Three evaluations of two DWP calls each, one at a time: at least six latencies, not two.
+        stopwatch.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(1200));
+    }
+
+    [Fact]
+    public async Task Evaluate_WhenTheProviderCannotBeReached_FailsAsConnectionFailed()
+    {
+        await using var env = await ProviderTestEnvironment.StartAsync(new Dictionary<string, string?>
+        {
+            // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+            ["Providers:home-office:BaseUrl"] = "http://127.0.0.1:1/home-office",
+        });
+
+        var answer = await env.EvaluateAsync("free-school-meals", Fixtures.Khan);
+
+        answer.Outcome.Should().Be(Outcome.Undetermined);
+        answer.Calls.Single(c => c.ProviderId == "home-office").FailureReason.Should().Be(ProviderFailureReasons.ConnectionFailed);
+    }
+
+    [Fact]
+    public async Task Evaluate_WithBaseUrlOnAWrongRoute_FailsRatherThanReportingNotFound()
+    {
+        // The mock serves HMRC under /hmrc; under /hmrc-v2 its router answers a plain 404 without the no-match type.
+        await using var env = await ProviderTestEnvironment.StartAsync(new Dictionary<string, string?>
+        {
+            ["Providers:hmrc:BaseUrl"] = "{mock}/hmrc-v2",
+        });
+
+        var answer = await env.EvaluateAsync("free-school-meals", Fixtures.Brown);
+
+        answer.Calls.Single(c => c.ProviderId == "hmrc").FailureReason.Should().Be("HTTP 404");
+        answer.Outcome.Should().Be(Outcome.Undetermined, "a 404 from an unknown route is not the provider's 'no match'");
+    }
+
+    [Fact]
+    public async Task Reload_ChangingOneProvider_RebuildsItsPipelineAndKeepsTheOthersCircuit()
+    {
+        await using var env = await ProviderTestEnvironment.StartAsync(new Dictionary<string, string?>
+        {
+            ["ProviderResilience:BreakerMinimumThroughput"] = "2",
+            ["ProviderResilience:BreakerBreakDuration"] = "00:01:00",
+        });
+        await env.SetFaultsAsync("hmrc", new { outage = true });
+        await EventuallyAsync(() => env.EvaluateAsync("free-school-meals", Fixtures.Taylor), _ => env.Pipelines.GetCircuitStates()["hmrc"] == CircuitState.Open, TimeSpan.FromSeconds(10));
+        var dwpBefore = env.Pipelines.Get("dwp");
+        var hmrcBefore = env.Pipelines.Get("hmrc");
+
+        var yaml = await File.ReadAllTextAsync(env.FrameworkPath);
+        await File.WriteAllTextAsync(env.FrameworkPath, ReplaceFirst(yaml, "max_concurrency: 64", "max_concurrency: 8"));
+        var dwpAfter = await EventuallyAsync(() => Task.FromResult(env.Pipelines.Get("dwp")), p => !ReferenceEquals(p, dwpBefore), TimeSpan.FromSeconds(10));
+
+        dwpAfter.Settings.MaxConcurrency.Should().Be(8);
+        env.Pipelines.Get("hmrc").Should().BeSameAs(hmrcBefore);
+        env.Pipelines.GetCircuitStates()["hmrc"].Should().Be(CircuitState.Open, "the reload did not touch HMRC's settings");
+        env.Pipelines.GetCircuitStates()["dwp"].Should().Be(CircuitState.Closed);
+    }
+
+    private static int OutagesAnswered(ProviderTestEnvironment env) =>
+        env.MockLogs.Entries.Count(e => e.Message == "Injected outage into a call to dwp");
+
+    private static string ReplaceFirst(string text, string oldValue, string newValue)
+    {
+        var at = text.IndexOf(oldValue, StringComparison.Ordinal);
+        at.Should().BeGreaterThanOrEqualTo(0);
+        return string.Concat(text.AsSpan(0, at), newValue, text.AsSpan(at + oldValue.Length));
+    }
+
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> attempt, Func<T, bool> done, TimeSpan within)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (true)
+        {
+            var value = await attempt();
+            if (done(value) || stopwatch.Elapsed > within)
+            {
+                return value;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+    }
+}
