@@ -76,9 +76,13 @@ internal sealed class SingleFlight<TKey, TValue>
         private int waiters = 1;
         private bool abandoned;
 
-        public Task<TValue> Result { get; private set; } = null!;
+        // Exists before the flight is published, so a caller that joins early always has something to await; its
+        // continuations run asynchronously, so no waiter runs on the thread that finished the work.
+        private readonly TaskCompletionSource<TValue> outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public void Start(Func<CancellationToken, Task<TValue>> work) => Result = RunAsync(work);
+        public Task<TValue> Result => outcome.Task;
+
+        public void Start(Func<CancellationToken, Task<TValue>> work) => _ = RunAsync(work);
 
         public bool TryJoin()
         {
@@ -107,23 +111,33 @@ internal sealed class SingleFlight<TKey, TValue>
                 abandoned = true;
             }
 
-            owner.flights.TryRemove(new KeyValuePair<TKey, Flight>(key, this));
+            Land();
             abandon.Cancel();
         }
 
-        private async Task<TValue> RunAsync(Func<CancellationToken, Task<TValue>> work)
+        private async Task RunAsync(Func<CancellationToken, Task<TValue>> work)
         {
-            // Yield first, so that the first caller's thread returns to it and Result is set before any work runs.
-            await Task.Yield();
+            // Each branch leaves the table before the outcome is published: whoever sees the outcome and asks again
+            // starts fresh work, so neither a result nor a failure outlives the flight.
             try
             {
-                return await work(abandon.Token).ConfigureAwait(false);
+                var value = await work(abandon.Token).ConfigureAwait(false);
+                Land();
+                outcome.TrySetResult(value);
             }
-            finally
+            catch (OperationCanceledException ex)
             {
-                // Removed before Result completes: whoever sees the outcome and asks again starts fresh work.
-                owner.flights.TryRemove(new KeyValuePair<TKey, Flight>(key, this));
+                Land();
+                outcome.TrySetCanceled(ex.CancellationToken);
+            }
+            catch (Exception ex)
+            {
+                // Not swallowed: handed to every waiter, exactly as the work threw it.
+                Land();
+                outcome.TrySetException(ex);
             }
         }
+
+        private void Land() => owner.flights.TryRemove(new KeyValuePair<TKey, Flight>(key, this));
     }
 }
