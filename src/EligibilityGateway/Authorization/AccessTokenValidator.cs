@@ -87,7 +87,7 @@ internal sealed class AccessTokenValidator
             || !jwt.TryGetPayloadValue<string>(AccessTokenClaims.Scope, out var scope) || string.IsNullOrEmpty(scope)
             || string.IsNullOrEmpty(jwt.Subject) || string.IsNullOrEmpty(jwt.Id))
         {
-            return AccessTokenValidation.Refused("The access token lacks client_id, scope, sub or jti (RFC 9068 §2.2).");
+            return AccessTokenValidation.Refused("The access token lacks client_id, scope, sub or jti (RFC 9068 section 2.2).");
         }
 
         var validated = new ValidatedAccessToken(

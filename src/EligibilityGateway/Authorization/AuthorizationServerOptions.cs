@@ -34,7 +34,7 @@ internal sealed class AuthorizationServerOptionsValidator : IValidateOptions<Aut
 
         if (options.AccessTokenLifetime < TimeSpan.FromSeconds(1) || options.AccessTokenLifetime > AuthorizationServerOptions.MaximumAccessTokenLifetime)
         {
-            failures.Add("Authorization:AccessTokenLifetime must be from 00:00:01 to 00:10:00 (SPEC §5.1).");
+            failures.Add("Authorization:AccessTokenLifetime must be from 00:00:01 to 00:10:00 (SPEC section 5.1).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -40,7 +40,7 @@ internal sealed class BearerAuthenticationHandler(
 
         if (token is null)
         {
-            return Refuse("The Authorization header is not a valid Bearer credential (RFC 6750 §2.1).");
+            return Refuse("The Authorization header is not a valid Bearer credential (RFC 6750 section 2.1).");
         }
 
         var validation = await validator.ValidateAsync(token);
@@ -88,19 +88,19 @@ internal sealed class BearerAuthenticationHandler(
         }
 
         var value = headers.Count == 1 ? headers[0] : null;
-        const string Prefix = "Bearer ";
+        const string Scheme = "Bearer";
         if (value is null)
         {
             return true;
         }
 
-        if (!value.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+        if (!value.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) || (value.Length > Scheme.Length && value[Scheme.Length] != ' '))
         {
             // Another scheme (say, Basic) is not this handler's business: no credentials as far as Bearer goes.
             return false;
         }
 
-        var candidate = value[Prefix.Length..].Trim();
+        var candidate = value[Scheme.Length..].Trim(' ');
         token = candidate.Length > 0 && candidate.All(IsToken68Char) ? candidate : null;
         return true;
     }
@@ -116,7 +116,7 @@ internal sealed class BearerAuthenticationHandler(
         if (result.Failure is { } failure)
         {
             detail = failure.Message;
-            Response.Headers.WWWAuthenticate = $"Bearer error=\"invalid_token\", error_description=\"{Quote(detail)}\"";
+            Response.Headers.WWWAuthenticate = $"Bearer error=\"invalid_token\", error_description=\"{OAuthError.Sanitise(detail)}\"";
         }
         else
         {
@@ -145,8 +145,6 @@ internal sealed class BearerAuthenticationHandler(
         return TypedResults.Problem(detail: detail, statusCode: status, title: title, type: type).ExecuteAsync(Context);
     }
 
-    /// <summary>RFC 9110 §5.6.4 quoted-string: the phrases are ASCII already; escape what a quoted string escapes.</summary>
-    private static string Quote(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
 }
 
 /// <summary>The request needs an access token carrying <see cref="Scope"/>.</summary>

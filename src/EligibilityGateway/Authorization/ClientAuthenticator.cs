@@ -29,7 +29,7 @@ internal sealed class ClientAuthenticator(PrivateKeyJwtAuthenticator privateKeyJ
         // RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each request."
         if ((usesHeader ? 1 : 0) + (usesSecretInBody ? 1 : 0) + (usesAssertion ? 1 : 0) > 1)
         {
-            return ClientAuthenticationResult.Failed(NoMethod, OAuthError.InvalidRequest("More than one client authentication method was used (RFC 6749 §2.3)."));
+            return ClientAuthenticationResult.Failed(NoMethod, OAuthError.InvalidRequest("More than one client authentication method was used (RFC 6749 section 2.3)."));
         }
 
         if (usesAssertion)
@@ -49,6 +49,6 @@ internal sealed class ClientAuthenticator(PrivateKeyJwtAuthenticator privateKeyJ
         }
 
         // A client_id alone is a public client; every client here is confidential (RFC 6749 §3.2.1).
-        return ClientAuthenticationResult.Failed(NoMethod, OAuthError.InvalidClient("Client authentication is required (RFC 6749 §3.2.1).", basicChallenge: framework.Definition.Sandbox));
+        return ClientAuthenticationResult.Failed(NoMethod, OAuthError.InvalidClient("Client authentication is required (RFC 6749 section 3.2.1).", basicChallenge: framework.Definition.Sandbox));
     }
 }

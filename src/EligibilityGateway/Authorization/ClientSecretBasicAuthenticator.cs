@@ -62,7 +62,7 @@ internal sealed class ClientSecretBasicAuthenticator(VerifiedSecretCache verifie
     private static bool TryReadCredentials(string header, out string clientId, out string secret, out OAuthError error)
     {
         clientId = secret = string.Empty;
-        error = OAuthError.InvalidClient("The Authorization header must be HTTP Basic with form-urlencoded client id and secret (RFC 6749 §2.3.1).", basicChallenge: true);
+        error = OAuthError.InvalidClient("The Authorization header must be HTTP Basic with form-urlencoded client id and secret (RFC 6749 section 2.3.1).", basicChallenge: true);
         if (!AuthenticationHeaderValue.TryParse(header, out var value)
             || !string.Equals(value.Scheme, "Basic", StringComparison.OrdinalIgnoreCase)
             || value.Parameter is not { Length: > 0 and <= 4096 } parameter)

@@ -16,7 +16,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Token request refused with {Error} (client authentication {Method}, client {ClientId}): {Description}")]
     public static partial void TokenRequestRefused(ILogger logger, string error, string method, string clientId, string description);
 
-    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Client assertion {TokenId} from {ClientId} presented again; refused as a replay (RFC 7523 §3)")]
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Client assertion {TokenId} from {ClientId} presented again; refused as a replay (RFC 7523 section 3)")]
     public static partial void AssertionReplayed(ILogger logger, string clientId, string tokenId);
 
     [LoggerMessage(EventId = 1204, Level = LogLevel.Error, Message = "The client-assertion replay cache is full ({Capacity} live entries); assertions are refused until entries expire")]

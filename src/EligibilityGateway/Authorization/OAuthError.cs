@@ -10,6 +10,13 @@ namespace EligibilityGateway.Authorization;
 /// <param name="BasicChallenge">True when the response must carry <c>WWW-Authenticate: Basic</c> (RFC 6749 §5.2).</param>
 internal sealed record OAuthError(string Error, string Description, int StatusCode, bool BasicChallenge = false)
 {
+    /// <summary>
+    /// RFC 6749 §5.2 and RFC 6750 §3: <c>error_description</c> holds only %x20-21 / %x23-5B / %x5D-7E. Descriptions are
+    /// written that way; this is the guard that keeps a stray character from reaching a client or a header.
+    /// </summary>
+    public static string Sanitise(string description) =>
+        string.Concat(description.Where(c => c is >= ' ' and <= '~' and not '"' and not '\\'));
+
     /// <summary>RFC 6749 §5.2 <c>invalid_request</c>: missing, repeated or malformed parameter, or more than one authentication method.</summary>
     public static OAuthError InvalidRequest(string description) => new(OAuthErrorCodes.InvalidRequest, description, StatusCodes.Status400BadRequest);
 

@@ -46,7 +46,7 @@ internal sealed class PrivateKeyJwtAuthenticator(
 
         if (!TryRead(request.ClientAssertion!, out var assertion))
         {
-            return Refuse("The client assertion is not a signed JWT in compact serialization (RFC 7515 §7.1).");
+            return Refuse("The client assertion is not a signed JWT in compact serialization (RFC 7515 section 7.1).");
         }
 
         if (CheckAlgorithm(assertion) is { } algorithmError)
@@ -96,9 +96,9 @@ internal sealed class PrivateKeyJwtAuthenticator(
     /// <summary>RFC 7521 §4.2: <c>client_assertion_type</c> and <c>client_assertion</c> are both required; RFC 7523 §2.2 names the one type.</summary>
     private static OAuthError? CheckAssertionType(TokenRequest request) =>
         request.ClientAssertionType is null || request.ClientAssertion is null
-            ? OAuthError.InvalidRequest("client_assertion and client_assertion_type must be sent together (RFC 7521 §4.2).")
+            ? OAuthError.InvalidRequest("client_assertion and client_assertion_type must be sent together (RFC 7521 section 4.2).")
             : request.ClientAssertionType != AssertionType
-                ? OAuthError.InvalidRequest($"client_assertion_type must be {AssertionType} (RFC 7523 §2.2).")
+                ? OAuthError.InvalidRequest($"client_assertion_type must be {AssertionType} (RFC 7523 section 2.2).")
                 : null;
 
     private static bool TryRead(string value, out JsonWebToken token)
@@ -138,11 +138,11 @@ internal sealed class PrivateKeyJwtAuthenticator(
     {
         if (string.IsNullOrEmpty(assertion.Issuer) || !string.Equals(assertion.Issuer, assertion.Subject, StringComparison.Ordinal))
         {
-            return OAuthError.InvalidClient("The assertion's iss and sub must both be the client id (RFC 7523 §3).");
+            return OAuthError.InvalidClient("The assertion's iss and sub must both be the client id (RFC 7523 section 3).");
         }
 
         return clientIdParameter is not null && !string.Equals(clientIdParameter, assertion.Issuer, StringComparison.Ordinal)
-            ? OAuthError.InvalidClient("client_id differs from the assertion's sub (RFC 7521 §4.2).")
+            ? OAuthError.InvalidClient("client_id differs from the assertion's sub (RFC 7521 section 4.2).")
             : null;
     }
 
@@ -156,7 +156,7 @@ internal sealed class PrivateKeyJwtAuthenticator(
         using var audiences = assertion.Audiences.GetEnumerator();
         return audiences.MoveNext() && audiences.Current == issuer.Value && !audiences.MoveNext()
             ? null
-            : "The assertion's aud must be exactly the issuer identifier (RFC 7523 §3; see the discovery document).";
+            : "The assertion's aud must be exactly the issuer identifier (RFC 7523 section 3; see the discovery document).";
     }
 
     /// <summary>
@@ -169,12 +169,12 @@ internal sealed class PrivateKeyJwtAuthenticator(
         expiresAt = default;
         if (!TryGetNumericDate(assertion, AccessTokenClaims.Expires, out expiresAt))
         {
-            return "The assertion has no exp (RFC 7523 §3).";
+            return "The assertion has no exp (RFC 7523 section 3).";
         }
 
         if (expiresAt + ClockSkew <= now)
         {
-            return "The assertion has expired (RFC 7523 §3).";
+            return "The assertion has expired (RFC 7523 section 3).";
         }
 
         if (expiresAt > now + MaximumLifetime + ClockSkew)
@@ -184,11 +184,11 @@ internal sealed class PrivateKeyJwtAuthenticator(
 
         if (TryGetNumericDate(assertion, AccessTokenClaims.NotBefore, out var notBefore) && notBefore > now + ClockSkew)
         {
-            return "The assertion is not valid yet (nbf, RFC 7523 §3).";
+            return "The assertion is not valid yet (nbf, RFC 7523 section 3).";
         }
 
         return TryGetNumericDate(assertion, AccessTokenClaims.IssuedAt, out var issuedAt) && issuedAt > now + ClockSkew
-            ? "The assertion's iat is in the future (RFC 7523 §3)."
+            ? "The assertion's iat is in the future (RFC 7523 section 3)."
             : null;
     }
 
@@ -196,7 +196,7 @@ internal sealed class PrivateKeyJwtAuthenticator(
     private static string? CheckTokenId(JsonWebToken assertion) =>
         assertion.Id is { Length: > 0 and <= MaximumTokenIdLength }
             ? null
-            : $"The assertion needs a jti of 1 to {MaximumTokenIdLength} characters (OpenID Connect Core §9).";
+            : $"The assertion needs a jti of 1 to {MaximumTokenIdLength} characters (OpenID Connect Core section 9).";
 
     /// <summary>
     /// RFC 7523 §3 item 9, RFC 7515 §5.2: the signature verifies under a key of the client's JWKS from the trust

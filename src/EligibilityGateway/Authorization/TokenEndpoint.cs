@@ -76,7 +76,7 @@ internal sealed class TokenEndpoint(
     /// <summary>RFC 6749 §4.4.2: <c>grant_type</c> is required; RFC 6749 §5.2 <c>unsupported_grant_type</c> for any other than client_credentials.</summary>
     private static OAuthError? CheckGrantType(TokenRequest request) => request.GrantType switch
     {
-        null => OAuthError.InvalidRequest("grant_type is required (RFC 6749 §4.4.2)."),
+        null => OAuthError.InvalidRequest("grant_type is required (RFC 6749 section 4.4.2)."),
         ClientCredentialsGrant => null,
         _ => OAuthError.UnsupportedGrantType("Only the client_credentials grant is supported."),
     };
@@ -109,7 +109,7 @@ internal sealed class TokenEndpoint(
         {
             if (token.Length == 0 || token.Any(c => c is < '!' or > '~' or '"' or '\\'))
             {
-                return OAuthError.InvalidScope("scope must be scope tokens separated by single spaces (RFC 6749 §3.3).");
+                return OAuthError.InvalidScope("scope must be scope tokens separated by single spaces (RFC 6749 section 3.3).");
             }
 
             if (!GatewayScopes.Supported.Contains(token))
@@ -183,7 +183,7 @@ internal sealed class TokenEndpoint(
         }
 
         response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(response.Body, new OAuthErrorResponse(error.Error, error.Description), AuthorizationJsonContext.Default.OAuthErrorResponse, context.RequestAborted);
+        await JsonSerializer.SerializeAsync(response.Body, new OAuthErrorResponse(error.Error, OAuthError.Sanitise(error.Description)), AuthorizationJsonContext.Default.OAuthErrorResponse, context.RequestAborted);
     }
 
     private static void SetNoStore(HttpResponse response)

@@ -45,12 +45,12 @@ internal sealed class TokenRequest
     {
         if (!HttpMethods.IsPost(request.Method))
         {
-            return (null, OAuthError.InvalidRequest("The token endpoint accepts only POST (RFC 6749 §3.2).") with { StatusCode = StatusCodes.Status405MethodNotAllowed });
+            return (null, OAuthError.InvalidRequest("The token endpoint accepts only POST (RFC 6749 section 3.2).") with { StatusCode = StatusCodes.Status405MethodNotAllowed });
         }
 
         if (!IsFormUrlEncoded(request.ContentType))
         {
-            return (null, OAuthError.InvalidRequest("The body must be application/x-www-form-urlencoded (RFC 6749 §4.4.2)."));
+            return (null, OAuthError.InvalidRequest("The body must be application/x-www-form-urlencoded (RFC 6749 section 4.4.2)."));
         }
 
         if (request.Headers.Authorization.Count > 1)
@@ -85,7 +85,7 @@ internal sealed class TokenRequest
             // RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."
             if (values.Count > 1)
             {
-                return (null, OAuthError.InvalidRequest($"The parameter '{Printable(name)}' is repeated (RFC 6749 §3.2)."));
+                return (null, OAuthError.InvalidRequest($"The parameter '{Printable(name)}' is repeated (RFC 6749 section 3.2)."));
             }
 
             if (!string.IsNullOrEmpty(values[0]))
@@ -104,10 +104,10 @@ internal sealed class TokenRequest
         && media.MediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
         && (!media.Charset.HasValue || media.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>A parameter name fit to echo in an error: short and printable ASCII only.</summary>
+    /// <summary>A value fit to echo in an error description (RFC 6749 §5.2 character set): short, printable ASCII, no quote or backslash.</summary>
     [return: NotNullIfNotNull(nameof(value))]
     public static string? Printable(string? value) =>
-        value is null ? null : new string(value.Take(64).Select(c => c is >= ' ' and <= '~' ? c : '?').ToArray());
+        value is null ? null : new string(value.Take(64).Select(c => c is >= ' ' and <= '~' and not '"' and not '\\' ? c : '?').ToArray());
 
     /// <summary>The parameter names this endpoint reads.</summary>
     public static class Parameters
