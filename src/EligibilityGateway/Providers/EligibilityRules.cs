@@ -18,13 +18,14 @@ internal static class EligibilityRules
     /// </remarks>
     public static readonly IReadOnlyList<decimal> UniversalCreditEarningsThresholds = [616.67m, 1233.34m, 1850.00m];
 
-    /// <summary>Education (Free School Lunches) (Prescribed Tax Credits) (England) Order 2003 (SI 2003/383) art. 2, as amended.</summary>
+    /// <summary>Education (Free School Lunches) (Prescribed Tax Credits) (England) Order 2003 (SI 2003/383) art. 3, as substituted by SI 2011/728.</summary>
     public const decimal TaxCreditsIncomeThreshold = 16_190m;
 
     /// <summary>
     /// <c>free-school-meals-benefits</c> (DWP). Education Act 1996 s.512ZB(4): income support, income-based JSA,
-    /// income-related ESA, the guarantee credit of state pension credit, or Universal Credit within the earnings
-    /// limit (<see cref="UniversalCreditWithinFreeSchoolMealsEarnings"/>).
+    /// income-related ESA, the guarantee credit of state pension credit (Education (Free School Lunches) (State
+    /// Pension Credit) Order 2005, SI 2005/885), or Universal Credit within the earnings limit
+    /// (<see cref="UniversalCreditWithinFreeSchoolMealsEarnings"/>).
     /// </summary>
     /// <remarks>
     /// The DWP contract has one <c>pension-credit</c> benefit type and does not say whether the guarantee or only
@@ -73,10 +74,11 @@ internal static class EligibilityRules
 
     /// <summary>
     /// <c>free-school-meals-tax-credits</c> (HMRC). Education Act 1996 s.512ZB(4)(aa) with SI 2003/383: entitled to
-    /// Child Tax Credit, not entitled to Working Tax Credit, and annual income as assessed by HMRC not above £16,190.
+    /// Child Tax Credit, not entitled to Working Tax Credit, and an award based on annual income not above £16,190.
     /// </summary>
     /// <remarks>
-    /// The four-week Working Tax Credit run-on also qualifies in law, but the HMRC contract does not report it;
+    /// The four-week Working Tax Credit run-on also qualifies in law (Education (Free School Lunches) (Working Tax
+    /// Credit) (England) Order 2009, SI 2009/830), but the HMRC contract does not report it;
     /// a family in run-on shows an ended Working Tax Credit award and is judged on the rest of the rule.
     /// </remarks>
     public static bool FreeSchoolMealsTaxCredits(TaxCreditsResponse taxCredits) =>
