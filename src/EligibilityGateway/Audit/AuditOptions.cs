@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Options;
+
+namespace EligibilityGateway.Audit;
+
+/// <summary>Configuration section <c>Audit</c>.</summary>
+internal sealed class AuditOptions
+{
+    public const string SectionName = "Audit";
+
+    /// <summary>The SQLite store (the default store).</summary>
+    public SqliteAuditOptions Sqlite { get; set; } = new();
+
+    /// <summary>The most entries one transaction takes from the queue.</summary>
+    /// <value>Default 1,024; 1 to 10,000. Larger batches amortise the commit's fsync over more records.</value>
+    public int BatchSize { get; set; } = 1024;
+
+    /// <summary>How many entries may wait for the writer before <see cref="IAuditLog.AppendAsync"/> callers wait to enqueue.</summary>
+    /// <value>Default 16,384; from <see cref="BatchSize"/> to 1,000,000. Bounded so that a stalled store slows callers instead of exhausting memory.</value>
+    public int QueueCapacity { get; set; } = 16_384;
+}
+
+/// <summary>Configuration section <c>Audit:Sqlite</c>.</summary>
+internal sealed class SqliteAuditOptions
+{
+    /// <summary>The database file.</summary>
+    /// <value>Default <c>&lt;Storage:Directory&gt;/audit.db</c>. A relative path is resolved against the content root.</value>
+    public string? Path { get; set; }
+
+    /// <summary>How long a commit waits for another connection's lock before the batch fails.</summary>
+    /// <value>Default 5 seconds; 1 to 60 seconds, rounded up to whole seconds (the driver's granularity).</value>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Cross-field and range rules for <see cref="AuditOptions"/>, checked at start-up.</summary>
+internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AuditOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.Sqlite.Path))
+        {
+            failures.Add("Audit:Sqlite:Path is not set and there is no Storage:Directory to put audit.db in.");
+        }
+
+        if (options.Sqlite.BusyTimeout < TimeSpan.FromSeconds(1) || options.Sqlite.BusyTimeout > TimeSpan.FromSeconds(60))
+        {
+            failures.Add("Audit:Sqlite:BusyTimeout must be from 00:00:01 to 00:01:00.");
+        }
+
+        if (options.BatchSize is < 1 or > 10_000)
+        {
+            failures.Add("Audit:BatchSize must be from 1 to 10000.");
+        }
+
+        if (options.QueueCapacity < options.BatchSize || options.QueueCapacity > 1_000_000)
+        {
+            failures.Add("Audit:QueueCapacity must be at least Audit:BatchSize and at most 1000000.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

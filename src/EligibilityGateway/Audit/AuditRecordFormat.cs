@@ -1,0 +1,157 @@
+using System.Buffers;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using EligibilityGateway.Checks;
+
+namespace EligibilityGateway.Audit;
+
+/// <summary>
+/// How record values are written as text, identically by every store. Every value has exactly one spelling, so
+/// that a canonical serialisation of a record (for the hash chain) can be built from what is stored. A change to
+/// any spelling here is a new <see cref="CurrentVersion"/>; stored rows keep the version they were written with.
+/// </summary>
+internal static class AuditRecordFormat
+{
+    /// <summary>Version of the stored form, kept in every record's <c>format_version</c>.</summary>
+    public const int CurrentVersion = 1;
+
+    private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
+
+    /// <summary>UTC, 100 ns precision, fixed width: sorts as text in time order and round-trips exactly.</summary>
+    public static string FormatTime(DateTimeOffset value) =>
+        value.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
+
+    public static DateTimeOffset ParseTime(string value) =>
+        new(DateTime.SpecifyKind(DateTime.ParseExact(value, TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.None), DateTimeKind.Utc));
+
+    public static Outcome ParseOutcome(string value) => value switch
+    {
+        "eligible" => Outcome.Eligible,
+        "not-eligible" => Outcome.NotEligible,
+        "not-found" => Outcome.NotFound,
+        "undetermined" => Outcome.Undetermined,
+        _ => throw new FormatException($"Unknown outcome '{value}' in the audit store."),
+    };
+
+    public static string StatusName(ProviderCallStatus status) => status switch
+    {
+        ProviderCallStatus.Eligible => "eligible",
+        ProviderCallStatus.NotEligible => "not-eligible",
+        ProviderCallStatus.NotFound => "not-found",
+        ProviderCallStatus.Failed => "failed",
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
+    };
+
+    private static ProviderCallStatus ParseStatus(string? value) => value switch
+    {
+        "eligible" => ProviderCallStatus.Eligible,
+        "not-eligible" => ProviderCallStatus.NotEligible,
+        "not-found" => ProviderCallStatus.NotFound,
+        "failed" => ProviderCallStatus.Failed,
+        _ => throw new FormatException($"Unknown provider status '{value}' in the audit store."),
+    };
+
+    /// <summary>
+    /// <c>[{"providerId":"dwp","status":"eligible","latencyMs":12.3456,"failureReason":null}]</c>, members always in
+    /// this order, latency in milliseconds to 100 ns without trailing zeros.
+    /// </summary>
+    public static string FormatProviderCalls(ImmutableArray<ProviderCall> calls)
+    {
+        if (calls.IsDefaultOrEmpty)
+        {
+            return "[]";
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(64 * calls.Length);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var call in calls)
+            {
+                json.WriteStartObject();
+                json.WriteString("providerId", call.ProviderId);
+                json.WriteString("status", StatusName(call.Status));
+                json.WritePropertyName("latencyMs");
+                json.WriteRawValue((call.Latency.Ticks / (decimal)TimeSpan.TicksPerMillisecond).ToString("0.####", CultureInfo.InvariantCulture), skipInputValidation: true);
+                if (call.FailureReason is null)
+                {
+                    json.WriteNull("failureReason");
+                }
+                else
+                {
+                    json.WriteString("failureReason", call.FailureReason);
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    public static ImmutableArray<ProviderCall> ParseProviderCalls(string value)
+    {
+        using var document = JsonDocument.Parse(value);
+        var calls = ImmutableArray.CreateBuilder<ProviderCall>(document.RootElement.GetArrayLength());
+        foreach (var call in document.RootElement.EnumerateArray())
+        {
+            var failure = call.GetProperty("failureReason");
+            calls.Add(new ProviderCall(
+                call.GetProperty("providerId").GetString()!,
+                ParseStatus(call.GetProperty("status").GetString()),
+                TimeSpan.FromTicks((long)(call.GetProperty("latencyMs").GetDecimal() * TimeSpan.TicksPerMillisecond)),
+                failure.ValueKind == JsonValueKind.Null ? null : failure.GetString()));
+        }
+
+        return calls.MoveToImmutable();
+    }
+
+    /// <summary>
+    /// The released fields beyond the outcome, as <c>{"confirmedBy":["dwp"]}</c>; null when none is released. New
+    /// released fields become new members here, with no schema change.
+    /// </summary>
+    public static string? FormatReleased(AuditEntry entry)
+    {
+        if (entry.ConfirmedBy is not { } confirmedBy)
+        {
+            return null;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(64);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("confirmedBy");
+            foreach (var provider in confirmedBy.IsDefault ? [] : confirmedBy)
+            {
+                json.WriteStringValue(provider);
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The <c>confirmedBy</c> member of a released-fields document, or null when it was not released.</summary>
+    public static ImmutableArray<string>? ParseConfirmedBy(string? released)
+    {
+        if (released is null)
+        {
+            return null;
+        }
+
+        using var document = JsonDocument.Parse(released);
+        if (!document.RootElement.TryGetProperty("confirmedBy", out var confirmedBy))
+        {
+            return null;
+        }
+
+        return confirmedBy.EnumerateArray().Select(p => p.GetString()!).ToImmutableArray();
+    }
+}

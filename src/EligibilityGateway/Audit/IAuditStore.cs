@@ -1,0 +1,37 @@
+namespace EligibilityGateway.Audit;
+
+/// <summary>
+/// A storage engine for the audit log: SQLite today (<see cref="SqliteAuditStore"/>). The group-commit writer in
+/// <see cref="AuditLog"/> is the only caller of <see cref="AppendBatchAsync"/>, one batch at a time; reads and
+/// probes may run concurrently with it.
+/// </summary>
+internal interface IAuditStore : IAsyncDisposable
+{
+    /// <summary>A short name for health reports and logs (e.g. <c>sqlite</c>).</summary>
+    string Kind { get; }
+
+    /// <summary>Where the records live, for health reports and logs; holds no secret.</summary>
+    string Location { get; }
+
+    /// <summary>Creates or migrates the schema and opens the store for writing.</summary>
+    ValueTask InitializeAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes <paramref name="entries"/> in one transaction, all or nothing, numbering them in list order after the
+    /// highest sequence already committed (read inside the transaction, so numbering stays gap-free even if another
+    /// process shares the store), and returns the first sequence. Throws if the transaction did not commit.
+    /// </summary>
+    ValueTask<long> AppendBatchAsync(IReadOnlyList<AuditEntry> entries, DateTimeOffset recordedAt, CancellationToken cancellationToken);
+
+    /// <inheritdoc cref="IAuditLog.FindCheckAsync"/>
+    ValueTask<StoredCheck?> FindCheckAsync(string checkId, string councilId, CancellationToken cancellationToken);
+
+    /// <summary>Up to <paramref name="limit"/> committed records from <paramref name="fromSequence"/> on, in sequence order.</summary>
+    ValueTask<IReadOnlyList<AuditRecord>> ReadAsync(long fromSequence, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Proves the store can commit now, on a connection of its own: takes the write lock, writes and reads a probe
+    /// row outside the audit table, commits. Returns the highest committed sequence; throws if it cannot.
+    /// </summary>
+    ValueTask<long> ProbeAsync(CancellationToken cancellationToken);
+}
