@@ -132,6 +132,40 @@ public sealed class ProviderFixtureTests(ProviderFixtureEnvironment fixture) : I
     }
 
     [Fact]
+    public async Task Evaluate_WithAQuestionTheGatewayDoesNotKnow_FailsThatCallAndIsUndetermined()
+    {
+        // A reload can bring in a question after start-up; it fails with a reason, and never throws.
+        var grant = Env.Grant("free-school-meals");
+        grant = grant with { Scheme = grant.Scheme with { Questions = [new("dwp", "free-school-meals-savings"), new("hmrc", "free-school-meals-tax-credits")] } };
+
+        var answer = await Env.Evaluator.EvaluateAsync(grant, Fixtures.Taylor, CancellationToken.None);
+
+        answer.Outcome.Should().Be(Outcome.Eligible, "HMRC still says eligible");
+        answer.Calls[0].Should().Be(new ProviderCall("dwp", ProviderCallStatus.Failed, TimeSpan.Zero, ProviderFailureReasons.UnknownQuestion));
+
+        var brown = await Env.Evaluator.EvaluateAsync(grant, Fixtures.Brown, CancellationToken.None);
+        brown.Outcome.Should().Be(Outcome.Undetermined, "an unanswered question is never a no");
+    }
+
+    [Fact]
+    public async Task Evaluate_ForAProviderWithoutCredential_FailsWithoutCallingIt()
+    {
+        // A reload can name a provider the configuration has no credential for.
+        var grant = Env.Grant("free-school-meals");
+        var dvla = grant.Providers[0] with { Id = "dvla", BaseUrl = new Uri("http://127.0.0.1:1/dvla") };
+        grant = grant with
+        {
+            Providers = [.. grant.Providers, dvla],
+            Scheme = grant.Scheme with { Questions = [new("dvla", "free-school-meals-benefits")] },
+        };
+
+        var answer = await Env.Evaluator.EvaluateAsync(grant, Fixtures.Smith, CancellationToken.None);
+
+        answer.Outcome.Should().Be(Outcome.Undetermined);
+        answer.Calls.Should().Equal(new ProviderCall("dvla", ProviderCallStatus.Failed, TimeSpan.Zero, ProviderFailureReasons.NoCredential));
+    }
+
+    [Fact]
     public void CircuitStates_AfterStart_NameEveryProviderAsClosed()
     {
         Env.Pipelines.GetCircuitStates().Should().BeEquivalentTo(new Dictionary<string, CircuitState>
