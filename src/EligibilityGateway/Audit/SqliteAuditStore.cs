@@ -28,6 +28,7 @@ internal sealed class SqliteAuditStore : IAuditStore
     private readonly string readConnectionString;
     private readonly TimeProvider timeProvider;
     private readonly ILogger logger;
+    private readonly int busyTimeoutMilliseconds;
     private SqliteConnection? writer;
     private SqliteCommand? lastSequence;
     private SqliteCommand? insert;
@@ -41,6 +42,7 @@ internal sealed class SqliteAuditStore : IAuditStore
 
         // Microsoft.Data.Sqlite retries a busy database until the command timeout, in whole seconds.
         var timeoutSeconds = (int)Math.Ceiling(busyTimeout.TotalSeconds);
+        busyTimeoutMilliseconds = timeoutSeconds * 1000;
         var builder = new SqliteConnectionStringBuilder { DataSource = this.path, DefaultTimeout = timeoutSeconds, Pooling = false, Mode = SqliteOpenMode.ReadWriteCreate };
         createConnectionString = builder.ToString();
         builder.Mode = SqliteOpenMode.ReadWrite;
@@ -276,7 +278,7 @@ internal sealed class SqliteAuditStore : IAuditStore
         writer = null;
     }
 
-    private static SqliteConnection OpenForWriting(string connectionString)
+    private SqliteConnection OpenForWriting(string connectionString)
     {
         var connection = Open(connectionString);
         try
@@ -292,6 +294,11 @@ internal sealed class SqliteAuditStore : IAuditStore
             }
 
             pragmas.CommandText = "PRAGMA synchronous = FULL;";
+            pragmas.ExecuteNonQuery();
+
+            // SQLite's own busy handler waits in steps of a few milliseconds; without it the driver's retry loop
+            // sleeps far longer between attempts, so a readiness probe holding the lock briefly would stall the writer.
+            pragmas.CommandText = $"PRAGMA busy_timeout = {busyTimeoutMilliseconds};";
             pragmas.ExecuteNonQuery();
             return connection;
         }
