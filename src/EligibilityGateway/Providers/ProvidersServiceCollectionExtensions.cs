@@ -21,6 +21,12 @@ public static class ProvidersServiceCollectionExtensions
     public static IServiceCollection AddProviders(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        if (services.Any(d => d.ServiceType == typeof(SchemeEvaluator)))
+        {
+            // Once only: a second call would put a second resilience handler (and so nested retries) on each client.
+            return services;
+        }
+
 
         // Bound from the root: the options type has one property, Providers, so only that section is read.
         services.AddOptions<ProviderEndpointsOptions>().Bind(configuration).ValidateOnStart();
@@ -30,7 +36,7 @@ public static class ProvidersServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ProviderPipelines>();
-        services.TryAddSingleton<SchemeEvaluator>();
+        services.AddSingleton<SchemeEvaluator>();
         services.AddHostedService<ProviderStartupCheck>();
 
         foreach (var name in HttpClientNames)

@@ -1,4 +1,6 @@
 using EligibilityGateway.Providers;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace EligibilityGateway.Tests.Providers;
@@ -111,5 +113,18 @@ public sealed class ProviderOptionsTests
         var failure = await start.Should().ThrowAsync<OptionsValidationException>();
 
         failure.Which.Failures.Should().Contain(f => f.StartsWith("ProviderResilience:BreakerMinimumThroughput", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AddProviders_CalledTwice_PutsOneResilienceHandlerOnEachClient()
+    {
+        var configuration = new ConfigurationBuilder().Build();
+        var services = new ServiceCollection();
+
+        services.AddProviders(configuration);
+        var once = services.Count;
+        services.AddProviders(configuration);
+
+        services.Should().HaveCount(once);
     }
 }
