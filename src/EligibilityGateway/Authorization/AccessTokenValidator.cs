@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using EligibilityGateway.Security;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -9,7 +10,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace EligibilityGateway.Authorization;
 
 /// <summary>What the API knows about a caller once its access token has been validated.</summary>
-internal sealed record ValidatedAccessToken(string ClientId, string Subject, string TokenId, ImmutableArray<string> Scopes, DateTimeOffset NotBefore, DateTimeOffset ExpiresAt);
+internal sealed record ValidatedAccessToken(string ClientId, string Subject, string TokenId, ImmutableArray<string> Scopes, DateTimeOffset? NotBefore, DateTimeOffset ExpiresAt);
 
 /// <summary>A validated token, or why it was refused (a fixed phrase, safe to return to the caller).</summary>
 internal readonly record struct AccessTokenValidation(ValidatedAccessToken? Token, string? Failure)
@@ -66,9 +67,9 @@ internal sealed class AccessTokenValidator
         var now = timeProvider.GetUtcNow();
         if (cache.TryGetValue(key, out var remembered))
         {
-            return IsCurrent(remembered, now)
-                ? new AccessTokenValidation(remembered, null)
-                : AccessTokenValidation.Refused("The access token has expired.");
+            return CheckLifetime(remembered, now) is { } lapsed
+                ? AccessTokenValidation.Refused(lapsed)
+                : new AccessTokenValidation(remembered, null);
         }
 
         var result = await handler.ValidateTokenAsync(token, Parameters());
@@ -77,50 +78,67 @@ internal sealed class AccessTokenValidator
             return AccessTokenValidation.Refused(Describe(result.Exception));
         }
 
-        var jwt = (JsonWebToken)result.SecurityToken;
-        if (CheckLifetime(jwt, now) is { } lifetimeError)
+        // The claims are read from the signed payload itself: the token classes turn numbers into strings, and a
+        // claim of the wrong JSON type means the token was not made by this gateway.
+        using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(((JsonWebToken)result.SecurityToken).EncodedPayload));
+        var claims = payload.RootElement;
+        if (!TryGetString(claims, AccessTokenClaims.ClientId, out var clientId)
+            || !TryGetString(claims, AccessTokenClaims.Scope, out var scope)
+            || !TryGetString(claims, AccessTokenClaims.Subject, out var subject)
+            || !TryGetString(claims, AccessTokenClaims.TokenId, out var tokenId))
         {
-            return AccessTokenValidation.Refused(lifetimeError);
+            return AccessTokenValidation.Refused("The access token lacks client_id, scope, sub or jti as strings (RFC 9068 section 2.2).");
         }
 
-        if (!jwt.TryGetPayloadValue<string>(AccessTokenClaims.ClientId, out var clientId) || string.IsNullOrEmpty(clientId)
-            || !jwt.TryGetPayloadValue<string>(AccessTokenClaims.Scope, out var scope) || string.IsNullOrEmpty(scope)
-            || string.IsNullOrEmpty(jwt.Subject) || string.IsNullOrEmpty(jwt.Id))
+        if (!TryGetNumericDate(claims, AccessTokenClaims.Expires, out var expiresAt))
         {
-            return AccessTokenValidation.Refused("The access token lacks client_id, scope, sub or jti (RFC 9068 section 2.2).");
+            return AccessTokenValidation.Refused("The access token has no expiry.");
         }
 
         var validated = new ValidatedAccessToken(
             clientId,
-            jwt.Subject,
-            jwt.Id,
+            subject,
+            tokenId,
             [.. scope.Split(' ', StringSplitOptions.RemoveEmptyEntries)],
-            jwt.TryGetPayloadValue<long>(AccessTokenClaims.NotBefore, out _) ? new DateTimeOffset(jwt.ValidFrom, TimeSpan.Zero) : DateTimeOffset.MinValue + ClockSkew,
-            new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
+            TryGetNumericDate(claims, AccessTokenClaims.NotBefore, out var notBefore) ? notBefore : null,
+            expiresAt);
+        if (CheckLifetime(validated, now) is { } lifetimeError)
+        {
+            return AccessTokenValidation.Refused(lifetimeError);
+        }
+
         Remember(key, validated, now);
         return new AccessTokenValidation(validated, null);
     }
 
     /// <summary>
-    /// RFC 9068 §4 / RFC 7519 §4.1.4-5: <c>exp</c> required and in the future, <c>nbf</c> not in the future, within
-    /// <see cref="ClockSkew"/>. Done here rather than by the handler so that the injected clock decides.
+    /// RFC 9068 §4 / RFC 7519 §4.1.4-5: <c>exp</c> in the future, <c>nbf</c> (when present) not in the future, each
+    /// within <see cref="ClockSkew"/>. Done here rather than by the handler so that the injected clock decides.
     /// </summary>
-    private static string? CheckLifetime(JsonWebToken jwt, DateTimeOffset now)
-    {
-        if (!jwt.TryGetPayloadValue<long>(AccessTokenClaims.Expires, out _))
-        {
-            return "The access token has no expiry.";
-        }
+    private static string? CheckLifetime(ValidatedAccessToken token, DateTimeOffset now) =>
+        now >= token.ExpiresAt + ClockSkew ? "The access token has expired."
+        : token.NotBefore is { } notBefore && now < notBefore - ClockSkew ? "The access token is not valid yet."
+        : null;
 
-        var expires = new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero);
-        var notBefore = jwt.TryGetPayloadValue<long>(AccessTokenClaims.NotBefore, out _) ? new DateTimeOffset(jwt.ValidFrom, TimeSpan.Zero) : DateTimeOffset.MinValue;
-        return now >= expires + ClockSkew ? "The access token has expired."
-            : notBefore != DateTimeOffset.MinValue && now < notBefore - ClockSkew ? "The access token is not valid yet."
-            : null;
+    private static bool TryGetString(JsonElement claims, string name, out string value)
+    {
+        value = claims.TryGetProperty(name, out var element) && element.ValueKind == JsonValueKind.String ? element.GetString()! : string.Empty;
+        return value.Length > 0;
     }
 
-    private static bool IsCurrent(ValidatedAccessToken token, DateTimeOffset now) =>
-        now < token.ExpiresAt + ClockSkew && now >= token.NotBefore - ClockSkew;
+    /// <summary>RFC 7519 §2 NumericDate as this gateway writes it: whole seconds since the epoch.</summary>
+    private static bool TryGetNumericDate(JsonElement claims, string name, out DateTimeOffset value)
+    {
+        value = default;
+        if (!claims.TryGetProperty(name, out var element) || element.ValueKind != JsonValueKind.Number
+            || !element.TryGetInt64(out var seconds) || seconds is < 0 or > 253_402_300_799)
+        {
+            return false;
+        }
+
+        value = DateTimeOffset.FromUnixTimeSeconds(seconds);
+        return true;
+    }
 
     private TokenValidationParameters Parameters() => Volatile.Read(ref parameters) ?? Interlocked.CompareExchange(ref parameters, Build(), null) ?? parameters!;
 
@@ -151,7 +169,7 @@ internal sealed class AccessTokenValidator
         {
             foreach (var (cachedKey, cached) in cache)
             {
-                if (!IsCurrent(cached, now))
+                if (CheckLifetime(cached, now) is not null)
                 {
                     cache.TryRemove(cachedKey, out _);
                 }

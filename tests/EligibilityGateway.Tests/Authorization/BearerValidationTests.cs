@@ -146,6 +146,14 @@ public sealed class BearerValidationTests : IAsyncLifetime
     public async Task Probe_WithAJwtThatIsNotAnAccessToken_Is401InvalidToken() =>
         await ShouldBeInvalidTokenAsync(Mint(d => d.TokenType = "JWT"), "typ");
 
+    [Theory]
+    [InlineData("client_id", 5, "as strings")]
+    [InlineData("scope", 7, "as strings")]
+    [InlineData("sub", 9, "as strings")]
+    [InlineData("jti", 3, "access token")]
+    public async Task Probe_WithASignedTokenWhoseClaimHasTheWrongType_Is401NotAServerError(string claim, int value, string reason) =>
+        await ShouldBeInvalidTokenAsync(Mint(d => d.Claims[claim] = value), reason);
+
     [Fact]
     public async Task Probe_WithATokenSignedByTheOtherPublishedRingKey_IsAccepted()
     {

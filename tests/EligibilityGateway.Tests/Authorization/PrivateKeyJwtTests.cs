@@ -275,6 +275,31 @@ public sealed class PrivateKeyJwtTests : IAsyncLifetime
         await response.ShouldBeOAuthErrorAsync(401, "invalid_client");
     }
 
+    [Theory]
+    [InlineData("iss", "5")]
+    [InlineData("iss", "[\"urn:gov.uk:council:leeds\"]")]
+    [InlineData("sub", "{\"id\":1}")]
+    [InlineData("aud", "7")]
+    [InlineData("aud", "[]")]
+    [InlineData("exp", "\"soon\"")]
+    [InlineData("exp", "1e300")]
+    [InlineData("exp", "-1")]
+    [InlineData("jti", "12")]
+    [InlineData("jti", "null")]
+    [InlineData("nbf", "\"now\"")]
+    public async Task Token_WithAClaimOfTheWrongJsonType_IsInvalidClientNotAServerError(string claim, string json)
+    {
+        var payload = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(CouncilClaims()))!.AsObject();
+        payload[claim] = System.Text.Json.Nodes.JsonNode.Parse(json);
+        var assertion = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(
+            payload.ToJsonString(),
+            new SigningCredentials(new ECDsaSecurityKey(framework.CouncilKey) { KeyId = KeyedFramework.CouncilKid }, SecurityAlgorithms.EcdsaSha256));
+
+        using var response = await PostAsync(assertion);
+
+        await response.ShouldBeOAuthErrorAsync(401, "invalid_client");
+    }
+
     [Fact]
     public async Task Token_WithAnotherAssertionType_IsInvalidRequest()
     {
