@@ -17,11 +17,18 @@ public static class AuditServiceCollectionExtensions
     /// Adds the audit log (<c>IAuditLog</c>, a hosted service that opens the store on start and drains on stop), the
     /// SQLite store, subject references (needs the key ring: <c>AddKeyRing()</c>), metrics and the
     /// <c>audit-store</c> readiness check. Options come from the <c>Audit</c> section, validated on start; the
-    /// database defaults to <c>&lt;Storage:Directory&gt;/audit.db</c>.
+    /// database defaults to <c>&lt;Storage:Directory&gt;/audit.db</c>. Calling it again changes nothing: one process
+    /// has one writer.
     /// </summary>
     public static IServiceCollection AddAuditTrail(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        if (services.Any(d => d.ServiceType == typeof(AuditLog)))
+        {
+            // A second hosted registration would open the same log twice; the host and a test may both add it.
+            return services;
+        }
+
         services.AddOptions<AuditOptions>()
             .Bind(configuration.GetSection(AuditOptions.SectionName))
             .PostConfigure<IServiceProvider>((options, provider) => options.Sqlite.Path = ResolveDatabasePath(

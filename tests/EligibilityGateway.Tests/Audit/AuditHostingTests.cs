@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace EligibilityGateway.Tests.Audit;
@@ -37,6 +38,17 @@ public sealed class AuditHostingTests : IDisposable
         report.Entries.Should().ContainKey(AuditStoreHealthCheck.Name).WhoseValue.Status.Should().Be(HealthStatus.Healthy);
         receipt.Sequence.Should().Be(1);
         app.Services.GetRequiredService<IAuditStore>().Location.Should().Be(Path.Combine(directory, "audit.db"));
+    }
+
+    [Fact]
+    public async Task Gateway_WhenTheAuditTrailIsAddedTwice_StartsOneWriter()
+    {
+        await using var app = BuildGateway(extra: null, addTwice: true);
+
+        await app.StartOnFreePortAsync();
+
+        app.Services.GetServices<IHostedService>().OfType<AuditLog>().Should().ContainSingle();
+        (await app.Services.GetRequiredService<IAuditLog>().AppendAsync(AuditTestLog.Check(1))).Sequence.Should().Be(1);
     }
 
     [Fact]
@@ -108,7 +120,7 @@ public sealed class AuditHostingTests : IDisposable
         AuditServiceCollectionExtensions.ResolveDatabasePath(configured, storage, contentRoot).Should().Be(expected);
     }
 
-    private WebApplication BuildGateway(string? storageDirectory = "", IDictionary<string, string?>? extra = null) =>
+    private WebApplication BuildGateway(string? storageDirectory = "", IDictionary<string, string?>? extra = null, bool addTwice = false) =>
         GatewayApplication.Build([], builder =>
         {
             builder.Configuration["TrustFramework:Path"] = Path.Combine(RepositoryRoot.Path, "trust-frameworks", "sandbox.yaml");
@@ -123,5 +135,9 @@ public sealed class AuditHostingTests : IDisposable
 
             builder.Services.AddKeyRing();
             builder.Services.AddAuditTrail(builder.Configuration);
+            if (addTwice)
+            {
+                builder.Services.AddAuditTrail(builder.Configuration);
+            }
         });
 }
