@@ -155,7 +155,10 @@ internal sealed class VerifiedSecretCache : IDisposable
     {
         var count = entries.Count;
         entries.Clear();
-        Log.VerifiedSecretsForgotten(logger, count);
+        if (count > 0)
+        {
+            Log.VerifiedSecretsForgotten(logger, count);
+        }
     }
 
     public void Dispose() => reloadSubscription.Dispose();
