@@ -1,4 +1,6 @@
+using EligibilityGateway.Security;
 using EligibilityGateway.TrustFramework;
+using Microsoft.Extensions.Options;
 
 namespace EligibilityGateway.Sandbox;
 
@@ -29,7 +31,7 @@ internal static class Program
         {
             host = await SandboxHost.StartAsync(parsed.Options);
         }
-        catch (TrustFrameworkLoadException ex)
+        catch (Exception ex) when (ex is TrustFrameworkLoadException or KeyRingException or OptionsValidationException)
         {
             await Console.Error.WriteLineAsync(ex.Message);
             return 1;

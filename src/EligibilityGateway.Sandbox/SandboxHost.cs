@@ -32,7 +32,10 @@ internal sealed class SandboxHost : IAsyncDisposable
     public string DataDirectory { get; }
 
     /// <summary>Starts the mock, then the gateway; if the gateway cannot start, the mock is stopped again.</summary>
-    public static async Task<SandboxHost> StartAsync(SandboxOptions options, CancellationToken cancellationToken = default)
+    /// <param name="options">What to run.</param>
+    /// <param name="configureGateway">Lets tests add to the gateway's composition (e.g. a log capture) after the sandbox's own settings.</param>
+    /// <param name="cancellationToken">Cancels start-up.</param>
+    public static async Task<SandboxHost> StartAsync(SandboxOptions options, Action<WebApplicationBuilder>? configureGateway = null, CancellationToken cancellationToken = default)
     {
         var dataDirectory = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(dataDirectory);
@@ -45,12 +48,8 @@ internal sealed class SandboxHost : IAsyncDisposable
             var gateway = GatewayApplication.Build([], builder =>
             {
                 Quieten(builder);
-                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-                {
-                    ["TrustFramework:Path"] = trustFramework,
-                    ["Storage:Directory"] = dataDirectory,
-                    ["Cache:Redis"] = options.Redis,
-                });
+                builder.Configuration.AddInMemoryCollection(GatewaySettings(trustFramework, dataDirectory, mockAddress, options.Redis));
+                configureGateway?.Invoke(builder);
             });
             var gatewayAddress = await StartAsync(gateway, options.GatewayUrl, cancellationToken);
             return new SandboxHost(mock, gateway, mockAddress, gatewayAddress, trustFramework, dataDirectory);
@@ -62,6 +61,33 @@ internal sealed class SandboxHost : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The gateway's sandbox configuration: storage and generated keys under the data directory, and every
+    /// provider pointed at the mock wherever it actually listens, with the mock's sandbox credentials.
+    /// </summary>
+    internal static Dictionary<string, string?> GatewaySettings(string trustFramework, string dataDirectory, Uri mockAddress, string? redis)
+    {
+        var mock = mockAddress.GetLeftPart(UriPartial.Authority);
+        var settings = new Dictionary<string, string?>
+        {
+            ["TrustFramework:Path"] = trustFramework,
+            ["Storage:Directory"] = dataDirectory,
+            ["Keys:Directory"] = Path.Combine(dataDirectory, "keys"),
+            ["Keys:GenerateIfMissing"] = "true",
+            ["Cache:Redis"] = redis,
+        };
+        foreach (var provider in SandboxProviders)
+        {
+            settings[$"Providers:{provider}:BaseUrl"] = $"{mock}/{provider}";
+            settings[$"Providers:{provider}:Credential"] = $"{provider}-sandbox-credential";
+        }
+
+        return settings;
+    }
+
+    /// <summary>The providers of <c>trust-frameworks/sandbox.yaml</c>, each served by the mock under its own id.</summary>
+    private static readonly string[] SandboxProviders = ["dwp", "hmrc", "home-office"];
 
     /// <summary>Completes when either application is asked to stop (Ctrl+C, SIGTERM).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) =>

@@ -1,3 +1,6 @@
+using EligibilityGateway.Authorization;
+using EligibilityGateway.Checks;
+using EligibilityGateway.Security;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -26,17 +29,32 @@ public static class GatewayApplication
         // Lowest precedence: appsettings files, environment variables, arguments and host overrides all win.
         ((IConfigurationBuilder)builder.Configuration).Sources.Insert(0, new MemoryConfigurationSource { InitialData = Defaults });
 
+        // One line per capability; each Add* says what it needs. The order matters only where noted.
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks();
-        builder.Services.AddTrustFramework(builder.Configuration);
         builder.Services.TryAddSingletonTimeProvider();
+        builder.Services.AddKeyRing();
+        builder.Services.AddTrustFramework(builder.Configuration);
+        builder.Services.AddAuditTrail(builder.Configuration);
+        builder.Services.AddAnswerCache(builder.Configuration);
+        builder.Services.AddProviders(builder.Configuration); // after AddTrustFramework: it checks the loaded framework
+        builder.Services.AddGatewayAuthorizationServer(builder.Configuration);
+        builder.Services.AddGatewayAuthentication();
+        builder.Services.AddChecks();
 
         configure?.Invoke(builder);
 
         var app = builder.Build();
+
+        // Keys are read now, so that a missing or malformed one stops start-up instead of failing the first request.
+        app.Services.GetRequiredService<KeyRing>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
         MapHealth(app);
+        app.MapAuthorizationServerEndpoints();
+        app.MapCheckEndpoints();
         return app;
     }
 

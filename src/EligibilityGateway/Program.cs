@@ -1,3 +1,4 @@
+using EligibilityGateway.Security;
 using EligibilityGateway.TrustFramework;
 using Microsoft.Extensions.Options;
 
@@ -20,9 +21,21 @@ public static class Program
             await Console.Error.WriteLineAsync(ex.Message);
             return 1;
         }
+        catch (KeyRingException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return 1;
+        }
         catch (OptionsValidationException ex)
         {
             await Console.Error.WriteLineAsync("Invalid configuration:\n" + string.Join('\n', ex.Failures));
+            return 1;
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
+        {
+            // Several option sets failed validation at once: say everything that is wrong, not just the first.
+            var failures = ex.InnerExceptions.Cast<OptionsValidationException>().SelectMany(e => e.Failures);
+            await Console.Error.WriteLineAsync("Invalid configuration:\n" + string.Join('\n', failures));
             return 1;
         }
     }

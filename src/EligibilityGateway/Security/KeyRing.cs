@@ -53,7 +53,7 @@ internal sealed class KeyRing
     });
 
     /// <summary>Loads the ring, generating missing keys only when <see cref="KeyRingOptions.GenerateIfMissing"/> allows it.</summary>
-    /// <exception cref="InvalidOperationException">A key is missing or malformed; the message names the file.</exception>
+    /// <exception cref="KeyRingException">A key is missing or malformed; the message names the file.</exception>
     public static KeyRing Load(KeyRingOptions options)
     {
         var directory = Path.GetFullPath(options.Directory!);
@@ -64,7 +64,7 @@ internal sealed class KeyRing
         }
         else if (!Directory.Exists(directory))
         {
-            throw new InvalidOperationException($"Key directory '{directory}' does not exist (Keys:Directory).");
+            throw new KeyRingException($"Key directory '{directory}' does not exist (Keys:Directory).");
         }
 
         var signing = Directory.GetFiles(directory, SigningKeyPrefix + "*.json")
@@ -73,11 +73,11 @@ internal sealed class KeyRing
             .ToImmutableArray();
         if (signing.IsEmpty)
         {
-            throw new InvalidOperationException($"No token-signing key ({SigningKeyPrefix}*.json) in '{directory}'.");
+            throw new KeyRingException($"No token-signing key ({SigningKeyPrefix}*.json) in '{directory}'.");
         }
 
         var active = options.ActiveSigningKeyId is { } kid
-            ? signing.FirstOrDefault(k => k.KeyId == kid) ?? throw new InvalidOperationException($"Keys:ActiveSigningKeyId '{kid}' names no key in '{directory}'.")
+            ? signing.FirstOrDefault(k => k.KeyId == kid) ?? throw new KeyRingException($"Keys:ActiveSigningKeyId '{kid}' names no key in '{directory}'.")
             : signing[^1];
 
         return new KeyRing(
@@ -136,7 +136,7 @@ internal sealed class KeyRing
             var jwk = new JsonWebKey(File.ReadAllText(path));
             if (jwk.Kty != JsonWebAlgorithmsKeyTypes.EllipticCurve || jwk.Crv != JsonWebKeyECTypes.P256 || string.IsNullOrEmpty(jwk.D) || string.IsNullOrEmpty(jwk.KeyId))
             {
-                throw new InvalidOperationException($"Signing key '{path}' must be a private EC P-256 JWK with a kid.");
+                throw new KeyRingException($"Signing key '{path}' must be a private EC P-256 JWK with a kid.");
             }
 
             var ecdsa = ECDsa.Create(new ECParameters
@@ -149,7 +149,7 @@ internal sealed class KeyRing
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or CryptographicException or JsonException)
         {
-            throw new InvalidOperationException($"Signing key '{path}' is not a valid JWK: {ex.Message}", ex);
+            throw new KeyRingException($"Signing key '{path}' is not a valid JWK: {ex.Message}", ex);
         }
     }
 
@@ -157,13 +157,13 @@ internal sealed class KeyRing
     {
         if (!File.Exists(path))
         {
-            throw new InvalidOperationException($"Key file '{path}' is missing.");
+            throw new KeyRingException($"Key file '{path}' is missing.");
         }
 
         var bytes = Convert.TryFromBase64String(File.ReadAllText(path).Trim(), new byte[64], out var written) ? written : -1;
         if (bytes != SymmetricKeyBytes)
         {
-            throw new InvalidOperationException($"Key file '{path}' must hold {SymmetricKeyBytes} random bytes in base64.");
+            throw new KeyRingException($"Key file '{path}' must hold {SymmetricKeyBytes} random bytes in base64.");
         }
 
         return Convert.FromBase64String(File.ReadAllText(path).Trim());
@@ -181,4 +181,18 @@ public sealed class KeyRingOptions
 
     /// <value>The <c>kid</c> new tokens are signed with. Default: the key whose file name sorts last.</value>
     public string? ActiveSigningKeyId { get; set; }
+}
+
+/// <summary>A key the gateway needs is missing or malformed; the message names the file. Start-up stops.</summary>
+public sealed class KeyRingException : Exception
+{
+    public KeyRingException(string message)
+        : base(message)
+    {
+    }
+
+    public KeyRingException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
 }

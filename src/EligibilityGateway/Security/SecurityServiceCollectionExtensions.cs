@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace EligibilityGateway.Security;
@@ -11,7 +12,7 @@ internal static class SecurityServiceCollectionExtensions
             .BindConfiguration("Keys")
             .Validate(o => !string.IsNullOrWhiteSpace(o.Directory), "Keys:Directory is required.")
             .ValidateOnStart();
-        services.AddSingleton(sp => KeyRing.Load(sp.GetRequiredService<IOptions<KeyRingOptions>>().Value));
+        services.TryAddSingleton(sp => KeyRing.Load(sp.GetRequiredService<IOptions<KeyRingOptions>>().Value));
         return services;
     }
 }

@@ -1,3 +1,4 @@
+using EligibilityGateway.Tests.Infrastructure;
 using System.Net;
 using EligibilityGateway.Audit;
 using EligibilityGateway.Security;
@@ -121,23 +122,19 @@ public sealed class AuditHostingTests : IDisposable
     }
 
     private WebApplication BuildGateway(string? storageDirectory = "", IDictionary<string, string?>? extra = null, bool addTwice = false) =>
-        GatewayApplication.Build([], builder =>
-        {
-            builder.Configuration["TrustFramework:Path"] = Path.Combine(RepositoryRoot.Path, "trust-frameworks", "sandbox.yaml");
-            builder.Configuration["Keys:Directory"] = Path.Combine(directory, "keys");
-            builder.Configuration["Keys:GenerateIfMissing"] = "true";
-            builder.Configuration["Storage:Directory"] = storageDirectory == "" ? directory : storageDirectory;
-            builder.Configuration["Audit:Sqlite:BusyTimeout"] = "00:00:01";
-            foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        TestGateway.Build(
+            directory,
+            new Dictionary<string, string?>
             {
-                builder.Configuration[key] = value;
-            }
-
-            builder.Services.AddKeyRing();
-            builder.Services.AddAuditTrail(builder.Configuration);
-            if (addTwice)
+                ["Storage:Directory"] = storageDirectory == "" ? directory : storageDirectory,
+                ["Audit:Sqlite:BusyTimeout"] = "00:00:01",
+            }.Concat(extra ?? new Dictionary<string, string?>()).GroupBy(s => s.Key).ToDictionary(g => g.Key, g => g.Last().Value),
+            builder =>
             {
-                builder.Services.AddAuditTrail(builder.Configuration);
-            }
-        });
+                // The gateway adds the audit trail once already; a host that adds it again must not get two writers.
+                if (addTwice)
+                {
+                    builder.Services.AddAuditTrail(builder.Configuration);
+                }
+            });
 }

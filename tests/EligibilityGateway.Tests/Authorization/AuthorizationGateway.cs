@@ -1,3 +1,4 @@
+using EligibilityGateway.Tests.Infrastructure;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -11,8 +12,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace EligibilityGateway.Tests.Authorization;
 
 /// <summary>
-/// The gateway composed as the lead will wire it (key ring, authorization server, Bearer authentication) on a free
-/// loopback port, with two probe endpoints behind the scope policies. Everything goes through real HTTP.
+/// The gateway as it runs (<see cref="TestGateway"/>) on a free loopback port, with two probe endpoints behind the
+/// scope policies. Everything goes through real HTTP.
 /// </summary>
 internal sealed class AuthorizationGateway : IAsyncDisposable
 {
@@ -48,30 +49,25 @@ internal sealed class AuthorizationGateway : IAsyncDisposable
         Action<IServiceCollection>? services = null)
     {
         var keyDirectory = Directory.CreateTempSubdirectory("gateway-keys-").FullName;
-        var app = GatewayApplication.Build([], b =>
+        var merged = new Dictionary<string, string?>
         {
-            b.Configuration["TrustFramework:Path"] = frameworkPath;
-            b.Configuration["TrustFramework:PollInterval"] = "00:00:00.050";
-            b.Configuration["Keys:Directory"] = keyDirectory;
-            b.Configuration["Keys:GenerateIfMissing"] = "true";
-            foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-            {
-                b.Configuration[key] = value;
-            }
+            ["TrustFramework:Path"] = frameworkPath,
+            ["TrustFramework:PollInterval"] = "00:00:00.050",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            merged[key] = value;
+        }
 
+        var app = TestGateway.Build(keyDirectory, merged, b =>
+        {
             if (clock is not null)
             {
                 b.Services.AddSingleton(clock);
             }
 
             services?.Invoke(b.Services);
-            b.Services.AddKeyRing();
-            b.Services.AddGatewayAuthorizationServer(b.Configuration);
-            b.Services.AddGatewayAuthentication();
         });
-        app.UseAuthentication();
-        app.UseAuthorization();
-        app.MapAuthorizationServerEndpoints();
         app.MapGet(CheckProbe, (HttpContext context) => Probe(context)).RequireAuthorization(GatewayScopes.EligibilityCheck);
         app.MapGet(AuditProbe, (HttpContext context) => Probe(context)).RequireAuthorization(GatewayScopes.AuditRead);
         try

@@ -119,7 +119,7 @@ internal sealed class KeyedFramework : IDisposable
                 name: Free school meals
                 legislation: Education Act 1996 s.512ZB
                 questions:
-                  - { provider: dwp, question: benefits }
+                  - { provider: dwp, question: free-school-meals-benefits }
                 combine: any-eligible
                 cache_ttl: PT24H
                 max_consent_duration: P90D

@@ -1,3 +1,4 @@
+using EligibilityGateway.Tests.Infrastructure;
 using EligibilityGateway.Caching;
 using EligibilityGateway.Security;
 using EligibilityGateway.Testing;
@@ -27,14 +28,7 @@ public sealed class CacheOptionsTests
     public async Task Start_WithAnInvalidSetting_FailsNamingIt(string setting, string value, string message)
     {
         using var keys = new TemporaryKeyRing();
-        await using var app = GatewayApplication.Build([], b =>
-        {
-            b.Configuration["TrustFramework:Path"] = TrustFrameworkFiles.SandboxPath;
-            b.Configuration["Keys:Directory"] = keys.Directory;
-            b.Configuration[setting] = value;
-            b.Services.AddKeyRing();
-            b.Services.AddAnswerCache(b.Configuration);
-        });
+        await using var app = TestGateway.Build(keys.Directory, new Dictionary<string, string?> { [setting] = value });
 
         var failure = await app.Invoking(a => a.StartOnFreePortAsync()).Should().ThrowAsync<OptionsValidationException>();
 

@@ -1,3 +1,4 @@
+using EligibilityGateway.Tests.Infrastructure;
 using System.Diagnostics;
 using System.Net;
 using EligibilityGateway.Caching;
@@ -112,15 +113,10 @@ public sealed class RedisOutageTests : IAsyncLifetime
     public async Task ReadinessOverHttp_WhileRedisIsStopped_IsDegradedButReady_AndHealthyAgainWhenItReturns()
     {
         using var keys = new TemporaryKeyRing();
-        await using var app = GatewayApplication.Build([], b =>
+        await using var app = TestGateway.Build(keys.Directory, new Dictionary<string, string?>
         {
-            b.Configuration["TrustFramework:Path"] = TrustFrameworkFiles.SandboxPath;
-            b.Configuration["Keys:Directory"] = keys.Directory;
-            b.Configuration["Keys:GenerateIfMissing"] = "true";
-            b.Configuration["Cache:Redis"] = redis.Endpoint;
-            b.Configuration["Cache:BackOff"] = "00:00:00.200";
-            b.Services.AddKeyRing();
-            b.Services.AddAnswerCache(b.Configuration);
+            ["Cache:Redis"] = redis.Endpoint,
+            ["Cache:BackOff"] = "00:00:00.200",
         });
         using var client = new HttpClient { BaseAddress = await app.StartOnFreePortAsync() };
 

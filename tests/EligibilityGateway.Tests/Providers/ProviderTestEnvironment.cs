@@ -1,3 +1,4 @@
+using EligibilityGateway.Tests.Infrastructure;
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using EligibilityGateway.Checks;
@@ -95,16 +96,7 @@ internal sealed class ProviderTestEnvironment : IAsyncDisposable
         }
 
         var gatewayLogs = new CapturedLogs();
-        var gateway = GatewayApplication.Build([], b =>
-        {
-            foreach (var (key, value) in defaults)
-            {
-                b.Configuration[key] = value;
-            }
-
-            b.Logging.AddProvider(gatewayLogs);
-            b.Services.AddProviders(b.Configuration);
-        });
+        var gateway = TestGateway.Build(directory, defaults, b => b.Logging.AddProvider(gatewayLogs), mockAddress);
 
         try
         {

@@ -47,7 +47,7 @@ public sealed class KeyRingTests : IDisposable
 
         var load = () => KeyRing.Load(new KeyRingOptions { Directory = _directory });
 
-        load.Should().Throw<InvalidOperationException>().WithMessage($"*{KeyRing.CacheEncryptionFile}*missing*");
+        load.Should().Throw<KeyRingException>().WithMessage($"*{KeyRing.CacheEncryptionFile}*missing*");
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class KeyRingTests : IDisposable
 
         var load = () => KeyRing.Load(new KeyRingOptions { Directory = _directory });
 
-        load.Should().Throw<InvalidOperationException>().WithMessage($"*{KeyRing.SubjectReferenceFile}*32 random bytes*");
+        load.Should().Throw<KeyRingException>().WithMessage($"*{KeyRing.SubjectReferenceFile}*32 random bytes*");
     }
 
     [Fact]

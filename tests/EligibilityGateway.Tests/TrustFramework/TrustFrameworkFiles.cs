@@ -136,8 +136,8 @@ internal static class TrustFrameworkFiles
                 name: Free school meals
                 legislation: Education Act 1996 s.512ZB
                 questions:
-                  - { provider: dwp, question: benefits }
-                  - { provider: hmrc, question: tax-credits }
+                  - { provider: dwp, question: free-school-meals-benefits }
+                  - { provider: hmrc, question: free-school-meals-tax-credits }
                 combine: any-eligible
                 cache_ttl: PT24H
                 max_consent_duration: P90D
@@ -146,7 +146,7 @@ internal static class TrustFrameworkFiles
                 name: Council tax support
                 legislation: Local Government Finance Act 1992 s.13A
                 questions:
-                  - { provider: dwp, question: cts-benefits }
+                  - { provider: dwp, question: council-tax-support-benefits }
                 combine: any-eligible
                 release: [outcome]
                 cache_ttl: PT12H

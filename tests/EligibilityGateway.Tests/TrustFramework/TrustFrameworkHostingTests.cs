@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using EligibilityGateway.Testing;
+using EligibilityGateway.Tests.Infrastructure;
 using EligibilityGateway.TrustFramework;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -62,7 +63,7 @@ public sealed class TrustFrameworkHostingTests : IDisposable
     [Fact]
     public async Task Start_WithoutPath_FailsOptionsValidation()
     {
-        await using var app = GatewayApplication.Build([]);
+        await using var app = TestGateway.Build(directory, new Dictionary<string, string?> { ["TrustFramework:Path"] = null });
 
         var failure = await app.Invoking(a => a.StartOnFreePortAsync()).Should().ThrowAsync<OptionsValidationException>();
 
@@ -79,7 +80,9 @@ public sealed class TrustFrameworkHostingTests : IDisposable
         int exitCode;
         try
         {
-            exitCode = await Program.Main([$"--TrustFramework:Path={path}", "--urls=http://127.0.0.1:0"]);
+            // Everything else is in order, so that the framework is the only thing wrong.
+            var settings = EligibilityGateway.Sandbox.SandboxHost.GatewaySettings(path, directory, new Uri("http://127.0.0.1:9"), redis: null);
+            exitCode = await Program.Main([.. settings.Where(s => s.Value is not null).Select(s => $"--{s.Key}={s.Value}"), "--urls=http://127.0.0.1:0"]);
         }
         finally
         {
@@ -176,13 +179,10 @@ public sealed class TrustFrameworkHostingTests : IDisposable
     }
 
     private WebApplication BuildGateway(string path, string? pollInterval = null) =>
-        GatewayApplication.Build([], builder =>
+        TestGateway.Build(directory, new Dictionary<string, string?>
         {
-            builder.Configuration["TrustFramework:Path"] = path;
-            if (pollInterval is not null)
-            {
-                builder.Configuration["TrustFramework:PollInterval"] = pollInterval;
-            }
+            ["TrustFramework:Path"] = path,
+            ["TrustFramework:PollInterval"] = pollInterval,
         });
 
     private string Write(string name, string content)

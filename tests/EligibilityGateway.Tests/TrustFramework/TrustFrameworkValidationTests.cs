@@ -53,7 +53,7 @@ public sealed class TrustFrameworkValidationTests
     [Fact]
     public void Load_WhenTwoProvidersShareAnId_ReportsTheSecond()
     {
-        var yaml = valid.ReplaceOnce("- id: hmrc", "- id: dwp").ReplaceOnce("{ provider: hmrc, question: tax-credits }", "{ provider: dwp, question: tax-credits }");
+        var yaml = valid.ReplaceOnce("- id: hmrc", "- id: dwp").ReplaceOnce("{ provider: hmrc, question: free-school-meals-tax-credits }", "{ provider: dwp, question: free-school-meals-tax-credits }");
 
         AssertSingleError(yaml, "providers[1].id", LineOf(yaml, "- id: dwp", 2), "duplicate id 'dwp'");
     }

@@ -1,0 +1,192 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EligibilityGateway.Audit;
+using EligibilityGateway.Authorization;
+using EligibilityGateway.TrustFramework;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace EligibilityGateway.Checks;
+
+/// <summary>The answer to a check (SPEC §4.1): the outcome and what the scheme releases, never personal data.</summary>
+internal sealed record CheckResponse(
+    string CheckId,
+    string Scheme,
+    string Outcome,
+    DateTime CheckedAt,
+    DateTime ValidUntil,
+    string ServedFrom,
+    string LawfulBasis,
+    string? ConsentId,
+    long AuditSequence,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ImmutableArray<string>? ConfirmedBy);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(CheckResponse))]
+internal sealed partial class CheckResponseJsonContext : JsonSerializerContext;
+
+/// <summary><c>POST /v1/checks</c> and <c>GET /v1/checks/{checkId}</c> (SPEC §4.1, §4.2).</summary>
+internal static class CheckEndpoints
+{
+    /// <summary>SPEC §4.1: a check body is at most 16 KiB.</summary>
+    public const long MaxBodyBytes = 16 * 1024;
+
+    public static IEndpointRouteBuilder MapCheckEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        var checks = endpoints.MapGroup("/v1/checks")
+            .RequireAuthorization(GatewayScopes.EligibilityCheck)
+            .WithTags("Checks");
+
+        checks.MapPost("", PostAsync)
+            .WithName("CreateCheck")
+            .WithSummary("Check whether a person is eligible for a scheme")
+            .Accepts<CheckRequestBody>("application/json")
+            .Produces<CheckResponse>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        checks.MapGet("/{checkId}", GetAsync)
+            .WithName("GetCheck")
+            .WithSummary("Read back a check this council made")
+            .Produces<CheckResponse>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        return endpoints;
+    }
+
+    private static async Task<IResult> PostAsync(HttpContext context, TrustFrameworkMonitor frameworks, CheckService checks, TimeProvider timeProvider)
+    {
+        var framework = frameworks.Current;
+        if (!context.TryGetCallerCouncil(framework, out var council))
+        {
+            return CheckProblems.NotPermitted(PolicyRules.UnknownCouncil);
+        }
+
+        var body = await ReadBodyAsync(context);
+        if (body.Problem is not null)
+        {
+            return body.Problem;
+        }
+
+        var today = DateOnly.FromDateTime(timeProvider.GetUtcNow().UtcDateTime);
+        var validation = CheckRequestValidator.Validate(body.Value!, scheme => framework.TryGetScheme(scheme, out _), today);
+        if (validation.Request is null)
+        {
+            return CheckProblems.Validation(validation.Errors);
+        }
+
+        var caller = new CheckCaller(council, context.GetCallerClientId()!, CheckService.CurrentTraceId());
+        var result = await checks.RunAsync(caller, validation.Request, context.RequestAborted);
+        return result switch
+        {
+            CheckResult.Answered answered => Ok(answered.Response),
+            CheckResult.Denied denied => CheckProblems.NotPermitted(denied.Rule),
+            CheckResult.RateLimited limited => RateLimited(context, limited.RetryAfter),
+            CheckResult.AuditUnavailable => CheckProblems.AuditUnavailable(),
+            _ => throw new InvalidOperationException($"Unhandled check result {result.GetType().Name}."),
+        };
+    }
+
+    private static async Task<IResult> GetAsync(string checkId, HttpContext context, TrustFrameworkMonitor frameworks, IAuditLog audit)
+    {
+        if (!context.TryGetCallerCouncil(frameworks.Current, out var council))
+        {
+            return CheckProblems.NotPermitted(PolicyRules.UnknownCouncil);
+        }
+
+        // Ids are ours and well-formed; anything else cannot name a check, and says no more than "not found".
+        if (!Guid.TryParseExact(checkId, "D", out _))
+        {
+            return CheckProblems.NotFound();
+        }
+
+        var stored = await audit.FindCheckAsync(checkId, council.Id, context.RequestAborted);
+        return stored is null
+            ? CheckProblems.NotFound()
+            : Ok(new CheckResponse(
+                stored.CheckId,
+                stored.SchemeId,
+                stored.Outcome.ToName(),
+                stored.CheckedAt.UtcDateTime,
+                stored.ValidUntil.UtcDateTime,
+                stored.ServedFrom,
+                stored.LawfulBasis,
+                stored.ConsentId,
+                stored.AuditSequence,
+                stored.ConfirmedBy));
+    }
+
+    private static JsonHttpResult<CheckResponse> Ok(CheckResponse response) =>
+        TypedResults.Json(response, CheckResponseJsonContext.Default.CheckResponse);
+
+    private static IResult RateLimited(HttpContext context, TimeSpan retryAfter)
+    {
+        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return CheckProblems.RateLimited(retryAfter);
+    }
+
+    /// <summary>Reads the body under the SPEC §4.1 limits: JSON only (415), at most 16 KiB (413), well-formed and strict (400).</summary>
+    private static async Task<(CheckRequestBody? Value, IResult? Problem)> ReadBodyAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (!request.HasJsonContentType())
+        {
+            return (null, CheckProblems.UnsupportedMediaType());
+        }
+
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return (null, CheckProblems.BodyTooLarge(MaxBodyBytes));
+        }
+
+        // Also bounds chunked bodies, which announce no length: Kestrel stops reading past the limit.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBodyBytes;
+        }
+
+        try
+        {
+            var body = await JsonSerializer.DeserializeAsync(request.Body, CheckRequestValidator.JsonOptions.GetTypeInfo(typeof(CheckRequestBody)), context.RequestAborted);
+            return body is CheckRequestBody value
+                ? (value, null)
+                : (null, CheckProblems.MalformedJson("body", "The body must be a JSON object."));
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, CheckProblems.BodyTooLarge(MaxBodyBytes));
+        }
+        catch (JsonException ex)
+        {
+            return (null, CheckProblems.MalformedJson(CheckRequestValidator.FieldOf(ex), Describe(ex)));
+        }
+    }
+
+    // The serializer's messages name .NET types; the council needs to know what was wrong with its JSON.
+    private static string Describe(JsonException exception) => exception.Message switch
+    {
+        var m when m.Contains("could not be mapped", StringComparison.Ordinal) => "This member is not part of a check request.",
+        var m when m.Contains("Duplicate", StringComparison.Ordinal) => "This member appears more than once.",
+        var m when m.Contains("could not be converted", StringComparison.Ordinal) => "This member has the wrong JSON type.",
+        _ => "The body is not well-formed JSON.",
+    };
+}
+
+/// <summary>Registration of the check path.</summary>
+public static class CheckServiceCollectionExtensions
+{
+    public static IServiceCollection AddChecks(this IServiceCollection services)
+    {
+        services.AddSingleton<CheckRateLimiter>();
+        services.AddSingleton<CheckService>();
+        return services;
+    }
+}
