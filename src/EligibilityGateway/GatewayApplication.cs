@@ -40,6 +40,7 @@ public static class GatewayApplication
         builder.Services.AddProviders(builder.Configuration); // after AddTrustFramework: it checks the loaded framework
         builder.Services.AddGatewayAuthorizationServer(builder.Configuration);
         builder.Services.AddGatewayAuthentication();
+        builder.Services.AddSingleton<IAccessTokenIssuanceRecorder, AuditedTokenIssuance>();
         builder.Services.AddChecks();
 
         configure?.Invoke(builder);

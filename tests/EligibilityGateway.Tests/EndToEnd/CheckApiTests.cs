@@ -310,6 +310,33 @@ public sealed class CheckApiTests(SandboxFixture sandbox) : IClassFixture<Sandbo
     }
 
     [Fact]
+    public async Task TokenIssuance_IsRecorded_AndNoTokenIsReleasedWhenTheAuditLogCannotCommit()
+    {
+        var before = await AuditRowsAsync("event_type = 'token.issued' AND client_id = 'camden'");
+        await sandbox.TokenAsync("camden");
+        (await AuditRowsAsync("event_type = 'token.issued' AND client_id = 'camden' AND council_id = 'camden' AND decision_rule = 'token:client_credentials/client_secret_basic'"))
+            .Should().Be(before + 1);
+
+        await using var blocker = new SqliteConnection($"Data Source={sandbox.AuditDatabase};Pooling=False");
+        await blocker.OpenAsync();
+        await using (var lockIt = blocker.CreateCommand())
+        {
+            lockIt.CommandText = "PRAGMA busy_timeout = 0; BEGIN EXCLUSIVE;";
+            await lockIt.ExecuteNonQueryAsync();
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, sandbox.Gateway("/connect/token"))
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials" }),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("camden:camden-sandbox-secret")));
+        using var refused = await sandbox.Http.SendAsync(request);
+
+        refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        (await refused.Content.ReadAsStringAsync()).Should().Contain("temporarily_unavailable").And.NotContain("access_token");
+    }
+
+    [Fact]
     public async Task EveryAnsweredCheck_UnderConcurrency_HasExactlyItsOwnAuditRecord()
     {
         var token = await sandbox.TokenAsync();

@@ -1,0 +1,28 @@
+using EligibilityGateway.Audit;
+using EligibilityGateway.Checks;
+
+namespace EligibilityGateway.Authorization;
+
+/// <summary>
+/// Puts every access token on the record before it leaves the token endpoint (SPEC §6: token issuance). If the
+/// audit log cannot commit, <see cref="AuditUnavailableException"/> reaches the token endpoint, which answers
+/// 503 and releases no token.
+/// </summary>
+internal sealed class AuditedTokenIssuance(IAuditLog audit) : IAccessTokenIssuanceRecorder
+{
+    public async ValueTask RecordAsync(IssuedAccessToken issued, CancellationToken cancellationToken) =>
+        await audit.AppendAsync(
+            new AuditEntry
+            {
+                EventType = AuditEventTypes.TokenIssued,
+                ClientId = issued.ClientId,
+                CouncilId = issued.ClientKind == ClientKind.Council ? issued.ParticipantId : null,
+                Decision = AuditDecisions.Allow,
+                // The grant and how the client proved itself: what an auditor asks first about a token.
+                Rule = $"token:{issued.GrantType}/{issued.ClientAuthenticationMethod}",
+                TraceId = CheckService.CurrentTraceId(),
+                FrameworkId = issued.FrameworkId,
+                FrameworkVersion = issued.FrameworkVersion,
+            },
+            cancellationToken);
+}
