@@ -26,6 +26,7 @@ internal sealed class AuditLog : IAuditLog, IHostedLifecycleService, IAsyncDispo
     private readonly IAuditStore store;
     private readonly Channel<PendingAppend> queue;
     private readonly int batchSize;
+    private readonly TimeSpan checkpointInterval;
     private readonly TimeProvider timeProvider;
     private readonly AuditMetrics metrics;
     private readonly ILogger<AuditLog> logger;
@@ -46,6 +47,7 @@ internal sealed class AuditLog : IAuditLog, IHostedLifecycleService, IAsyncDispo
         this.metrics = metrics;
         this.logger = logger;
         batchSize = options.Value.BatchSize;
+        checkpointInterval = options.Value.Checkpoints.Interval;
         queue = Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(options.Value.QueueCapacity)
         {
             SingleReader = true,
@@ -221,7 +223,7 @@ internal sealed class AuditLog : IAuditLog, IHostedLifecycleService, IAsyncDispo
         var batch = new List<PendingAppend>(batchSize);
         var entries = new List<AuditEntry>(batchSize);
         var reader = queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (await WaitForEntriesAsync(reader).ConfigureAwait(false))
         {
             // Everything that arrived while the previous batch was committing goes into this one.
             while (batch.Count < batchSize && reader.TryRead(out var pending))
@@ -239,6 +241,50 @@ internal sealed class AuditLog : IAuditLog, IHostedLifecycleService, IAsyncDispo
                 // batch wait out the busy timeout while the host waits to stop.
                 FailQueued(AuditUnavailableReason.ShuttingDown, "The audit store failed while the log was shutting down.", LastFailure);
             }
+        }
+
+        // On shutdown the head is signed whatever the interval, so the last records of a run are never left unsigned.
+        await CheckpointAsync(force: true).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits for entries; while none come, wakes every checkpoint interval to sign the records that are still
+    /// unsigned, so that a quiet log's tail is covered within <see cref="AuditCheckpointOptions.Interval"/>.
+    /// </summary>
+    private async ValueTask<bool> WaitForEntriesAsync(ChannelReader<PendingAppend> reader)
+    {
+        while (true)
+        {
+            if (reader.TryPeek(out _))
+            {
+                return true;
+            }
+
+            using var idle = new CancellationTokenSource(checkpointInterval, timeProvider);
+            try
+            {
+                return await reader.WaitToReadAsync(idle.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (idle.IsCancellationRequested)
+            {
+                await CheckpointAsync(force: false).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async ValueTask CheckpointAsync(bool force)
+    {
+        try
+        {
+            if (await store.CheckpointAsync(timeProvider.GetUtcNow(), force, CancellationToken.None).ConfigureAwait(false) is { } checkpoint)
+            {
+                Log.CheckpointIssued(logger, checkpoint.Sequence, checkpoint.KeyId);
+            }
+        }
+        catch (Exception ex)
+        {
+            // A checkpoint that cannot be written now is written with a later one; appending carries on regardless.
+            Log.CheckpointFailed(logger, store.Kind, ex);
         }
     }
 

@@ -17,6 +17,22 @@ internal sealed class AuditOptions
     /// <summary>How many entries may wait for the writer before <see cref="IAuditLog.AppendAsync"/> callers wait to enqueue.</summary>
     /// <value>Default 16,384; from <see cref="BatchSize"/> to 1,000,000. Bounded so that a stalled store slows callers instead of exhausting memory.</value>
     public int QueueCapacity { get; set; } = 16_384;
+
+    /// <summary>When signed checkpoints are issued (section <c>Audit:Checkpoints</c>).</summary>
+    public AuditCheckpointOptions Checkpoints { get; set; } = new();
+}
+
+/// <summary>Configuration section <c>Audit:Checkpoints</c>: a checkpoint is issued after whichever comes first, and on shutdown.</summary>
+internal sealed class AuditCheckpointOptions
+{
+    /// <summary>Records after which the next checkpoint is signed.</summary>
+    /// <value>Default 1,000; 1 to 1,000,000. A checkpoint costs one ES256 signature and one row.</value>
+    public int EveryRecords { get; set; } = 1000;
+
+    /// <summary>The longest an appended record waits for a checkpoint.</summary>
+    /// <value>Default 1 minute; 1 second to 1 day. Bounds how much of the log's tail an attacker with database access
+    /// could rewrite between checkpoints without the signature noticing.</value>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>Configuration section <c>Audit:Sqlite</c>.</summary>
@@ -56,6 +72,16 @@ internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
         if (options.QueueCapacity < options.BatchSize || options.QueueCapacity > 1_000_000)
         {
             failures.Add("Audit:QueueCapacity must be at least Audit:BatchSize and at most 1000000.");
+        }
+
+        if (options.Checkpoints.EveryRecords is < 1 or > 1_000_000)
+        {
+            failures.Add("Audit:Checkpoints:EveryRecords must be from 1 to 1000000.");
+        }
+
+        if (options.Checkpoints.Interval < TimeSpan.FromSeconds(1) || options.Checkpoints.Interval > TimeSpan.FromDays(1))
+        {
+            failures.Add("Audit:Checkpoints:Interval must be from 00:00:01 to 1.00:00:00.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

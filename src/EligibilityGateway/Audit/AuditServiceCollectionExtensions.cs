@@ -16,7 +16,7 @@ public static class AuditServiceCollectionExtensions
     /// <summary>
     /// Adds the audit log (<c>IAuditLog</c>, a hosted service that opens the store on start and drains on stop), the
     /// SQLite store, subject references (needs the key ring: <c>AddKeyRing()</c>), metrics and the
-    /// <c>audit-store</c> readiness check. Options come from the <c>Audit</c> section, validated on start; the
+    /// <c>audit-store</c> readiness check, and the checkpoint issuer (signs with the key ring's audit key). Options come from the <c>Audit</c> section, validated on start; the
     /// database defaults to <c>&lt;Storage:Directory&gt;/audit.db</c>. Calling it again changes nothing: one process
     /// has one writer.
     /// </summary>
@@ -42,6 +42,10 @@ public static class AuditServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AuditMetrics>();
         services.TryAddSingleton(provider => new SubjectReferences(provider.GetRequiredService<KeyRing>()));
+        services.TryAddSingleton(provider => new AuditCheckpointIssuer(
+            provider.GetRequiredService<KeyRing>().AuditSigningKey,
+            provider.GetRequiredService<IOptions<AuditOptions>>().Value.Checkpoints,
+            provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IAuditStore>(provider =>
         {
             var options = provider.GetRequiredService<IOptions<AuditOptions>>().Value;
@@ -49,7 +53,8 @@ public static class AuditServiceCollectionExtensions
                 options.Sqlite.Path!,
                 options.Sqlite.BusyTimeout,
                 provider.GetRequiredService<TimeProvider>(),
-                provider.GetRequiredService<ILoggerFactory>().CreateLogger<SqliteAuditStore>());
+                provider.GetRequiredService<ILoggerFactory>().CreateLogger<SqliteAuditStore>(),
+                provider.GetRequiredService<AuditCheckpointIssuer>());
         });
         services.TryAddSingleton<AuditLog>();
         services.TryAddSingleton<IAuditLog>(provider => provider.GetRequiredService<AuditLog>());

@@ -20,8 +20,23 @@ internal interface IAuditStore : IAsyncDisposable
     /// Writes <paramref name="entries"/> in one transaction, all or nothing, numbering them in list order after the
     /// highest sequence already committed (read inside the transaction, so numbering stays gap-free even if another
     /// process shares the store), and returns the first sequence. Throws if the transaction did not commit.
+    /// In the same transaction it chains each record to the one before (README.md, "Chain") and signs the
+    /// checkpoints that fall due, so that one chain and one checkpoint sequence result however many processes append.
     /// </summary>
     ValueTask<long> AppendBatchAsync(IReadOnlyList<AuditEntry> entries, DateTimeOffset recordedAt, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Signs a checkpoint over the current head in a transaction of its own if one is due at <paramref name="now"/>
+    /// (by interval; with <paramref name="force"/>, whenever a record is unsigned). Returns it, or null when none was
+    /// due or the store signs none. Called by the writer only, like <see cref="AppendBatchAsync"/>.
+    /// </summary>
+    ValueTask<AuditCheckpoint?> CheckpointAsync(DateTimeOffset now, bool force, CancellationToken cancellationToken);
+
+    /// <summary>Every record from <paramref name="fromSequence"/> on, as stored, in sequence order, streamed from one snapshot.</summary>
+    IAsyncEnumerable<AuditChainRow> ReadChainAsync(long fromSequence, CancellationToken cancellationToken);
+
+    /// <summary>Every checkpoint, in sequence order.</summary>
+    ValueTask<IReadOnlyList<AuditCheckpoint>> ReadCheckpointsAsync(CancellationToken cancellationToken);
 
     /// <inheritdoc cref="IAuditLog.FindCheckAsync"/>
     ValueTask<StoredCheck?> FindCheckAsync(string checkId, string councilId, CancellationToken cancellationToken);

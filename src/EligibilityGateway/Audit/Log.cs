@@ -28,4 +28,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1506, Level = LogLevel.Information, Message = "Audit schema migration {Version} applied: {Description}")]
     public static partial void MigrationApplied(ILogger logger, int version, string description);
+
+    [LoggerMessage(EventId = 1507, Level = LogLevel.Debug, Message = "Audit checkpoint signed at sequence {Sequence} with key {KeyId}")]
+    public static partial void CheckpointIssued(ILogger logger, long sequence, string keyId);
+
+    [LoggerMessage(EventId = 1508, Level = LogLevel.Error, Message = "Audit checkpoint could not be written to {StoreKind}; the next one will cover its records")]
+    public static partial void CheckpointFailed(ILogger logger, string storeKind, Exception exception);
 }

@@ -9,7 +9,10 @@ namespace EligibilityGateway.Audit;
 internal static class SqliteAuditSchema
 {
     /// <summary>The migrations, in the order they apply.</summary>
-    public static IReadOnlyList<(int Version, string Description, string Sql)> Migrations { get; } =
+    /// <remarks>
+    /// A migration is SQL and, where SQL alone cannot do it, a step in code run after the SQL in the same transaction.
+    /// </remarks>
+    public static IReadOnlyList<(int Version, string Description, string Sql, Action<SqliteConnection, SqliteTransaction>? Step)> Migrations { get; } =
     [
         (1, "audit records, probe row", """
             CREATE TABLE audit_records (
@@ -53,7 +56,27 @@ internal static class SqliteAuditSchema
                 id        INTEGER PRIMARY KEY CHECK (id = 1),
                 probed_at TEXT NOT NULL
             ) STRICT;
-            """),
+            """, null),
+        (2, "hash chain, signed checkpoints", """
+            -- README.md, "Chain". Added without NOT NULL because SQLite cannot add such a column to a table that has
+            -- rows; the step below fills both for every existing row, and the writer always sets them.
+            ALTER TABLE audit_records ADD COLUMN chain_version INTEGER;
+            ALTER TABLE audit_records ADD COLUMN hash TEXT;
+
+            CREATE TABLE audit_checkpoints (
+                sequence            INTEGER PRIMARY KEY,
+                head_hash           TEXT NOT NULL,
+                issued_at           TEXT NOT NULL,
+                previous_checkpoint INTEGER,
+                key_id              TEXT NOT NULL,
+                jws                 TEXT NOT NULL
+            ) STRICT;
+
+            CREATE TRIGGER audit_checkpoints_never_updated BEFORE UPDATE ON audit_checkpoints
+            BEGIN
+                SELECT RAISE(ABORT, 'audit checkpoints are never updated');
+            END;
+            """, ChainExistingRecords),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;
@@ -89,9 +112,10 @@ internal static class SqliteAuditSchema
         }
 
         var applied = new List<int>();
-        foreach (var (version, description, sql) in Migrations.Where(m => m.Version > current))
+        foreach (var (version, description, sql, step) in Migrations.Where(m => m.Version > current))
         {
             Execute(connection, transaction, sql);
+            step?.Invoke(connection, transaction);
             using var record = connection.CreateCommand();
             record.Transaction = transaction;
             record.CommandText = "INSERT INTO schema_migrations (version, description, applied_at) VALUES ($version, $description, $appliedAt);";
@@ -104,6 +128,68 @@ internal static class SqliteAuditSchema
 
         transaction.Commit();
         return applied;
+    }
+
+    /// <summary>
+    /// Migration 2: records written before the chain existed get their hashes now, in sequence order, exactly as the
+    /// writer would have computed them. They were not tamper-evident before this moment, so the chain attests that
+    /// they have not changed since the migration, not since they were written (README.md, "Chain").
+    /// </summary>
+    private static void ChainExistingRecords(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        // The trigger refuses every UPDATE, so it steps aside for this one transaction and is put back as it was.
+        Execute(connection, transaction, "DROP TRIGGER audit_records_never_updated;");
+        using var update = connection.CreateCommand();
+        update.Transaction = transaction;
+        update.CommandText = "UPDATE audit_records SET chain_version = $version, hash = $hash WHERE sequence = $sequence;";
+        update.Parameters.AddWithValue("$version", AuditChain.CurrentVersion);
+        var hash = update.Parameters.Add(new SqliteParameter("$hash", null));
+        var sequence = update.Parameters.Add(new SqliteParameter("$sequence", null));
+
+        var scratch = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        var previous = AuditChain.Genesis.ToArray();
+        var current = new byte[AuditChain.HashBytes];
+        var after = 0L;
+        while (true)
+        {
+            // In pages, so that the rows being read are never the rows being updated by the same statement.
+            var page = new List<AuditChainRow>(1000);
+            using (var read = connection.CreateCommand())
+            {
+                read.Transaction = transaction;
+                read.CommandText = $"SELECT {SqliteAuditStore.ChainColumns} FROM audit_records WHERE sequence > $after ORDER BY sequence LIMIT 1000;";
+                read.Parameters.AddWithValue("$after", after);
+                using var reader = read.ExecuteReader();
+                while (reader.Read())
+                {
+                    page.Add(SqliteAuditStore.ReadChainRow(reader));
+                }
+            }
+
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var row in page)
+            {
+                var values = row.Values.SetItem(AuditChain.ChainVersionIndex, AuditChain.Integer(AuditChain.CurrentVersion));
+                AuditChain.ComputeHash(values, previous, scratch, current);
+                hash.Value = AuditChain.ToHex(current);
+                sequence.Value = row.Sequence;
+                update.ExecuteNonQuery();
+                (previous, current) = (current, previous);
+            }
+
+            after = page[^1].Sequence;
+        }
+
+        Execute(connection, transaction, """
+            CREATE TRIGGER audit_records_never_updated BEFORE UPDATE ON audit_records
+            BEGIN
+                SELECT RAISE(ABORT, 'audit records are never updated');
+            END;
+            """);
     }
 
     private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)

@@ -17,24 +17,40 @@ internal sealed class SqliteAuditStore : IAuditStore
         "case_reference, decision, decision_rule, outcome, served_from, provider_calls, trace_id, subject_reference, check_id, " +
         "checked_at, valid_until, released, framework_id, framework_version";
 
+    /// <summary>Every column of <c>audit_records</c> in <see cref="AuditChain.AllColumns"/> order, for chain reads and export.</summary>
+    internal const string ChainColumns = Columns + ", chain_version, hash";
+
     private const string InsertSql =
-        $"INSERT INTO audit_records ({Columns}) VALUES ($sequence, $format_version, $recorded_at, $event_type, $council_id, $client_id, " +
+        $"INSERT INTO audit_records ({ChainColumns}) VALUES ($sequence, $format_version, $recorded_at, $event_type, $council_id, $client_id, " +
         "$scheme_id, $purpose, $lawful_basis, $consent_id, $case_reference, $decision, $decision_rule, $outcome, $served_from, " +
-        "$provider_calls, $trace_id, $subject_reference, $check_id, $checked_at, $valid_until, $released, $framework_id, $framework_version);";
+        "$provider_calls, $trace_id, $subject_reference, $check_id, $checked_at, $valid_until, $released, $framework_id, $framework_version, " +
+        "$chain_version, $hash);";
+
+    private const string CheckpointColumns = "sequence, head_hash, issued_at, previous_checkpoint, key_id, jws";
 
     private readonly string path;
     private readonly string createConnectionString;
     private readonly string writeConnectionString;
     private readonly string readConnectionString;
+    private readonly string chainConnectionString;
     private readonly TimeProvider timeProvider;
     private readonly ILogger logger;
     private readonly int busyTimeoutMilliseconds;
+    private readonly AuditCheckpointIssuer? checkpoints;
+    private readonly string?[] values = new string?[AuditChain.CanonicalColumns.Length];
+    private readonly System.Buffers.ArrayBufferWriter<byte> scratch = new(1024);
+    private readonly byte[] previousHash = new byte[AuditChain.HashBytes];
+    private readonly byte[] currentHash = new byte[AuditChain.HashBytes];
     private SqliteConnection? writer;
-    private SqliteCommand? lastSequence;
+    private SqliteCommand? head;
+    private SqliteCommand? lastCheckpoint;
     private SqliteCommand? insert;
+    private SqliteCommand? insertCheckpoint;
 
-    public SqliteAuditStore(string path, TimeSpan busyTimeout, TimeProvider timeProvider, ILogger logger)
+    /// <param name="checkpoints">Signs checkpoints as records are appended; null for a store that is only read (the CLI).</param>
+    public SqliteAuditStore(string path, TimeSpan busyTimeout, TimeProvider timeProvider, ILogger logger, AuditCheckpointIssuer? checkpoints = null)
     {
+        this.checkpoints = checkpoints;
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         this.path = Path.GetFullPath(path);
         this.timeProvider = timeProvider;
@@ -49,6 +65,9 @@ internal sealed class SqliteAuditStore : IAuditStore
         writeConnectionString = builder.ToString();
         builder.Pooling = true;
         readConnectionString = builder.ToString();
+        builder.Pooling = false;
+        builder.Mode = SqliteOpenMode.ReadOnly;
+        chainConnectionString = builder.ToString();
     }
 
     public string Kind => "sqlite";
@@ -93,42 +112,80 @@ internal sealed class SqliteAuditStore : IAuditStore
 
     private long WriteBatch(IReadOnlyList<AuditEntry> entries, DateTimeOffset recordedAt)
     {
-        // BEGIN IMMEDIATE takes the write lock first, so the highest sequence read below cannot change before commit.
+        // BEGIN IMMEDIATE takes the write lock first, so the head read below cannot change before commit: the
+        // sequence and the previous hash come from the same committed state, also when another process shares the file.
         using var transaction = writer!.BeginTransaction(deferred: false);
-        lastSequence!.Transaction = transaction;
-        var first = (long)lastSequence.ExecuteScalar()! + 1;
+        var (headSequence, headHash) = ReadHead(transaction);
+        var first = headSequence + 1;
+        if (!AuditChain.TryParseHex(headHash, previousHash))
+        {
+            throw new InvalidOperationException($"Audit record {headSequence} has no valid hash, so the chain cannot be continued.");
+        }
 
+        var mark = checkpoints is null ? null : ReadLastCheckpoint(transaction);
         insert!.Transaction = transaction;
         var parameters = insert.Parameters;
         var recordedAtText = AuditRecordFormat.FormatTime(recordedAt);
+        var formatVersion = AuditChain.Integer(AuditRecordFormat.CurrentVersion);
+        var chainVersion = AuditChain.Integer(AuditChain.CurrentVersion);
+        string hashText = headHash!;
         for (var i = 0; i < entries.Count; i++)
         {
             var entry = entries[i];
-            parameters[0].Value = first + i;
+            var sequence = first + i;
+            values[0] = AuditChain.Integer(sequence);
+            values[1] = formatVersion;
+            values[2] = recordedAtText;
+            values[3] = entry.EventType;
+            values[4] = entry.CouncilId;
+            values[5] = entry.ClientId;
+            values[6] = entry.SchemeId;
+            values[7] = entry.Purpose;
+            values[8] = entry.LawfulBasis;
+            values[9] = entry.ConsentId;
+            values[10] = entry.CaseReference;
+            values[11] = entry.Decision;
+            values[12] = entry.Rule;
+            values[13] = entry.Outcome?.ToName();
+            values[14] = entry.ServedFrom;
+            values[15] = AuditRecordFormat.FormatProviderCalls(entry.ProviderCalls);
+            values[16] = entry.TraceId;
+            values[17] = entry.SubjectReference;
+            values[18] = entry.CheckId;
+            values[19] = entry.CheckedAt is { } checkedAt ? AuditRecordFormat.FormatTime(checkedAt) : null;
+            values[20] = entry.ValidUntil is { } validUntil ? AuditRecordFormat.FormatTime(validUntil) : null;
+            values[21] = AuditRecordFormat.FormatReleased(entry);
+            values[22] = entry.FrameworkId;
+            values[23] = entry.FrameworkVersion;
+            values[24] = chainVersion;
+
+            // hash = SHA-256(canonical(record) || previous hash), README.md "Chain".
+            AuditChain.ComputeHash(values, previousHash, scratch, currentHash);
+            hashText = AuditChain.ToHex(currentHash);
+            currentHash.CopyTo(previousHash, 0);
+
+            parameters[0].Value = sequence;
             parameters[1].Value = AuditRecordFormat.CurrentVersion;
-            parameters[2].Value = recordedAtText;
-            parameters[3].Value = entry.EventType;
-            parameters[4].Value = Nullable(entry.CouncilId);
-            parameters[5].Value = Nullable(entry.ClientId);
-            parameters[6].Value = Nullable(entry.SchemeId);
-            parameters[7].Value = Nullable(entry.Purpose);
-            parameters[8].Value = Nullable(entry.LawfulBasis);
-            parameters[9].Value = Nullable(entry.ConsentId);
-            parameters[10].Value = Nullable(entry.CaseReference);
-            parameters[11].Value = Nullable(entry.Decision);
-            parameters[12].Value = Nullable(entry.Rule);
-            parameters[13].Value = Nullable(entry.Outcome?.ToName());
-            parameters[14].Value = Nullable(entry.ServedFrom);
-            parameters[15].Value = AuditRecordFormat.FormatProviderCalls(entry.ProviderCalls);
-            parameters[16].Value = Nullable(entry.TraceId);
-            parameters[17].Value = Nullable(entry.SubjectReference);
-            parameters[18].Value = Nullable(entry.CheckId);
-            parameters[19].Value = Nullable(entry.CheckedAt is { } checkedAt ? AuditRecordFormat.FormatTime(checkedAt) : null);
-            parameters[20].Value = Nullable(entry.ValidUntil is { } validUntil ? AuditRecordFormat.FormatTime(validUntil) : null);
-            parameters[21].Value = Nullable(AuditRecordFormat.FormatReleased(entry));
-            parameters[22].Value = Nullable(entry.FrameworkId);
-            parameters[23].Value = Nullable(entry.FrameworkVersion);
+            for (var column = 2; column < AuditChain.ChainVersionIndex; column++)
+            {
+                parameters[column].Value = Nullable(values[column]);
+            }
+
+            parameters[AuditChain.ChainVersionIndex].Value = AuditChain.CurrentVersion;
+            parameters[AuditChain.ChainVersionIndex + 1].Value = hashText;
             insert.ExecuteNonQuery();
+
+            if (checkpoints is not null && sequence - (mark?.Sequence ?? 0) >= checkpoints.EveryRecords)
+            {
+                // Count-based checkpoints fall on exact multiples of EveryRecords after the previous one, mid-batch if need be.
+                mark = InsertCheckpoint(transaction, checkpoints.Sign(sequence, hashText, recordedAt, mark?.Sequence));
+            }
+        }
+
+        var last = first + entries.Count - 1;
+        if (checkpoints is not null && checkpoints.IsDue(last, mark, recordedAt, force: false))
+        {
+            InsertCheckpoint(transaction, checkpoints.Sign(last, hashText, recordedAt, mark?.Sequence));
         }
 
         transaction.Commit();
@@ -141,6 +198,99 @@ internal sealed class SqliteAuditStore : IAuditStore
         }
 
         return first;
+    }
+
+    public ValueTask<AuditCheckpoint?> CheckpointAsync(DateTimeOffset now, bool force, CancellationToken cancellationToken)
+    {
+        if (checkpoints is null)
+        {
+            return ValueTask.FromResult<AuditCheckpoint?>(null);
+        }
+
+        try
+        {
+            if (writer is null)
+            {
+                OpenWriter();
+            }
+
+            using var transaction = writer!.BeginTransaction(deferred: false);
+            var (headSequence, headHash) = ReadHead(transaction);
+            var mark = ReadLastCheckpoint(transaction);
+            if (!checkpoints.IsDue(headSequence, mark, now, force))
+            {
+                return ValueTask.FromResult<AuditCheckpoint?>(null);
+            }
+
+            var checkpoint = checkpoints.Sign(headSequence, headHash!, now, mark?.Sequence);
+            InsertCheckpoint(transaction, checkpoint);
+            transaction.Commit();
+            return ValueTask.FromResult<AuditCheckpoint?>(checkpoint);
+        }
+        catch
+        {
+            CloseWriter();
+            throw;
+        }
+    }
+
+    public async IAsyncEnumerable<AuditChainRow> ReadChainAsync(long fromSequence, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // One read transaction over the whole walk: a reader in WAL mode sees one snapshot however long it takes, so
+        // records committed meanwhile neither appear half-way nor shift the walk. Read-only: verification and export
+        // must work on a copied file and must never change it.
+        using var connection = OpenForReading();
+        using var transaction = connection.BeginTransaction(deferred: true);
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT {ChainColumns} FROM audit_records WHERE sequence >= $from ORDER BY sequence;";
+        command.Parameters.AddWithValue("$from", fromSequence);
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (reader.Read())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return ReadChainRow(reader);
+        }
+    }
+
+    public ValueTask<IReadOnlyList<AuditCheckpoint>> ReadCheckpointsAsync(CancellationToken cancellationToken)
+    {
+        using var connection = OpenForReading();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {CheckpointColumns} FROM audit_checkpoints ORDER BY sequence;";
+        using var reader = command.ExecuteReader();
+        var list = new List<AuditCheckpoint>();
+        while (reader.Read())
+        {
+            list.Add(new AuditCheckpoint(
+                reader.GetInt64(0),
+                reader.GetString(1),
+                AuditRecordFormat.ParseTime(reader.GetString(2)),
+                reader.IsDBNull(3) ? null : reader.GetInt64(3),
+                reader.GetString(4),
+                reader.GetString(5)));
+        }
+
+        return ValueTask.FromResult<IReadOnlyList<AuditCheckpoint>>(list);
+    }
+
+    /// <summary>A row as stored: every value as text (integers in decimal), in <see cref="AuditChain.CanonicalColumns"/> order.</summary>
+    internal static AuditChainRow ReadChainRow(SqliteDataReader reader)
+    {
+        var stored = new string?[AuditChain.CanonicalColumns.Length];
+        for (var i = 0; i < stored.Length; i++)
+        {
+            stored[i] = reader.IsDBNull(i) ? null : reader.GetValue(i) switch
+            {
+                long number => AuditChain.Integer(number),
+                string text => text,
+                byte[] blob => Convert.ToHexStringLower(blob),
+                var other => Convert.ToString(other, System.Globalization.CultureInfo.InvariantCulture),
+            };
+        }
+
+        var hashOrdinal = AuditChain.CanonicalColumns.Length;
+        return new AuditChainRow(reader.GetInt64(0), [.. stored], reader.IsDBNull(hashOrdinal) ? null : reader.GetValue(hashOrdinal) as string);
     }
 
     public ValueTask<StoredCheck?> FindCheckAsync(string checkId, string councilId, CancellationToken cancellationToken)
@@ -244,22 +394,37 @@ internal sealed class SqliteAuditStore : IAuditStore
         var connection = OpenForWriting(writeConnectionString);
         try
         {
-            var last = connection.CreateCommand();
-            last.CommandText = "SELECT COALESCE(MAX(sequence), 0) FROM audit_records;";
-            last.Prepare();
+            var headCommand = connection.CreateCommand();
+            headCommand.CommandText = "SELECT sequence, hash FROM audit_records ORDER BY sequence DESC LIMIT 1;";
+            headCommand.Prepare();
+
+            var lastCheckpointCommand = connection.CreateCommand();
+            lastCheckpointCommand.CommandText = "SELECT sequence, issued_at FROM audit_checkpoints ORDER BY sequence DESC LIMIT 1;";
+            lastCheckpointCommand.Prepare();
 
             var command = connection.CreateCommand();
             command.CommandText = InsertSql;
-            foreach (var name in Columns.Split(", "))
+            foreach (var name in ChainColumns.Split(", "))
             {
                 command.Parameters.Add(new SqliteParameter("$" + name, null));
             }
 
             // One compiled statement for every row of every batch.
             command.Prepare();
+
+            var checkpointCommand = connection.CreateCommand();
+            checkpointCommand.CommandText = $"INSERT INTO audit_checkpoints ({CheckpointColumns}) VALUES ($sequence, $head_hash, $issued_at, $previous_checkpoint, $key_id, $jws);";
+            foreach (var name in CheckpointColumns.Split(", "))
+            {
+                checkpointCommand.Parameters.Add(new SqliteParameter("$" + name, null));
+            }
+
+            checkpointCommand.Prepare();
             writer = connection;
-            lastSequence = last;
+            head = headCommand;
+            lastCheckpoint = lastCheckpointCommand;
             insert = command;
+            insertCheckpoint = checkpointCommand;
         }
         catch
         {
@@ -271,11 +436,58 @@ internal sealed class SqliteAuditStore : IAuditStore
     private void CloseWriter()
     {
         insert?.Dispose();
-        lastSequence?.Dispose();
+        insertCheckpoint?.Dispose();
+        head?.Dispose();
+        lastCheckpoint?.Dispose();
         writer?.Dispose();
         insert = null;
-        lastSequence = null;
+        insertCheckpoint = null;
+        head = null;
+        lastCheckpoint = null;
         writer = null;
+    }
+
+    /// <summary>The highest committed sequence and its hash; (0, genesis) for an empty log.</summary>
+    private (long Sequence, string? Hash) ReadHead(SqliteTransaction transaction)
+    {
+        head!.Transaction = transaction;
+        using var reader = head.ExecuteReader();
+        return reader.Read()
+            ? (reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1))
+            : (0, AuditChain.GenesisHex);
+    }
+
+    private AuditCheckpointMark? ReadLastCheckpoint(SqliteTransaction transaction)
+    {
+        lastCheckpoint!.Transaction = transaction;
+        using var reader = lastCheckpoint.ExecuteReader();
+        return reader.Read() ? new AuditCheckpointMark(reader.GetInt64(0), AuditRecordFormat.ParseTime(reader.GetString(1))) : null;
+    }
+
+    private AuditCheckpointMark InsertCheckpoint(SqliteTransaction transaction, AuditCheckpoint checkpoint)
+    {
+        insertCheckpoint!.Transaction = transaction;
+        var parameters = insertCheckpoint.Parameters;
+        parameters[0].Value = checkpoint.Sequence;
+        parameters[1].Value = checkpoint.HeadHash;
+        parameters[2].Value = AuditRecordFormat.FormatTime(checkpoint.IssuedAt);
+        parameters[3].Value = (object?)checkpoint.PreviousCheckpoint ?? DBNull.Value;
+        parameters[4].Value = checkpoint.KeyId;
+        parameters[5].Value = checkpoint.Jws;
+        insertCheckpoint.ExecuteNonQuery();
+        return new AuditCheckpointMark(checkpoint.Sequence, checkpoint.IssuedAt);
+    }
+
+    private SqliteConnection OpenForReading()
+    {
+        try
+        {
+            return Open(chainConnectionString);
+        }
+        catch (SqliteException ex)
+        {
+            throw new AuditUnavailableException(AuditUnavailableReason.ReadFailed, $"The audit store cannot be read: {ex.Message}", ex);
+        }
     }
 
     private SqliteConnection OpenForWriting(string connectionString)

@@ -17,10 +17,12 @@ internal sealed class KeyRing
     internal const string SubjectReferenceFile = "subject-reference.key";
     internal const string CacheIndexFile = "cache-index.key";
     internal const string CacheEncryptionFile = "cache-encryption.key";
+    internal const string AuditSigningFile = "audit-signing.json";
     private const int SymmetricKeyBytes = 32;
 
-    private KeyRing(ImmutableArray<ECDsaSecurityKey> signingKeys, ECDsaSecurityKey activeSigningKey, byte[] subjectReferenceKey, byte[] cacheIndexKey, byte[] cacheEncryptionKey)
+    private KeyRing(ImmutableArray<ECDsaSecurityKey> signingKeys, ECDsaSecurityKey activeSigningKey, byte[] subjectReferenceKey, byte[] cacheIndexKey, byte[] cacheEncryptionKey, ECDsaSecurityKey auditSigningKey)
     {
+        AuditSigningKey = auditSigningKey;
         SigningKeys = signingKeys;
         ActiveSigningKey = activeSigningKey;
         SubjectReferenceKey = subjectReferenceKey;
@@ -43,14 +45,25 @@ internal sealed class KeyRing
     /// <summary>AES-256-GCM key for cached values.</summary>
     public byte[] CacheEncryptionKey { get; }
 
+    /// <summary>
+    /// The key audit checkpoints are signed with (ES256). Separate from the token-signing keys so that rotating those
+    /// never touches the audit evidence, and so that an auditor trusts one key for one purpose.
+    /// </summary>
+    public ECDsaSecurityKey AuditSigningKey { get; }
+
     /// <summary>The public halves of the signing keys, as published at <c>/connect/jwks</c>.</summary>
-    public IEnumerable<JsonWebKey> PublicSigningKeys() => SigningKeys.Select(key =>
+    public IEnumerable<JsonWebKey> PublicSigningKeys() => SigningKeys.Select(PublicHalf);
+
+    /// <summary>The public half of the audit signing key, as published at <c>/v1/audit/jwks</c> for offline verification.</summary>
+    public IEnumerable<JsonWebKey> PublicAuditKeys() => [PublicHalf(AuditSigningKey)];
+
+    private static JsonWebKey PublicHalf(ECDsaSecurityKey key)
     {
         var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ECDsa.Create(key.ECDsa.ExportParameters(includePrivateParameters: false))) { KeyId = key.KeyId });
         jwk.Use = "sig";
         jwk.Alg = SecurityAlgorithms.EcdsaSha256;
         return jwk;
-    });
+    }
 
     /// <summary>Loads the ring, generating missing keys only when <see cref="KeyRingOptions.GenerateIfMissing"/> allows it.</summary>
     /// <exception cref="KeyRingException">A key is missing or malformed; the message names the file.</exception>
@@ -85,7 +98,8 @@ internal sealed class KeyRing
             active,
             ReadSymmetric(Path.Combine(directory, SubjectReferenceFile)),
             ReadSymmetric(Path.Combine(directory, CacheIndexFile)),
-            ReadSymmetric(Path.Combine(directory, CacheEncryptionFile)));
+            ReadSymmetric(Path.Combine(directory, CacheEncryptionFile)),
+            ReadAuditSigningKey(Path.Combine(directory, AuditSigningFile)));
     }
 
     private static void GenerateMissing(string directory)
@@ -93,8 +107,13 @@ internal sealed class KeyRing
         if (Directory.GetFiles(directory, SigningKeyPrefix + "*.json").Length == 0)
         {
             // Two keys from the start, so that rotation (publish, switch, retire) is exercised from day one.
-            WriteSigningKey(directory, 1);
-            WriteSigningKey(directory, 2);
+            WriteSigningKey(directory, $"{SigningKeyPrefix}1.json");
+            WriteSigningKey(directory, $"{SigningKeyPrefix}2.json");
+        }
+
+        if (!File.Exists(Path.Combine(directory, AuditSigningFile)))
+        {
+            WriteSigningKey(directory, AuditSigningFile);
         }
 
         foreach (var file in new[] { SubjectReferenceFile, CacheIndexFile, CacheEncryptionFile })
@@ -107,13 +126,13 @@ internal sealed class KeyRing
         }
     }
 
-    private static void WriteSigningKey(string directory, int number)
+    private static void WriteSigningKey(string directory, string file)
     {
         using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ecdsa));
         jwk.KeyId = Base64UrlEncoder.Encode(jwk.ComputeJwkThumbprint());
         var json = JsonSerializer.Serialize(new { kty = jwk.Kty, crv = jwk.Crv, x = jwk.X, y = jwk.Y, d = jwk.D, kid = jwk.KeyId });
-        WriteSecretFile(Path.Combine(directory, $"{SigningKeyPrefix}{number}.json"), json);
+        WriteSecretFile(Path.Combine(directory, file), json);
     }
 
     private static void WriteSecretFile(string path, string content)
@@ -151,6 +170,16 @@ internal sealed class KeyRing
         {
             throw new KeyRingException($"Signing key '{path}' is not a valid JWK: {ex.Message}", ex);
         }
+    }
+
+    private static ECDsaSecurityKey ReadAuditSigningKey(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new KeyRingException($"Key file '{path}' is missing (the audit checkpoint signing key, a private EC P-256 JWK).");
+        }
+
+        return ReadSigningKey(path);
     }
 
     private static byte[] ReadSymmetric(string path)

@@ -21,7 +21,7 @@ public sealed class KeyRingTests : IDisposable
         if (!OperatingSystem.IsWindows())
         {
             var files = Directory.GetFiles(_directory);
-            files.Should().HaveCount(5);
+            files.Should().HaveCount(6);
             foreach (var file in files)
             {
                 File.GetUnixFileMode(file).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite, file);

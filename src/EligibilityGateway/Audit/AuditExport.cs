@@ -1,0 +1,116 @@
+using System.Text;
+using System.Text.Json;
+
+namespace EligibilityGateway.Audit;
+
+/// <summary>
+/// Writes records as stored, one at a time, so that a log of any size exports in flat memory (SPEC §6). Every column
+/// is exported, hash included, because the log holds no personal data (a person is only a keyed subject reference);
+/// an export therefore carries everything a verifier recomputes.
+/// </summary>
+internal static class AuditExport
+{
+    /// <summary>The export formats.</summary>
+    public static readonly IReadOnlyList<string> Formats = ["csv", "jsonl"];
+
+    /// <summary>
+    /// RFC 4180 CSV: a header row of column names, CRLF line ends, a field quoted when it holds a comma, a quote, CR or
+    /// LF (quotes doubled). NULL is an empty field and an empty string is <c>""</c>, so that the two stay apart.
+    /// </summary>
+    public static async Task<long> WriteCsvAsync(IAsyncEnumerable<AuditChainRow> rows, TextWriter output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(output);
+        await output.WriteAsync(string.Join(',', AuditChain.AllColumns) + "\r\n").ConfigureAwait(false);
+        var line = new StringBuilder(1024);
+        long count = 0;
+        await foreach (var row in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            line.Clear();
+            for (var i = 0; i < row.Values.Length; i++)
+            {
+                AppendCsvField(line, row.Values[i]);
+                line.Append(',');
+            }
+
+            AppendCsvField(line, row.Hash);
+            line.Append("\r\n");
+            await output.WriteAsync(line, cancellationToken).ConfigureAwait(false);
+            count++;
+        }
+
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return count;
+    }
+
+    /// <summary>
+    /// JSON Lines: one object per record, members named and ordered as the columns, integer columns as numbers, text
+    /// as strings exactly as stored (so <c>provider_calls</c> and <c>released</c> stay the JSON text that was hashed), NULL as null.
+    /// </summary>
+    public static async Task<long> WriteJsonLinesAsync(IAsyncEnumerable<AuditChainRow> rows, Stream output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(output);
+        long count = 0;
+        await using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        await foreach (var row in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            json.WriteStartObject();
+            for (var i = 0; i < row.Values.Length; i++)
+            {
+                var name = AuditChain.CanonicalColumns[i];
+                var value = row.Values[i];
+                if (value is null)
+                {
+                    json.WriteNull(name);
+                }
+                else if (IsIntegerColumn(i) && long.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var number))
+                {
+                    json.WriteNumber(name, number);
+                }
+                else
+                {
+                    json.WriteString(name, value);
+                }
+            }
+
+            if (row.Hash is null)
+            {
+                json.WriteNull("hash");
+            }
+            else
+            {
+                json.WriteString("hash", row.Hash);
+            }
+
+            json.WriteEndObject();
+            await json.FlushAsync(cancellationToken).ConfigureAwait(false);
+            json.Reset();
+            output.WriteByte((byte)'\n');
+            count++;
+        }
+
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return count;
+    }
+
+    /// <summary><c>sequence</c>, <c>format_version</c> and <c>chain_version</c> are the integer columns.</summary>
+    public static bool IsIntegerColumn(int index) =>
+        index is AuditChain.SequenceIndex or AuditChain.FormatVersionIndex or AuditChain.ChainVersionIndex;
+
+    private static void AppendCsvField(StringBuilder line, string? value)
+    {
+        if (value is null)
+        {
+            return;
+        }
+
+        if (value.Length == 0 || value.AsSpan().IndexOfAny(",\"\r\n") >= 0)
+        {
+            line.Append('"').Append(value.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
+            return;
+        }
+
+        line.Append(value);
+    }
+}

@@ -1,0 +1,87 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using EligibilityGateway.Audit;
+using EligibilityGateway.Security;
+using Microsoft.IdentityModel.Tokens;
+
+namespace EligibilityGateway.Audit
+{
+    /// <summary>The public audit keys as a JWK Set (RFC 7517 §5): what an auditor needs to verify checkpoints offline.</summary>
+    internal static class AuditKeySet
+    {
+        /// <summary>Members <c>kty, crv, x, y, kid, use, alg</c> of each key; never a private part.</summary>
+        public static byte[] Serialize(IEnumerable<JsonWebKey> keys)
+        {
+            ArgumentNullException.ThrowIfNull(keys);
+            var buffer = new ArrayBufferWriter<byte>(256);
+            using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+            {
+                json.WriteStartObject();
+                json.WriteStartArray("keys");
+                foreach (var key in keys)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("kty", key.Kty);
+                    json.WriteString("crv", key.Crv);
+                    json.WriteString("x", key.X);
+                    json.WriteString("y", key.Y);
+                    json.WriteString("kid", key.KeyId);
+                    json.WriteString("use", "sig");
+                    json.WriteString("alg", SecurityAlgorithms.EcdsaSha256);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
+            return buffer.WrittenSpan.ToArray();
+        }
+    }
+}
+
+// In Microsoft.AspNetCore.Builder so that the host maps it without another using.
+#pragma warning disable IDE0130
+namespace Microsoft.AspNetCore.Builder
+#pragma warning restore IDE0130
+{
+    /// <summary>Maps <c>GET /v1/audit/jwks</c>.</summary>
+    public static class AuditKeysEndpointRouteBuilderExtensions
+    {
+        /// <summary>The route of the audit key set.</summary>
+        public const string Route = "/v1/audit/jwks";
+
+        // The key is read once at start-up and changes only with a redeployment; a day's caching is safe, and the
+        // ETag lets a verifier revalidate cheaply.
+        private const string CacheControl = "public, max-age=86400";
+
+        /// <summary>
+        /// Publishes the public audit checkpoint keys, anonymously and cacheably, so an auditor can fetch them and
+        /// verify a copy of the log offline (<c>egw audit verify --jwks</c>).
+        /// </summary>
+        public static IEndpointRouteBuilder MapAuditKeysEndpoint(this IEndpointRouteBuilder endpoints)
+        {
+            ArgumentNullException.ThrowIfNull(endpoints);
+            var keyRing = endpoints.ServiceProvider.GetRequiredService<KeyRing>();
+            var body = AuditKeySet.Serialize(keyRing.PublicAuditKeys());
+            var entityTag = "\"" + Base64UrlEncoder.Encode(SHA256.HashData(body)[..16]) + "\"";
+            endpoints.MapGet(Route, async (HttpContext context) =>
+            {
+                var response = context.Response;
+                response.Headers.CacheControl = CacheControl;
+                response.Headers.ETag = entityTag;
+                if (context.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Any(tag => tag.Trim() == entityTag || tag.Trim() == "*")))
+                {
+                    response.StatusCode = StatusCodes.Status304NotModified;
+                    return;
+                }
+
+                // RFC 7517 §8.5 registers application/jwk-set+json.
+                response.ContentType = "application/jwk-set+json";
+                response.ContentLength = body.Length;
+                await response.Body.WriteAsync(body, context.RequestAborted);
+            }).AllowAnonymous().WithName("AuditKeys");
+            return endpoints;
+        }
+    }
+}
