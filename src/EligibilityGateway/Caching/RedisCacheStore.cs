@@ -152,7 +152,19 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
 
     private Task<ConnectionMultiplexer> Connect()
     {
-        var task = ConnectionMultiplexer.ConnectAsync(configuration.Clone());
+        var task = ConnectionMultiplexer.ConnectAsync(configuration.Clone()).ContinueWith(
+            static t =>
+            {
+                // 1.x completes every async command on one dedicated thread, in order, unless told otherwise; each
+                // lookup here is independent, so let completions run on the thread pool side by side.
+#pragma warning disable CS0618 // Obsolete in 2.x, where ordering was dropped altogether; it is how 1.2.6 is tuned.
+                t.Result.PreserveAsyncOrder = false;
+#pragma warning restore CS0618
+                return t.Result;
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
         // Observed here so that a failed connect is never an unobserved task exception; Database() retries it.
         _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return task;

@@ -267,7 +267,10 @@ public sealed class MemoryAnswerCacheTests : AnswerCacheContractTests
 /// <summary>The contract over a real Redis started for this class.</summary>
 public sealed class RedisAnswerCacheTests(RedisAnswerCacheTests.Server server) : AnswerCacheContractTests, IClassFixture<RedisAnswerCacheTests.Server>
 {
-    private protected override CacheUnderTest Create(KeyRing? keyRing = null) => new(server.Redis.Endpoint, TimeProvider.System, keyRing);
+    // These tests are about what the cache keeps, not how soon it gives up: a generous operation timeout keeps a
+    // busy test machine from turning a slow GET into a miss (RedisOutageTests covers the timeouts themselves).
+    private protected override CacheUnderTest Create(KeyRing? keyRing = null) =>
+        new(server.Redis.Endpoint, TimeProvider.System, keyRing, new Dictionary<string, string?> { ["Cache:OperationTimeout"] = "00:00:02" });
 
     // Redis expires keys on its own clock, so real time has to pass.
     private protected override Task LetTimePassAsync(TimeSpan duration) => Task.Delay(duration);

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Measures the gateway against a bare ASP.NET Core JSON endpoint in the same run (SPEC §11) and prints a JSON
+# summary. Everything runs on loopback: the sandbox (gateway + mock central government at zero latency) with a
+# private Redis, the bare endpoint, and wrk as the load generator.
+#
+#   ./scripts/bench.sh                 # 15 s per phase after a 5 s warm-up
+#   BENCH_SECONDS=30 ./scripts/bench.sh
+#
+# Ratios matter more than absolute numbers: the machine is shared, so compare phases of one run.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+seconds=${BENCH_SECONDS:-15}
+warmup=${BENCH_WARMUP_SECONDS:-5}
+connections=${BENCH_CONNECTIONS:-64}
+
+need=()
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v jq >/dev/null 2>&1 || need+=(jq)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+if ((${#need[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "The benchmark needs: ${need[*]}. Install them with: sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+}
+
+wait_for() {
+  local url=$1 name=$2 method=${3:-GET}
+  for _ in $(seq 1 120); do
+    curl -sf -o /dev/null -X "$method" "$url" && return 0
+    sleep 0.5
+  done
+  echo "$name did not come up at $url" >&2
+  exit 1
+}
+
+echo "Building (Release)..." >&2
+dotnet build src/EligibilityGateway.Sandbox --configuration Release --nologo -clp:ErrorsOnly >&2
+dotnet build tests/EligibilityGateway.Benchmarks --configuration Release --nologo -clp:ErrorsOnly >&2
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize no >"$work/redis.log" 2>&1 &
+pids+=($!)
+
+gateway_port=$(free_port)
+mock_port=$(free_port)
+bare_port=$(free_port)
+gateway="http://127.0.0.1:$gateway_port"
+bare="http://127.0.0.1:$bare_port"
+
+dotnet src/EligibilityGateway.Sandbox/bin/Release/net10.0/EligibilityGateway.Sandbox.dll \
+  --gateway-url "$gateway" --mock-url "http://127.0.0.1:$mock_port" \
+  --redis "127.0.0.1:$redis_port" --data-dir "$work/sandbox" >"$work/sandbox.log" 2>&1 &
+pids+=($!)
+dotnet tests/EligibilityGateway.Benchmarks/bin/Release/net10.0/EligibilityGateway.Benchmarks.dll \
+  --urls "$bare" >"$work/bare.log" 2>&1 &
+pids+=($!)
+
+wait_for "$gateway/health/ready" "The gateway"
+wait_for "$bare/bare" "The bare endpoint" POST
+sleep 1
+
+token() {
+  curl -sf -u leeds:leeds-sandbox-secret -d grant_type=client_credentials -d scope=eligibility.check \
+    "$gateway/connect/token" | jq -r .access_token
+}
+
+# Runs one phase: a warm-up, then the measured run. Prints a JSON object for it.
+phase() {
+  local name=$1 url=$2 script=$3
+  echo "Phase $name: ${warmup}s warm-up, ${seconds}s measured, $connections connections" >&2
+  TOKEN=$(token) wrk -t1 -c"$connections" -d"${warmup}s" -s "$script" "$url" >/dev/null
+  local out
+  out=$(TOKEN=$(token) wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$script" "$url")
+  echo "$out" >&2
+  local rps p50 p99 non2xx errors
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
+  errors=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out")
+  jq -n --arg name "$name" --argjson rps "$rps" --arg p50 "$p50" --arg p99 "$p99" \
+    --argjson non2xx "${non2xx:-0}" --argjson errors "${errors:-0}" \
+    '{($name): {requestsPerSecond: $rps, latencyP50: $p50, latencyP99: $p99, non2xxResponses: $non2xx, socketErrors: $errors}}'
+}
+
+bare_json=$(phase bare "$bare/bare" scripts/bench/bare.lua)
+cached_json=$(phase cachedCheck "$gateway/v1/checks" scripts/bench/checks-cached.lua)
+live_json=$(phase liveCheck "$gateway/v1/checks" scripts/bench/checks-live.lua)
+
+rss_kb=$(ps -o rss= -p "${pids[1]}" | tr -d ' ')
+
+jq -n --argjson bare "$bare_json" --argjson cached "$cached_json" --argjson live "$live_json" \
+  --argjson seconds "$seconds" --argjson connections "$connections" --argjson rss "$rss_kb" --arg cores "$(nproc)" '
+  ($bare + $cached + $live) as $p
+  | {
+      machine: {cores: ($cores | tonumber)},
+      settings: {secondsPerPhase: $seconds, connections: $connections},
+      phases: $p,
+      ratios: {
+        cachedToBare: (($p.cachedCheck.requestsPerSecond / $p.bare.requestsPerSecond) * 1000 | round / 1000),
+        liveToBare: (($p.liveCheck.requestsPerSecond / $p.bare.requestsPerSecond) * 1000 | round / 1000)
+      },
+      targets: {cachedToBare: 0.25, liveToBare: 0.15},
+      sandboxResidentMemoryMb: ($rss / 1024 | round)
+    }'

@@ -1,0 +1,32 @@
+using System.Text.Json.Serialization;
+
+namespace EligibilityGateway.Benchmarks;
+
+/// <summary>
+/// The ceiling that <c>scripts/bench.sh</c> measures the gateway against (SPEC §11): an ASP.NET Core app on
+/// the same Kestrel, with the gateway's logging defaults, answering a small JSON document of the size of a
+/// check response and doing nothing else.
+/// </summary>
+internal static class Program
+{
+    public static async Task Main(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, BareJsonContext.Default));
+
+        var app = builder.Build();
+        var answer = new BareAnswer(
+            "0199a3f4-5b6c-7d8e-9f01-23456789abcd", "free-school-meals", "eligible", "2026-11-22T10:00:00Z",
+            "2026-11-23T10:00:00Z", "cache", "public-task", null, 1042);
+        app.MapPost("/bare", () => TypedResults.Ok(answer));
+        await app.RunAsync();
+    }
+}
+
+internal sealed record BareAnswer(
+    string CheckId, string Scheme, string Outcome, string CheckedAt, string ValidUntil, string ServedFrom,
+    string LawfulBasis, string? ConsentId, long AuditSequence);
+
+[JsonSerializable(typeof(BareAnswer))]
+internal sealed partial class BareJsonContext : JsonSerializerContext;
