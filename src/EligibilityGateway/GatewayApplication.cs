@@ -1,5 +1,6 @@
 using EligibilityGateway.Authorization;
 using EligibilityGateway.Checks;
+using EligibilityGateway.Consents;
 using EligibilityGateway.Security;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration.Memory;
@@ -41,6 +42,7 @@ public static class GatewayApplication
         builder.Services.AddGatewayAuthorizationServer(builder.Configuration);
         builder.Services.AddGatewayAuthentication();
         builder.Services.AddSingleton<IAccessTokenIssuanceRecorder, AuditedTokenIssuance>();
+        builder.Services.AddConsents(builder.Configuration); // after AddAuditTrail and AddAnswerCache: it records and keys with them
         builder.Services.AddChecks();
 
         configure?.Invoke(builder);
@@ -56,6 +58,7 @@ public static class GatewayApplication
         MapHealth(app);
         app.MapAuthorizationServerEndpoints();
         app.MapCheckEndpoints();
+        app.MapConsentEndpoints();
         return app;
     }
 

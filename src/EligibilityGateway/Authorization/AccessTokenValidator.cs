@@ -10,7 +10,8 @@ using Microsoft.IdentityModel.Tokens;
 namespace EligibilityGateway.Authorization;
 
 /// <summary>What the API knows about a caller once its access token has been validated.</summary>
-internal sealed record ValidatedAccessToken(string ClientId, string Subject, string TokenId, ImmutableArray<string> Scopes, DateTimeOffset? NotBefore, DateTimeOffset ExpiresAt);
+/// <param name="ConsentId">The consent the token is bound to (<see cref="ConsentAuthorizationDetails"/>); null for client credentials.</param>
+internal sealed record ValidatedAccessToken(string ClientId, string Subject, string TokenId, ImmutableArray<string> Scopes, DateTimeOffset? NotBefore, DateTimeOffset ExpiresAt, string? ConsentId = null);
 
 /// <summary>A validated token, or why it was refused (a fixed phrase, safe to return to the caller).</summary>
 internal readonly record struct AccessTokenValidation(ValidatedAccessToken? Token, string? Failure)
@@ -95,13 +96,19 @@ internal sealed class AccessTokenValidator
             return AccessTokenValidation.Refused("The access token has no expiry.");
         }
 
+        if (!ConsentAuthorizationDetails.TryRead(claims, out var consentId))
+        {
+            return AccessTokenValidation.Refused("The access token's authorization_details are not in the form this gateway issues (RFC 9396).");
+        }
+
         var validated = new ValidatedAccessToken(
             clientId,
             subject,
             tokenId,
             [.. scope.Split(' ', StringSplitOptions.RemoveEmptyEntries)],
             TryGetNumericDate(claims, AccessTokenClaims.NotBefore, out var notBefore) ? notBefore : null,
-            expiresAt);
+            expiresAt,
+            consentId);
         if (CheckLifetime(validated, now) is { } lifetimeError)
         {
             return AccessTokenValidation.Refused(lifetimeError);

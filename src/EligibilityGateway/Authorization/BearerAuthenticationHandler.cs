@@ -58,6 +58,11 @@ internal sealed class BearerAuthenticationHandler(
         identity.AddClaim(new Claim(AccessTokenClaims.ClientId, validated.ClientId));
         identity.AddClaim(new Claim(AccessTokenClaims.Subject, validated.Subject));
         identity.AddClaim(new Claim(AccessTokenClaims.TokenId, validated.TokenId));
+        if (validated.ConsentId is { } consentId)
+        {
+            identity.AddClaim(new Claim(ConsentAuthorizationDetails.ConsentIdClaim, consentId));
+        }
+
         var allowed = GatewayScopes.AllowedFor(client.Kind);
         foreach (var scope in validated.Scopes)
         {

@@ -30,6 +30,15 @@ internal static class CallerExtensions
         return context.GetCallerClientId() is { } clientId && framework.TryGetAuditorByClientId(clientId, out auditor);
     }
 
+    /// <summary>
+    /// The consent the validated token is bound to (RFC 9396 <c>authorization_details</c>, read by
+    /// <see cref="ConsentAuthorizationDetails"/>), or null for a client-credentials token.
+    /// </summary>
+    public static string? GetConsentId(this HttpContext context) =>
+        context.User.Identity is { IsAuthenticated: true, AuthenticationType: BearerAuthenticationHandler.SchemeName }
+            ? context.User.FindFirst(ConsentAuthorizationDetails.ConsentIdClaim)?.Value
+            : null;
+
     /// <summary>True when the validated token carries <paramref name="scope"/>.</summary>
     public static bool CallerHasScope(this HttpContext context, string scope) =>
         context.User.HasClaim(AccessTokenClaims.Scope, scope);

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using EligibilityGateway.Audit;
 using EligibilityGateway.Authorization;
 using EligibilityGateway.TrustFramework;
@@ -46,6 +47,7 @@ internal static class CheckEndpoints
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
@@ -70,25 +72,43 @@ internal static class CheckEndpoints
             return CheckProblems.NotPermitted(PolicyRules.UnknownCouncil);
         }
 
-        var body = await ReadBodyAsync(context);
+        var body = await ReadBodyAsync(context, CheckRequestValidator.JsonOptions.GetTypeInfo(typeof(CheckRequestBody)), "check");
         if (body.Problem is not null)
         {
             return body.Problem;
         }
 
-        var today = DateOnly.FromDateTime(timeProvider.GetUtcNow().UtcDateTime);
-        var validation = CheckRequestValidator.Validate(body.Value!, scheme => framework.TryGetScheme(scheme, out _), today);
-        if (validation.Request is null)
+        var caller = new CheckCaller(council, context.GetCallerClientId()!, CheckService.CurrentTraceId());
+        var request = (CheckRequestBody)body.Value!;
+        CheckResult result;
+        if (context.GetConsentId() is { } consentId)
         {
-            return CheckProblems.Validation(validation.Errors);
+            // A consent-bound token (SPEC §5.3): the subject and the lawful basis come from the consent.
+            var underConsent = CheckRequestValidator.ValidateUnderConsent(request, scheme => framework.TryGetScheme(scheme, out _));
+            if (underConsent.Request is null)
+            {
+                return CheckProblems.Validation(underConsent.Errors);
+            }
+
+            result = await checks.RunUnderConsentAsync(caller, consentId, underConsent.Request, context.RequestAborted);
+        }
+        else
+        {
+            var today = DateOnly.FromDateTime(timeProvider.GetUtcNow().UtcDateTime);
+            var validation = CheckRequestValidator.Validate(request, scheme => framework.TryGetScheme(scheme, out _), today);
+            if (validation.Request is null)
+            {
+                return CheckProblems.Validation(validation.Errors);
+            }
+
+            result = await checks.RunAsync(caller, validation.Request, context.RequestAborted);
         }
 
-        var caller = new CheckCaller(council, context.GetCallerClientId()!, CheckService.CurrentTraceId());
-        var result = await checks.RunAsync(caller, validation.Request, context.RequestAborted);
         return result switch
         {
             CheckResult.Answered answered => Ok(answered.Response),
             CheckResult.Denied denied => CheckProblems.NotPermitted(denied.Rule),
+            CheckResult.ConsentNotUsable refused => CheckProblems.ConsentNotUsable(refused.ConsentId, refused.Status, refused.Reason),
             CheckResult.RateLimited limited => RateLimited(context, limited.RetryAfter),
             CheckResult.AuditUnavailable => CheckProblems.AuditUnavailable(),
             _ => throw new InvalidOperationException($"Unhandled check result {result.GetType().Name}."),
@@ -133,8 +153,11 @@ internal static class CheckEndpoints
         return CheckProblems.RateLimited(retryAfter);
     }
 
-    /// <summary>Reads the body under the SPEC §4.1 limits: JSON only (415), at most 16 KiB (413), well-formed and strict (400).</summary>
-    private static async Task<(CheckRequestBody? Value, IResult? Problem)> ReadBodyAsync(HttpContext context)
+    /// <summary>
+    /// Reads a request body under the SPEC §4.1 limits: JSON only (415), at most 16 KiB (413), well-formed and strict
+    /// (400). Shared by every JSON-body endpoint of the council API; <paramref name="what"/> names the request in messages.
+    /// </summary>
+    internal static async Task<(object? Value, IResult? Problem)> ReadBodyAsync(HttpContext context, JsonTypeInfo typeInfo, string what)
     {
         var request = context.Request;
         if (!request.HasJsonContentType())
@@ -155,10 +178,10 @@ internal static class CheckEndpoints
 
         try
         {
-            var body = await JsonSerializer.DeserializeAsync(request.Body, CheckRequestValidator.JsonOptions.GetTypeInfo(typeof(CheckRequestBody)), context.RequestAborted);
-            return body is CheckRequestBody value
-                ? (value, null)
-                : (null, CheckProblems.MalformedJson("body", "The body must be a JSON object."));
+            var body = await JsonSerializer.DeserializeAsync(request.Body, typeInfo, context.RequestAborted);
+            return body is not null && body.GetType() == typeInfo.Type
+                ? (body, null)
+                : (null, CheckProblems.MalformedJson("body", "The body must be a JSON object.", what));
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -166,14 +189,14 @@ internal static class CheckEndpoints
         }
         catch (JsonException ex)
         {
-            return (null, CheckProblems.MalformedJson(CheckRequestValidator.FieldOf(ex), Describe(ex)));
+            return (null, CheckProblems.MalformedJson(CheckRequestValidator.FieldOf(ex), Describe(ex, what), what));
         }
     }
 
     // The serializer's messages name .NET types; the council needs to know what was wrong with its JSON.
-    private static string Describe(JsonException exception) => exception.Message switch
+    private static string Describe(JsonException exception, string what) => exception.Message switch
     {
-        var m when m.Contains("could not be mapped", StringComparison.Ordinal) => "This member is not part of a check request.",
+        var m when m.Contains("could not be mapped", StringComparison.Ordinal) => $"This member is not part of a {what} request.",
         var m when m.Contains("Duplicate", StringComparison.Ordinal) => "This member appears more than once.",
         var m when m.Contains("could not be converted", StringComparison.Ordinal) => "This member has the wrong JSON type.",
         _ => "The body is not well-formed JSON.",

@@ -17,6 +17,7 @@ internal static class CheckProblems
     public const string NotFoundType = TypePrefix + "check-not-found";
     public const string RateLimitedType = TypePrefix + "rate-limited";
     public const string AuditUnavailableType = TypePrefix + "audit-unavailable";
+    public const string ConsentNotUsableType = TypePrefix + "consent-not-usable";
 
     public static IResult Validation(ValidationErrors errors) => TypedResults.ValidationProblem(
         errors.ToDictionary(),
@@ -24,9 +25,9 @@ internal static class CheckProblems
         detail: "See errors for each field that failed.",
         type: ValidationType);
 
-    public static IResult MalformedJson(string field, string message) => TypedResults.ValidationProblem(
+    public static IResult MalformedJson(string field, string message, string what = "check") => TypedResults.ValidationProblem(
         new Dictionary<string, string[]> { [field] = [message] },
-        title: "The request body is not valid JSON for a check.",
+        title: $"The request body is not valid JSON for a {what}.",
         type: MalformedJsonType);
 
     public static IResult UnsupportedMediaType() => Problem(
@@ -46,6 +47,14 @@ internal static class CheckProblems
     public static IResult RateLimited(TimeSpan retryAfter) => Problem(
         StatusCodes.Status429TooManyRequests, RateLimitedType, "Too many checks.",
         $"This council's limit for the scheme is used up; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s.");
+
+    /// <summary>
+    /// 409: the token's consent is not authorised, or is expired or revoked (SPEC §4.1). <c>consentStatus</c> names
+    /// its state (<c>revoked</c>, <c>expired</c>, …) so the council knows whether to ask the citizen again.
+    /// </summary>
+    public static IResult ConsentNotUsable(string consentId, string status, string reason) => Problem(
+        StatusCodes.Status409Conflict, ConsentNotUsableType, "The consent cannot be used for a check.", reason,
+        new Dictionary<string, object?> { ["consentId"] = consentId, ["consentStatus"] = status });
 
     /// <summary>503: nothing is released without an audit record (SPEC §4.1, §6).</summary>
     public static IResult AuditUnavailable() => Problem(

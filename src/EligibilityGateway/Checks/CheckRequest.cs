@@ -18,6 +18,12 @@ internal sealed record SubjectBody(string? NationalInsuranceNumber, string? Nati
 /// <summary>A request that passed every SPEC §4.1 rule: the scheme exists, the subject is normalised.</summary>
 internal sealed record ValidCheckRequest(string SchemeId, string LawfulBasis, string CaseReference, Subject Subject);
 
+/// <summary>
+/// A request made with a consent-bound token that passed every SPEC §4.1 rule: the scheme exists, there is no
+/// subject (it comes from the consent) and the lawful basis is <c>consent</c>.
+/// </summary>
+internal sealed record ValidConsentCheckRequest(string SchemeId, string CaseReference);
+
 [JsonSerializable(typeof(CheckRequestBody))]
 internal sealed partial class CheckRequestJsonContext : JsonSerializerContext;
 
@@ -68,15 +74,7 @@ internal static partial class CheckRequestValidator
     public static CheckValidation Validate(CheckRequestBody body, Func<string, bool> schemeExists, DateOnly today)
     {
         var errors = new ValidationErrors();
-
-        if (string.IsNullOrWhiteSpace(body.Scheme))
-        {
-            errors.Add("scheme", "The scheme is required.");
-        }
-        else if (!schemeExists(body.Scheme))
-        {
-            errors.Add("scheme", "The scheme is not one this gateway knows.");
-        }
+        ValidateScheme(body.Scheme, schemeExists, errors);
 
         if (string.IsNullOrEmpty(body.LawfulBasis))
         {
@@ -95,6 +93,45 @@ internal static partial class CheckRequestValidator
             : CheckValidation.Valid(new ValidCheckRequest(body.Scheme!, body.LawfulBasis!, body.CaseReference!, subject));
     }
 
+    /// <summary>
+    /// Applies the rules for a check made with a consent-bound token (SPEC §4.1): the subject comes from the consent,
+    /// so <c>subject</c> must be absent, and <c>lawfulBasis</c> is <c>consent</c> or left out.
+    /// </summary>
+    public static ConsentCheckValidation ValidateUnderConsent(CheckRequestBody body, Func<string, bool> schemeExists)
+    {
+        var errors = new ValidationErrors();
+        ValidateScheme(body.Scheme, schemeExists, errors);
+
+        if (body.LawfulBasis is not (null or "consent"))
+        {
+            errors.Add("lawfulBasis", "A check with a consent-bound token is made under the lawful basis 'consent': send 'consent' or leave it out.");
+        }
+
+        ValidateCaseReference(body.CaseReference, errors);
+
+        if (body.Subject is not null)
+        {
+            errors.Add("subject", "A check with a consent-bound token is about the citizen who authorised the consent: leave the subject out.");
+        }
+
+        return errors.Count > 0
+            ? new ConsentCheckValidation(null, errors)
+            : new ConsentCheckValidation(new ValidConsentCheckRequest(body.Scheme!, body.CaseReference!), errors);
+    }
+
+    /// <summary>The scheme is required and must be one the trust framework in force knows (SPEC §4.1).</summary>
+    internal static void ValidateScheme(string? scheme, Func<string, bool> schemeExists, ValidationErrors errors)
+    {
+        if (string.IsNullOrWhiteSpace(scheme))
+        {
+            errors.Add("scheme", "The scheme is required.");
+        }
+        else if (!schemeExists(scheme))
+        {
+            errors.Add("scheme", "The scheme is not one this gateway knows.");
+        }
+    }
+
     /// <summary>Trims, removes spaces and upper-cases an NI number, then checks its shape (SPEC §4.1).</summary>
     public static bool TryNormaliseNationalInsuranceNumber(string raw, out string normalised)
     {
@@ -102,7 +139,8 @@ internal static partial class CheckRequestValidator
         return NationalInsuranceNumberPattern().IsMatch(normalised) && !UnallocatedPrefixes.Contains(normalised[..2]);
     }
 
-    private static void ValidateCaseReference(string? caseReference, ValidationErrors errors)
+    /// <summary>SPEC §4.1: 1–64 printable characters, not blank. Consent requests keep a case reference under the same rule.</summary>
+    internal static void ValidateCaseReference(string? caseReference, ValidationErrors errors)
     {
         const string field = "caseReference";
         if (string.IsNullOrEmpty(caseReference))
@@ -278,3 +316,6 @@ internal sealed record CheckValidation(ValidCheckRequest? Request, ValidationErr
 
     public static CheckValidation Invalid(ValidationErrors errors) => new(null, errors);
 }
+
+/// <summary>Either a valid consent-bound request or the errors that make it invalid.</summary>
+internal sealed record ConsentCheckValidation(ValidConsentCheckRequest? Request, ValidationErrors Errors);

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using EligibilityGateway.Audit;
 using EligibilityGateway.Caching;
+using EligibilityGateway.Consents;
 using EligibilityGateway.Providers;
 using EligibilityGateway.TrustFramework;
 
@@ -28,6 +29,9 @@ internal abstract record CheckResult
 
     /// <summary>The audit log could not record the check, so nothing is released.</summary>
     public sealed record AuditUnavailable : CheckResult;
+
+    /// <summary>The token's consent is not authorised, or is expired or revoked (recorded). <paramref name="Status"/> names its state.</summary>
+    public sealed record ConsentNotUsable(string ConsentId, string Status, string Reason) : CheckResult;
 }
 
 /// <summary>Rules the check path itself decides by, beside the trust framework's (<see cref="PolicyRules"/>).</summary>
@@ -38,6 +42,18 @@ internal static class CheckRules
     /// consent resource the citizen authorised, carried by a consent-bound token (SPEC §4.1, §5.3).
     /// </summary>
     public const string ConsentNotPresented = "deny:consent-not-presented";
+
+    /// <summary>The token names a consent this council does not hold (it never existed, or another council holds it).</summary>
+    public const string ConsentUnknown = "deny:consent-unknown";
+
+    /// <summary>The token's consent was given for another scheme than the one asked about.</summary>
+    public const string ConsentForOtherScheme = "deny:consent-for-other-scheme";
+
+    /// <summary>The token's consent cannot be used in its state: <c>deny:consent-revoked</c>, <c>deny:consent-expired</c>, ….</summary>
+    public static string ConsentNotUsable(string status) => $"deny:consent-{status}";
+
+    /// <summary>The token's consent is authorised, but the identity bound to it cannot be read.</summary>
+    public const string ConsentUnreadable = "deny:consent-unreadable";
 }
 
 /// <summary>
@@ -54,6 +70,7 @@ internal sealed class CheckService(
     SubjectReferences subjectReferences,
     IAuditLog audit,
     SingleFlight<CacheKey, SchemeAnswer> inFlight,
+    ConsentService consents,
     TimeProvider timeProvider,
     ILogger<CheckService> logger)
 {
@@ -64,7 +81,7 @@ internal sealed class CheckService(
         var decision = Decide(caller, request);
         if (!decision.IsAllowed)
         {
-            return await RecordDenialAsync(caller, request, subjectReference, decision.Rule, cancellationToken);
+            return await RecordDenialAsync(caller, request, subjectReference, decision.Rule, consentId: null, cancellationToken);
         }
 
         var grant = decision.Grant;
@@ -74,8 +91,73 @@ internal sealed class CheckService(
             return new CheckResult.RateLimited(retryAfter);
         }
 
-        var answer = await AnswerAsync(caller, grant, request.Subject, cancellationToken);
-        return await RecordAnswerAsync(caller, request, grant, decision.Rule, subjectReference, answer, cancellationToken);
+        var answer = await AnswerAsync(caller, grant, request.Subject, consent: null, cancellationToken);
+        return await RecordAnswerAsync(caller, request, grant, decision.Rule, subjectReference, answer, consentId: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// A check with a consent-bound token (SPEC §4.1, §5.3): the consent → policy → rate limit → the consent's use
+    /// counted → cache or providers → audit → response. The consent is read from the store on every check, so a
+    /// revocation or expiry refuses the very next one (409); the subject is the citizen who authorised it.
+    /// </summary>
+    public async Task<CheckResult> RunUnderConsentAsync(CheckCaller caller, string consentId, ValidConsentCheckRequest request, CancellationToken cancellationToken)
+    {
+        // Step 0: the consent, usable now, and whom it is about.
+        var opened = await consents.OpenForCheckAsync(consentId, caller.Council.Id, cancellationToken);
+        if (opened is not ConsentForCheck.Usable usable)
+        {
+            return await RefuseUnderConsentAsync(caller, request, consentId, subjectReference: null, opened, cancellationToken);
+        }
+
+        var consent = usable.Consent;
+        var checkRequest = new ValidCheckRequest(request.SchemeId, LawfulBasisNames.Consent, request.CaseReference, usable.Subject);
+        var subjectReference = subjectReferences.Compute(usable.Subject);
+        if (!string.Equals(request.SchemeId, consent.SchemeId, StringComparison.Ordinal))
+        {
+            return await RecordDenialAsync(caller, checkRequest, subjectReference, CheckRules.ConsentForOtherScheme, consentId, cancellationToken);
+        }
+
+        // Step 1: the trust framework must still permit consent for this council and scheme.
+        var decision = policy.Decide(caller.Council.Id, request.SchemeId, LawfulBasisNames.Consent);
+        if (!decision.IsAllowed)
+        {
+            return await RecordDenialAsync(caller, checkRequest, subjectReference, decision.Rule, consentId, cancellationToken);
+        }
+
+        var grant = decision.Grant;
+        if (!rateLimiter.TryAcquire(caller.Council.Id, grant.Scheme.Id, grant.RateLimit, out var retryAfter))
+        {
+            Log.RateLimited(logger, caller.Council.Id, grant.Scheme.Id);
+            return new CheckResult.RateLimited(retryAfter);
+        }
+
+        // The use is counted in the same statement that tests the consent is still authorised, so a revocation
+        // that lands after step 0 still stops this check before any provider is asked.
+        var counting = await consents.CountUseAsync(usable, cancellationToken);
+        if (counting is not ConsentForCheck.Usable counted)
+        {
+            return await RefuseUnderConsentAsync(caller, request, consentId, subjectReference, counting, cancellationToken);
+        }
+
+        var answer = await AnswerAsync(caller, grant, usable.Subject, counted.Consent, cancellationToken);
+        return await RecordAnswerAsync(caller, checkRequest, grant, decision.Rule, subjectReference, answer, consentId, cancellationToken);
+    }
+
+    /// <summary>A consent that is unknown to this council (403) or not usable now (409), recorded like any denied check.</summary>
+    private async Task<CheckResult> RefuseUnderConsentAsync(
+        CheckCaller caller, ValidConsentCheckRequest request, string consentId, string? subjectReference, ConsentForCheck refusal, CancellationToken cancellationToken)
+    {
+        var (rule, notUsable) = refusal switch
+        {
+            ConsentForCheck.NotUsable { Unreadable: true } unreadable => (CheckRules.ConsentUnreadable, unreadable),
+            ConsentForCheck.NotUsable other => (CheckRules.ConsentNotUsable(other.Status.ToName()), other),
+            _ => (CheckRules.ConsentUnknown, null),
+        };
+        var denial = await RecordDenialAsync(
+            caller, request.SchemeId, LawfulBasisNames.Consent, request.CaseReference, subjectReference ?? notUsable?.Consent.SubjectReference, rule, consentId, cancellationToken);
+        return denial is CheckResult.Denied && notUsable is not null
+            ? new CheckResult.ConsentNotUsable(consentId, notUsable.Status.ToName(), notUsable.Reason)
+            : denial;
     }
 
     /// <summary>Step 1: the trust framework decides, then the check path's own consent rule.</summary>
@@ -87,10 +169,13 @@ internal sealed class CheckService(
             : decision;
     }
 
-    /// <summary>Step 2: the cache, else the providers (one call shared by identical concurrent checks).</summary>
-    private async Task<Answer> AnswerAsync(CheckCaller caller, PolicyGrant grant, Subject subject, CancellationToken cancellationToken)
+    /// <summary>
+    /// Step 2: the cache, else the providers (one call shared by identical concurrent checks). Under a consent the
+    /// key includes the consent id and nothing is kept past the consent's expiry (SPEC §7).
+    /// </summary>
+    private async Task<Answer> AnswerAsync(CheckCaller caller, PolicyGrant grant, Subject subject, Consent? consent, CancellationToken cancellationToken)
     {
-        var key = cacheKeys.For(caller.Council.Id, grant.Scheme.Id, consentId: null, subject);
+        var key = cacheKeys.For(caller.Council.Id, grant.Scheme.Id, consent?.ConsentId, subject);
         if (await cache.GetAsync(key, cancellationToken) is { } cached)
         {
             return new Answer(cached.Outcome, cached.ConfirmedBy, cached.CheckedAt, cached.ValidUntil, AuditServedFrom.Cache, []);
@@ -98,34 +183,47 @@ internal sealed class CheckService(
 
         // Identical concurrent checks (same council, scheme and subject: the same cache key) share one provider call.
         var checkedAt = timeProvider.GetUtcNow();
+        var ttl = CacheTtl(grant.Scheme, consent, checkedAt);
         var live = await inFlight.RunAsync(key, async ct =>
         {
             var fresh = await providers.EvaluateAsync(grant, subject, ct);
-            await CacheAsync(key, grant.Scheme, fresh, checkedAt, ct);
+            await CacheAsync(key, fresh, checkedAt, ttl, ct);
             return fresh;
         }, cancellationToken);
 
-        return new Answer(live.Outcome, live.ConfirmedBy, checkedAt, ValidUntil(grant.Scheme, live.Outcome, checkedAt), AuditServedFrom.Live, live.Calls);
+        return new Answer(live.Outcome, live.ConfirmedBy, checkedAt, ValidUntil(live.Outcome, checkedAt, ttl), AuditServedFrom.Live, live.Calls);
     }
 
-    /// <summary>Definite answers are kept for the scheme's cache TTL; an undetermined one never is (SPEC §4.3, §7).</summary>
-    private async Task CacheAsync(CacheKey key, Scheme scheme, SchemeAnswer answer, DateTimeOffset checkedAt, CancellationToken cancellationToken)
+    /// <summary>SPEC §7: at most the scheme's cache TTL, and under a consent never past the consent's expiry.</summary>
+    private static TimeSpan CacheTtl(Scheme scheme, Consent? consent, DateTimeOffset checkedAt)
     {
-        if (answer.Outcome == Outcome.Undetermined || scheme.CacheTtl <= TimeSpan.Zero)
+        var ttl = scheme.CacheTtl;
+        if (consent is not null && consent.ExpiresAt - checkedAt < ttl)
+        {
+            ttl = consent.ExpiresAt - checkedAt;
+        }
+
+        return ttl < TimeSpan.Zero ? TimeSpan.Zero : ttl;
+    }
+
+    /// <summary>Definite answers are kept for <paramref name="ttl"/>; an undetermined one never is (SPEC §4.3, §7).</summary>
+    private async Task CacheAsync(CacheKey key, SchemeAnswer answer, DateTimeOffset checkedAt, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        if (answer.Outcome == Outcome.Undetermined || ttl <= TimeSpan.Zero)
         {
             return;
         }
 
-        var validUntil = checkedAt + scheme.CacheTtl;
-        await cache.SetAsync(key, new CachedAnswer(answer.Outcome, answer.ConfirmedBy, checkedAt, validUntil), scheme.CacheTtl, cancellationToken);
+        var validUntil = checkedAt + ttl;
+        await cache.SetAsync(key, new CachedAnswer(answer.Outcome, answer.ConfirmedBy, checkedAt, validUntil), ttl, cancellationToken);
     }
 
-    private static DateTimeOffset ValidUntil(Scheme scheme, Outcome outcome, DateTimeOffset checkedAt) =>
-        outcome == Outcome.Undetermined ? checkedAt : checkedAt + scheme.CacheTtl;
+    private static DateTimeOffset ValidUntil(Outcome outcome, DateTimeOffset checkedAt, TimeSpan ttl) =>
+        outcome == Outcome.Undetermined ? checkedAt : checkedAt + ttl;
 
     /// <summary>Step 3a: an allowed check is recorded; only then is its answer released.</summary>
     private async Task<CheckResult> RecordAnswerAsync(
-        CheckCaller caller, ValidCheckRequest request, PolicyGrant grant, string rule, string subjectReference, Answer answer, CancellationToken cancellationToken)
+        CheckCaller caller, ValidCheckRequest request, PolicyGrant grant, string rule, string subjectReference, Answer answer, string? consentId, CancellationToken cancellationToken)
     {
         var checkId = Guid.CreateVersion7(timeProvider.GetUtcNow()).ToString();
         var releasesConfirmedBy = grant.Release.Contains(ReleasedField.ConfirmedBy);
@@ -138,6 +236,7 @@ internal sealed class CheckService(
             SchemeId = grant.Scheme.Id,
             Purpose = grant.Purpose,
             LawfulBasis = request.LawfulBasis,
+            ConsentId = consentId,
             CaseReference = request.CaseReference,
             Decision = AuditDecisions.Allow,
             Rule = rule,
@@ -173,14 +272,18 @@ internal sealed class CheckService(
             answer.ValidUntil.UtcDateTime,
             answer.ServedFrom,
             request.LawfulBasis,
-            ConsentId: null,
+            consentId,
             receipt.Sequence,
             releasesConfirmedBy ? answer.ConfirmedBy : null));
     }
 
     /// <summary>Step 3b: a denied check is recorded too (SPEC §6: every check, allowed or denied).</summary>
+    private Task<CheckResult> RecordDenialAsync(
+        CheckCaller caller, ValidCheckRequest request, string subjectReference, string rule, string? consentId, CancellationToken cancellationToken) =>
+        RecordDenialAsync(caller, request.SchemeId, request.LawfulBasis, request.CaseReference, subjectReference, rule, consentId, cancellationToken);
+
     private async Task<CheckResult> RecordDenialAsync(
-        CheckCaller caller, ValidCheckRequest request, string subjectReference, string rule, CancellationToken cancellationToken)
+        CheckCaller caller, string schemeId, string lawfulBasis, string caseReference, string? subjectReference, string rule, string? consentId, CancellationToken cancellationToken)
     {
         var framework = frameworks.TryGetCurrent(out var snapshot) ? snapshot.Definition : null;
         var entry = new AuditEntry
@@ -188,9 +291,10 @@ internal sealed class CheckService(
             EventType = AuditEventTypes.Check,
             CouncilId = caller.Council.Id,
             ClientId = caller.ClientId,
-            SchemeId = request.SchemeId,
-            LawfulBasis = request.LawfulBasis,
-            CaseReference = request.CaseReference,
+            SchemeId = schemeId,
+            LawfulBasis = lawfulBasis,
+            ConsentId = consentId,
+            CaseReference = caseReference,
             Decision = AuditDecisions.Deny,
             Rule = rule,
             TraceId = caller.TraceId,
@@ -205,11 +309,11 @@ internal sealed class CheckService(
         }
         catch (AuditUnavailableException)
         {
-            Log.AuditUnavailable(logger, caller.Council.Id, request.SchemeId);
+            Log.AuditUnavailable(logger, caller.Council.Id, schemeId);
             return new CheckResult.AuditUnavailable();
         }
 
-        Log.Denied(logger, caller.Council.Id, request.SchemeId, rule);
+        Log.Denied(logger, caller.Council.Id, schemeId, rule);
         return new CheckResult.Denied(rule);
     }
 

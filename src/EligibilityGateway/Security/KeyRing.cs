@@ -17,10 +17,11 @@ internal sealed class KeyRing
     internal const string SubjectReferenceFile = "subject-reference.key";
     internal const string CacheIndexFile = "cache-index.key";
     internal const string CacheEncryptionFile = "cache-encryption.key";
+    internal const string ConsentEncryptionFile = "consent-encryption.key";
     internal const string AuditSigningFile = "audit-signing.json";
     private const int SymmetricKeyBytes = 32;
 
-    private KeyRing(ImmutableArray<ECDsaSecurityKey> signingKeys, ECDsaSecurityKey activeSigningKey, byte[] subjectReferenceKey, byte[] cacheIndexKey, byte[] cacheEncryptionKey, ECDsaSecurityKey auditSigningKey)
+    private KeyRing(ImmutableArray<ECDsaSecurityKey> signingKeys, ECDsaSecurityKey activeSigningKey, byte[] subjectReferenceKey, byte[] cacheIndexKey, byte[] cacheEncryptionKey, byte[] consentEncryptionKey, ECDsaSecurityKey auditSigningKey)
     {
         AuditSigningKey = auditSigningKey;
         SigningKeys = signingKeys;
@@ -28,6 +29,7 @@ internal sealed class KeyRing
         SubjectReferenceKey = subjectReferenceKey;
         CacheIndexKey = cacheIndexKey;
         CacheEncryptionKey = cacheEncryptionKey;
+        ConsentEncryptionKey = consentEncryptionKey;
     }
 
     /// <summary>Every token-signing key, all published in the JWKS so tokens signed before a rotation still verify.</summary>
@@ -44,6 +46,9 @@ internal sealed class KeyRing
 
     /// <summary>AES-256-GCM key for cached values.</summary>
     public byte[] CacheEncryptionKey { get; }
+
+    /// <summary>AES-256-GCM key for the consented subject's identifiers kept with an authorised consent.</summary>
+    public byte[] ConsentEncryptionKey { get; }
 
     /// <summary>
     /// The key audit checkpoints are signed with (ES256). Separate from the token-signing keys so that rotating those
@@ -99,6 +104,7 @@ internal sealed class KeyRing
             ReadSymmetric(Path.Combine(directory, SubjectReferenceFile)),
             ReadSymmetric(Path.Combine(directory, CacheIndexFile)),
             ReadSymmetric(Path.Combine(directory, CacheEncryptionFile)),
+            ReadSymmetric(Path.Combine(directory, ConsentEncryptionFile)),
             ReadAuditSigningKey(Path.Combine(directory, AuditSigningFile)));
     }
 
@@ -116,7 +122,7 @@ internal sealed class KeyRing
             WriteSigningKey(directory, AuditSigningFile);
         }
 
-        foreach (var file in new[] { SubjectReferenceFile, CacheIndexFile, CacheEncryptionFile })
+        foreach (var file in new[] { SubjectReferenceFile, CacheIndexFile, CacheEncryptionFile, ConsentEncryptionFile })
         {
             var path = Path.Combine(directory, file);
             if (!File.Exists(path))

@@ -9,19 +9,20 @@ public sealed class KeyRingTests : IDisposable
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "egw-keys-" + Guid.NewGuid().ToString("N"));
 
     [Fact]
-    public void Load_WhenAllowedToGenerate_CreatesTwoSigningKeysAndThreeSymmetricKeysReadableOnlyByTheOwner()
+    public void Load_WhenAllowedToGenerate_CreatesTwoSigningKeysAndFourSymmetricKeysReadableOnlyByTheOwner()
     {
         var ring = KeyRing.Load(new KeyRingOptions { Directory = _directory, GenerateIfMissing = true });
 
         ring.SigningKeys.Should().HaveCount(2);
         ring.SigningKeys.Select(k => k.KeyId).Should().OnlyHaveUniqueItems();
         ring.ActiveSigningKey.Should().BeSameAs(ring.SigningKeys[^1]);
-        new[] { ring.SubjectReferenceKey, ring.CacheIndexKey, ring.CacheEncryptionKey }.Should().AllSatisfy(k => k.Should().HaveCount(32));
+        new[] { ring.SubjectReferenceKey, ring.CacheIndexKey, ring.CacheEncryptionKey, ring.ConsentEncryptionKey }.Should().AllSatisfy(k => k.Should().HaveCount(32));
         ring.SubjectReferenceKey.Should().NotEqual(ring.CacheIndexKey);
+        ring.ConsentEncryptionKey.Should().NotEqual(ring.CacheEncryptionKey);
         if (!OperatingSystem.IsWindows())
         {
             var files = Directory.GetFiles(_directory);
-            files.Should().HaveCount(6);
+            files.Should().HaveCount(7);
             foreach (var file in files)
             {
                 File.GetUnixFileMode(file).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite, file);
