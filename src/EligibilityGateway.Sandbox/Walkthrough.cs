@@ -8,28 +8,32 @@ internal static class Walkthrough
         var gateway = host.GatewayAddress.GetLeftPart(UriPartial.Authority);
         var mock = host.MockAddress.GetLeftPart(UriPartial.Authority);
         var cache = options.Redis is null ? "in-process" : $"Redis at {options.Redis}";
-        return $$"""
+        return $$$"""
 
             Eligibility Gateway sandbox is running.
 
-              Gateway                  {{gateway}}
-              Mock central government  {{mock}}  (DWP /dwp, HMRC /hmrc, Home Office /home-office)
-              Trust framework          {{host.TrustFrameworkPath}}  (edit it: the gateway reloads it)
-              Storage                  {{host.DataDirectory}}
-              Cache                    {{cache}}
+              Gateway                  {{{gateway}}}
+              Mock central government  {{{mock}}}  (DWP /dwp, HMRC /hmrc, Home Office /home-office)
+              Trust framework          {{{host.TrustFrameworkPath}}}  (edit it: the gateway reloads it)
+              Storage                  {{{host.DataDirectory}}}
+              Cache                    {{{cache}}}
 
-            Try:
-              1. Is the gateway ready?
-                   curl -i {{gateway}}/health/ready
+            Try, as Leeds City Council's caseworker system would:
+              1. Get an access token (client credentials, the sandbox secret):
+                   TOKEN=$(curl -s -u leeds:leeds-sandbox-secret -d grant_type=client_credentials \
+                     -d scope=eligibility.check {{{gateway}}}/connect/token | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 
-              2. Ask DWP about Smith, the sandbox's eligible fixture (identifiers go in the body, never the URL):
-                   curl -s -X POST {{mock}}/dwp/v1/citizens/match \
-                     -H 'Authorization: Bearer dwp-sandbox-credential' -H 'Content-Type: application/json' \
-                     -d '{"nationalInsuranceNumber":"AB123456C","lastName":"Smith","dateOfBirth":"1990-01-01"}'
+              2. Check Smith for free school meals (identifiers go in the body, never the URL). Ask twice:
+                 the first answer is live from the mock DWP, the second comes from the cache.
+                   curl -s {{{gateway}}}/v1/checks -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+                     -d '{"scheme":"free-school-meals","lawfulBasis":"public-task","caseReference":"FSM-2026-000123",
+                          "subject":{"nationalInsuranceNumber":"AB123456C","lastName":"Smith","dateOfBirth":"1990-01-01"}}'
 
-              3. Slow DWP down by 200 ms, then put it back:
-                   curl -s -X PUT {{mock}}/_control/providers/dwp -H 'Content-Type: application/json' -d '{"latencyMilliseconds":200}'
-                   curl -s -X DELETE {{mock}}/_control/providers/dwp
+              3. Take DWP down and ask about Jones: the answer is "undetermined", never "not-eligible".
+                   curl -s -X PUT {{{mock}}}/_control/providers/dwp -H 'Content-Type: application/json' -d '{"outage":true}'
+                   curl -s -X DELETE {{{mock}}}/_control/providers/dwp
+
+              Every check, allowed or refused, is in the audit log at {{{host.DataDirectory}}}/audit.db.
 
             Sandbox clients (client_secret_basic): leeds / leeds-sandbox-secret, camden / camden-sandbox-secret,
             auditor / auditor-sandbox-secret, leeds-auditor / leeds-auditor-sandbox-secret.
