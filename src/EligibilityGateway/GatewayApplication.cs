@@ -1,6 +1,7 @@
 using EligibilityGateway.Authorization;
 using EligibilityGateway.Checks;
 using EligibilityGateway.Consents;
+using EligibilityGateway.Pages;
 using EligibilityGateway.Security;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration.Memory;
@@ -41,6 +42,7 @@ public static class GatewayApplication
         builder.Services.AddProviders(builder.Configuration); // after AddTrustFramework: it checks the loaded framework
         builder.Services.AddGatewayAuthorizationServer(builder.Configuration);
         builder.Services.AddGatewayAuthentication();
+        builder.Services.AddGatewayPages(); // after AddGatewayAuthentication, so that the API's Bearer scheme stays the default
         builder.Services.AddSingleton<IAccessTokenIssuanceRecorder, AuditedTokenIssuance>();
         builder.Services.AddConsents(builder.Configuration); // after AddAuditTrail and AddAnswerCache: it records and keys with them
         builder.Services.AddChecks();
@@ -54,10 +56,12 @@ public static class GatewayApplication
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
+        app.UseGatewayPages(); // pages swap the Bearer user for their own session, before authorization
         app.UseAuthorization();
         MapHealth(app);
         app.MapAuthorizationServerEndpoints();
         app.MapCheckEndpoints();
+        app.MapGatewayPages();
         app.MapConsentEndpoints();
         return app;
     }

@@ -456,21 +456,119 @@ internal sealed partial class TrustFrameworkDocumentReader(YamlErrorCollector er
 
             var hash = ReadSecretHash(item, "password_hash");
             var role = item.String("role", true);
-            if (role is not null && role != SandboxUser.AuditorRole)
+            AuditScope? scope = null;
+            Checks.Subject? identity = null;
+            var valid = role is not null;
+            switch (role)
             {
-                errors.Add(item.Get("role", false)!, item.FieldPath("role"), $"must be '{SandboxUser.AuditorRole}'");
-                role = null;
+                case SandboxUser.AuditorRole:
+                    scope = ReadScope(item);
+                    valid &= scope is not null;
+                    valid &= NotAllowedFor(item, "identity", SandboxUser.CitizenRole);
+                    break;
+                case SandboxUser.CitizenRole:
+                    identity = ReadCitizenIdentity(item);
+                    valid &= identity is not null;
+                    valid &= NotAllowedFor(item, "scope", SandboxUser.AuditorRole);
+                    break;
+                default:
+                    if (role is not null)
+                    {
+                        errors.Add(item.Get("role", false)!, item.FieldPath("role"), $"must be '{SandboxUser.AuditorRole}' or '{SandboxUser.CitizenRole}'");
+                    }
+
+                    // Mark both as read so that one wrong role yields one error, not two "unknown key"s besides.
+                    item.Get("scope", false);
+                    item.Get("identity", false);
+                    break;
             }
 
-            var scope = ReadScope(item);
             item.ReportUnknownKeys();
-            if (username is not null && hash is not null && role is not null && scope is not null)
+            if (username is not null && hash is not null && valid)
             {
-                result.Add(new SandboxUser(username, hash, role, scope));
+                result.Add(new SandboxUser(username, hash, role!, scope, identity));
             }
         }
 
         return result.ToImmutable();
+    }
+
+    /// <summary>Reports <paramref name="key"/> as belonging to the other role; true when it is absent.</summary>
+    private bool NotAllowedFor(YamlMapReader item, string key, string role)
+    {
+        if (item.KeyNode(key) is not { } keyNode)
+        {
+            return true;
+        }
+
+        errors.Add(keyNode, item.FieldPath(key), $"only allowed for role '{role}'");
+        return false;
+    }
+
+    /// <summary>
+    /// A test citizen's verified identity, held to the rules a check subject meets (SPEC §4.1), so that a consent
+    /// bound to it can be checked. Messages describe the rule and never repeat the value: it is personal data.
+    /// </summary>
+    private Checks.Subject? ReadCitizenIdentity(YamlMapReader item)
+    {
+        var identity = item.Mapping("identity", true);
+        if (identity is null)
+        {
+            return null;
+        }
+
+        var ni = identity.String("national_insurance_number", false, maxLength: 20);
+        var nass = identity.String("national_asylum_seeker_service_number", false, NassNumberRegex(), "must be a NASS number: 9 or 10 digits, the 3rd and 4th a month (SPEC §4.1)", 10);
+        var lastName = identity.String("last_name", true, LastNameRegex(), "must be 1-100 letters, spaces, hyphens or apostrophes", 100);
+        var dateOfBirthText = identity.String("date_of_birth", true, DateRegex(), "must be a date written yyyy-MM-dd");
+        identity.ReportUnknownKeys();
+
+        var valid = true;
+        Checks.IdentifierKind kind = default;
+        string? identifier = null;
+        if (ni is not null && !Checks.CheckRequestValidator.TryNormaliseNationalInsuranceNumber(ni, out identifier))
+        {
+            errors.Add(identity.Get("national_insurance_number", false)!, identity.FieldPath("national_insurance_number"), "must be a National Insurance number such as QQ123456C (SPEC §4.1)");
+            valid = false;
+        }
+        else if (ni is not null)
+        {
+            kind = Checks.IdentifierKind.NationalInsuranceNumber;
+        }
+
+        var niGiven = identity.KeyNode("national_insurance_number") is not null;
+        var nassGiven = identity.KeyNode("national_asylum_seeker_service_number") is not null;
+        if (niGiven == nassGiven)
+        {
+            errors.Add(identity.Node, identity.Path, "exactly one of national_insurance_number and national_asylum_seeker_service_number is required");
+            valid = false;
+        }
+        else if (nass is not null)
+        {
+            kind = Checks.IdentifierKind.NationalAsylumSeekerServiceNumber;
+            identifier = nass;
+        }
+
+        DateOnly? dateOfBirth = null;
+        if (dateOfBirthText is not null)
+        {
+            if (!DateOnly.TryParseExact(dateOfBirthText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
+            {
+                errors.Add(identity.Get("date_of_birth", false)!, identity.FieldPath("date_of_birth"), "must be a real date");
+            }
+            else if (parsed < Checks.CheckRequestValidator.EarliestDateOfBirth)
+            {
+                errors.Add(identity.Get("date_of_birth", false)!, identity.FieldPath("date_of_birth"), "must not be before 1900-01-01");
+            }
+            else
+            {
+                dateOfBirth = parsed;
+            }
+        }
+
+        return valid && identifier is not null && lastName is not null && dateOfBirth is { } born
+            ? new Checks.Subject(kind, identifier, lastName.Trim(), born)
+            : null;
     }
 
     private string? ReadClientId(YamlMapReader item)
@@ -902,6 +1000,16 @@ internal sealed partial class TrustFrameworkDocumentReader(YamlErrorCollector er
 
     [GeneratedRegex("^[a-z][a-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
     private static partial Regex UsernameRegex();
+
+    // SPEC §4.1, as CheckRequestValidator applies it to a check's subject.
+    [GeneratedRegex("^[0-9]{2}(0[1-9]|1[0-2])[0-9]{5,6}$", RegexOptions.CultureInvariant)]
+    private static partial Regex NassNumberRegex();
+
+    [GeneratedRegex("^[\\p{L}\\p{M}'\u2019 -]{1,100}$", RegexOptions.CultureInvariant)]
+    private static partial Regex LastNameRegex();
+
+    [GeneratedRegex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", RegexOptions.CultureInvariant)]
+    private static partial Regex DateRegex();
 
     [GeneratedRegex("^[\\x21-\\x7E]{1,128}$", RegexOptions.CultureInvariant)]
     private static partial Regex KidRegex();

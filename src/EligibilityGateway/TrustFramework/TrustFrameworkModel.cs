@@ -154,8 +154,16 @@ internal sealed record LawfulBasisGrant(LawfulBasis Basis, string? LegalReferenc
 /// <summary>What one council may ask about one scheme, under which bases and for which purpose.</summary>
 internal sealed record Permission(string CouncilId, string SchemeId, ImmutableArray<LawfulBasisGrant> LawfulBases, string Purpose, RateLimit? RateLimit);
 
-/// <summary>A person who may sign in to the auditor pages of a sandbox gateway.</summary>
-internal sealed record SandboxUser(string Username, SecretHash PasswordHash, string Role, AuditScope Scope)
+/// <summary>
+/// A local account of a sandbox gateway's pages (SPEC §5.3, §10): an auditor with a <see cref="Scope"/>, or a test
+/// citizen with the verified <see cref="Identity"/> a consent binds to. Only a <c>sandbox: true</c> framework may
+/// declare any; a production gateway signs people in through a federated identity provider instead.
+/// </summary>
+internal sealed record SandboxUser(string Username, SecretHash PasswordHash, string Role, AuditScope? Scope, Checks.Subject? Identity)
 {
     public const string AuditorRole = "auditor";
+    public const string CitizenRole = "citizen";
+
+    /// <summary>Redacted: a citizen's identity is personal data and must not reach a log by accident.</summary>
+    public override string ToString() => $"SandboxUser {{ {Username}, {Role} }}";
 }

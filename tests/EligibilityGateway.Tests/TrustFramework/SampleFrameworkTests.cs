@@ -22,11 +22,12 @@ public sealed class SampleFrameworkTests
             ("auditor", (string?)null),
             ("leeds-auditor", "leeds"),
         });
-        definition.SandboxUsers.Select(u => (u.Username, u.Role, u.Scope.CouncilId)).Should().BeEquivalentTo(new[]
+        definition.SandboxUsers.Where(u => u.Role == SandboxUser.AuditorRole).Select(u => (u.Username, u.Scope!.CouncilId)).Should().BeEquivalentTo(new[]
         {
-            ("auditor", "auditor", (string?)null),
-            ("leeds-auditor", "auditor", "leeds"),
+            ("auditor", (string?)null),
+            ("leeds-auditor", "leeds"),
         });
+        definition.SandboxUsers.Where(u => u.Role == SandboxUser.CitizenRole).Select(u => u.Username).Should().Equal("smith", "jones", "taylor", "brown", "khan");
         definition.Providers.Select(p => (p.Id, p.BaseUrl.ToString())).Should().BeEquivalentTo(new[]
         {
             ("dwp", "http://127.0.0.1:8081/dwp"),
@@ -64,6 +65,8 @@ public sealed class SampleFrameworkTests
     [Theory]
     [InlineData("auditor")]
     [InlineData("leeds-auditor")]
+    [InlineData("smith")]
+    [InlineData("khan")]
     public void SandboxUserPassword_IsSandbox(string username)
     {
         var snapshot = TrustFrameworkFiles.LoadSnapshot(TrustFrameworkFiles.SandboxPath);
@@ -71,6 +74,27 @@ public sealed class SampleFrameworkTests
         snapshot.TryGetSandboxUser(username, out var user).Should().BeTrue();
         user!.PasswordHash.Verify("sandbox").Should().BeTrue();
         user.PasswordHash.Verify("Sandbox").Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("smith", "NationalInsuranceNumber", "AB123456C", "Smith", "1990-01-01")]
+    [InlineData("jones", "NationalInsuranceNumber", "CE234567A", "Jones", "1985-05-15")]
+    [InlineData("taylor", "NationalInsuranceNumber", "EH345678B", "Taylor", "1978-11-30")]
+    [InlineData("brown", "NationalInsuranceNumber", "JK456789C", "Brown", "1992-02-29")]
+    [InlineData("khan", "NationalAsylumSeekerServiceNumber", "240712349", "Khan", "1990-01-01")]
+    public void SandboxCitizen_CarriesTheIdentityOfTheMockFixture(string username, string kind, string identifier, string lastName, string dateOfBirth)
+    {
+        var snapshot = TrustFrameworkFiles.LoadSnapshot(TrustFrameworkFiles.SandboxPath);
+
+        snapshot.TryGetSandboxUser(username, out var user).Should().BeTrue();
+        user!.Role.Should().Be(SandboxUser.CitizenRole);
+        user.Scope.Should().BeNull();
+        var identity = user.Identity!;
+        identity.IdentifierKind.ToString().Should().Be(kind);
+        identity.Identifier.Should().Be(identifier);
+        identity.LastName.Should().Be(lastName);
+        identity.DateOfBirth.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture).Should().Be(dateOfBirth);
+        user.ToString().Should().NotContain(identifier).And.NotContain(lastName);
     }
 
     [Fact]

@@ -98,6 +98,97 @@ public sealed class TrustFrameworkValidationTests
     }
 
     [Fact]
+    public void Load_WhenProductionFrameworkHasASandboxCitizen_ReportsSandboxUsers()
+    {
+        var yaml = valid + "sandbox_users:\n" + Citizen("national_insurance_number: AB123456C");
+
+        AssertSingleError(yaml, "sandbox_users", LineOf(yaml, "sandbox_users:"), "only allowed when sandbox: true", column: 1);
+    }
+
+    [Fact]
+    public void Load_WhenSandboxCitizenIsValid_BindsTheNormalisedIdentity()
+    {
+        var result = Load(Sandbox("national_insurance_number: ab 12 34 56 c"));
+
+        result.Errors.Should().BeEmpty();
+        var identity = result.Definition!.SandboxUsers.Single().Identity!;
+        identity.Identifier.Should().Be("AB123456C");
+        identity.LastName.Should().Be("Smith");
+    }
+
+    [Fact]
+    public void Load_WhenSandboxCitizenHasNoIdentity_ReportsIdentity()
+    {
+        var yaml = Sandbox("national_insurance_number: AB123456C").ReplaceOnce("    identity:\n      last_name: Smith\n      national_insurance_number: AB123456C\n      date_of_birth: 1990-01-01\n", "");
+
+        AssertSingleError(yaml, "sandbox_users[0].identity", LineOf(yaml, "- username: smith"), "required");
+    }
+
+    [Fact]
+    public void Load_WhenSandboxCitizenHasAScope_ReportsScope()
+    {
+        var yaml = Sandbox("national_insurance_number: AB123456C").ReplaceOnce("    role: citizen\n", "    role: citizen\n    scope: all\n");
+
+        AssertSingleError(yaml, "sandbox_users[0].scope", LineOf(yaml, "scope: all", 2), "only allowed for role 'auditor'");
+    }
+
+    [Fact]
+    public void Load_WhenSandboxAuditorHasAnIdentity_ReportsIdentity()
+    {
+        var yaml = Sandbox("national_insurance_number: AB123456C").ReplaceOnce("    role: citizen\n", "    role: auditor\n    scope: all\n");
+
+        AssertSingleError(yaml, "sandbox_users[0].identity", LineOf(yaml, "identity:"), "only allowed for role 'citizen'");
+    }
+
+    [Fact]
+    public void Load_WhenSandboxUserHasAnUnknownRole_ReportsRole()
+    {
+        var yaml = Sandbox("national_insurance_number: AB123456C").ReplaceOnce("role: citizen", "role: caseworker");
+
+        AssertSingleError(yaml, "sandbox_users[0].role", LineOf(yaml, "role: caseworker"), "must be 'auditor' or 'citizen'");
+    }
+
+    [Fact]
+    public void Load_WhenSandboxCitizenHasBothIdentifiers_ReportsIdentity()
+    {
+        var yaml = Sandbox("national_insurance_number: AB123456C\n      national_asylum_seeker_service_number: \"240712349\"");
+
+        AssertSingleError(yaml, "sandbox_users[0].identity", LineOf(yaml, "last_name: Smith"), "exactly one of national_insurance_number and national_asylum_seeker_service_number");
+    }
+
+    [Theory]
+    [InlineData("national_insurance_number: AB12345", "national_insurance_number", "must be a National Insurance number")]
+    [InlineData("national_asylum_seeker_service_number: \"241312349\"", "national_asylum_seeker_service_number", "must be a NASS number")]
+    public void Load_WhenSandboxCitizenIdentifierIsMalformed_ReportsItWithoutRepeatingIt(string identifierLine, string field, string message)
+    {
+        var yaml = Sandbox(identifierLine);
+
+        var error = AssertSingleError(yaml, "sandbox_users[0].identity." + field, LineOf(yaml, field + ":"), message);
+        error.ToString().Should().NotContain("AB12345").And.NotContain("241312349");
+    }
+
+    [Fact]
+    public void Load_WhenSandboxCitizenDateOfBirthIsNotARealDate_ReportsIt()
+    {
+        var yaml = Sandbox("national_insurance_number: AB123456C").ReplaceOnce("date_of_birth: 1990-01-01", "date_of_birth: 1990-02-30");
+
+        AssertSingleError(yaml, "sandbox_users[0].identity.date_of_birth", LineOf(yaml, "date_of_birth:"), "must be a real date");
+    }
+
+    private static string Citizen(string identifierLine) =>
+        "  - username: smith\n" +
+        $"    password_hash: {SecretHash.Create("sandbox", SecretHash.MinimumIterations)}\n" +
+        "    role: citizen\n" +
+        "    identity:\n" +
+        "      last_name: Smith\n" +
+        $"      {identifierLine}\n" +
+        "      date_of_birth: 1990-01-01\n";
+
+    /// <summary>The valid production file turned into a sandbox with one citizen.</summary>
+    private string Sandbox(string identifierLine) =>
+        valid.ReplaceOnce("sandbox: false", "sandbox: true") + "sandbox_users:\n" + Citizen(identifierLine);
+
+    [Fact]
     public void Load_WhenProductionFrameworkHasSandboxUsers_ReportsSandboxUsers()
     {
         var hash = SecretHash.Create("sandbox", SecretHash.MinimumIterations).ToString();

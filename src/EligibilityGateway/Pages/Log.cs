@@ -1,0 +1,20 @@
+namespace EligibilityGateway.Pages;
+
+/// <summary>
+/// Log messages of the pages; event ids 2000-2099 belong to this feature. No message carries a username: a citizen's
+/// username is their surname. Only roles and fixed reasons are logged.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Page sign-in succeeded for a person with role {Role}")]
+    public static partial void SignedIn(ILogger logger, string role);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Page sign-in refused: the username and password did not match")]
+    public static partial void SignInRefused(ILogger logger);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Page sign-in refused without checking the password: too many recent failures for that username")]
+    public static partial void SignInThrottled(ILogger logger);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Page sign-out by a person with role {Role}")]
+    public static partial void SignedOut(ILogger logger, string role);
+}

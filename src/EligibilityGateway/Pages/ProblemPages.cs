@@ -1,0 +1,65 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Abstractions;
+using Microsoft.AspNetCore.Mvc.Filters;
+using Microsoft.AspNetCore.Mvc.Infrastructure;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
+using Microsoft.AspNetCore.Mvc.ViewFeatures;
+using Microsoft.AspNetCore.Mvc.Core.Infrastructure;
+
+namespace EligibilityGateway.Pages;
+
+/// <summary>What a GOV.UK-styled error page says: a heading (also the title) and plain-English paragraphs.</summary>
+internal sealed record ProblemPage(int StatusCode, string Heading, IReadOnlyList<string> Paragraphs)
+{
+    /// <summary>A form was posted without a valid antiforgery token (SPEC §12): stale, missing or forged.</summary>
+    public static ProblemPage FormExpired { get; } = new(
+        StatusCodes.Status400BadRequest,
+        "Sorry, there is a problem with the form you sent",
+        ["The form could not be accepted. This happens when a page has been open for a long time, or when the form did not come from this service.",
+         "Go back, reload the page and try again."]);
+
+    /// <summary>Signed in, but as someone these pages are not for.</summary>
+    public static ProblemPage Forbidden { get; } = new(
+        StatusCodes.Status403Forbidden,
+        "You cannot see this page",
+        ["You are signed in as someone who does not have access to this page.",
+         "Sign out, then sign in with an account that has access."]);
+}
+
+/// <summary>Renders <see cref="ProblemPage"/>s with the shared layout, from a filter or from outside MVC.</summary>
+internal static class ProblemPages
+{
+    private const string ViewPath = "/Pages/Shared/Problem.cshtml";
+
+    public static ViewResult Result(ProblemPage page) => new()
+    {
+        ViewName = ViewPath,
+        StatusCode = page.StatusCode,
+        ViewData = new ViewDataDictionary<ProblemPage>(new EmptyModelMetadataProvider(), new ModelStateDictionary()) { Model = page },
+    };
+
+    /// <summary>Writes the page as the whole response, e.g. from an authentication event.</summary>
+    public static Task WriteAsync(HttpContext context, ProblemPage page)
+    {
+        var executor = context.RequestServices.GetRequiredService<IActionResultExecutor<ViewResult>>();
+        return executor.ExecuteAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()), Result(page));
+    }
+}
+
+/// <summary>
+/// Turns Razor Pages' bare 400 for a failed antiforgery check into the GOV.UK error page, keeping the 400.
+/// </summary>
+internal sealed class AntiforgeryFailurePageFilter : IAlwaysRunResultFilter
+{
+    public void OnResultExecuting(ResultExecutingContext context)
+    {
+        if (context.Result is IAntiforgeryValidationFailedResult)
+        {
+            context.Result = ProblemPages.Result(ProblemPage.FormExpired);
+        }
+    }
+
+    public void OnResultExecuted(ResultExecutedContext context)
+    {
+    }
+}

@@ -1,0 +1,93 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace EligibilityGateway.Pages;
+
+/// <summary>
+/// <c>/sign-in</c>: username and password against the <see cref="IPeopleDirectory"/>. A wrong password and an
+/// unknown username give the same page; a throttled username is refused before its password is checked.
+/// </summary>
+internal sealed class SignInModel(IPeopleDirectory directory, SignInThrottle throttle, ILogger<SignInModel> logger) : PageModel
+{
+    /// <summary>Longest username or password read; longer input is refused without hashing it.</summary>
+    public const int MaximumLength = 256;
+
+    public const string UsernameField = "username";
+    public const string PasswordField = "password";
+
+    /// <summary>The message for every failed attempt, so it tells nothing about which part was wrong.</summary>
+    public const string NoMatchMessage = "Enter a correct username and password";
+
+    public const string ThrottledMessage = "You have tried to sign in too many times. Wait 5 minutes, then try again";
+
+    [BindProperty(Name = UsernameField)]
+    public string? Username { get; set; }
+
+    [BindProperty(Name = PasswordField)]
+    public string? Password { get; set; }
+
+    /// <summary>Where to go after signing in: a local path only (open-redirect protection).</summary>
+    [BindProperty(Name = "returnUrl", SupportsGet = true)]
+    public string? ReturnUrl { get; set; }
+
+    public PageErrors Errors { get; } = new();
+
+    public void OnGet() => ReturnUrl = SafeReturnUrl(ReturnUrl);
+
+    public async Task<IActionResult> OnPostAsync()
+    {
+        ReturnUrl = SafeReturnUrl(ReturnUrl);
+        var username = (Username ?? "").Trim().ToLowerInvariant();
+        var password = Password ?? "";
+        if (username.Length == 0)
+        {
+            Errors.Add(UsernameField, "Enter your username");
+        }
+
+        if (password.Length == 0)
+        {
+            Errors.Add(PasswordField, "Enter your password");
+        }
+
+        if (Errors.Any)
+        {
+            return Page();
+        }
+
+        if (!throttle.IsAllowed(username))
+        {
+            Log.SignInThrottled(logger);
+            Errors.Add(UsernameField, ThrottledMessage);
+            return Page();
+        }
+
+        var person = username.Length <= MaximumLength && password.Length <= MaximumLength
+            ? directory.VerifyPassword(username, password)
+            : null;
+        if (person is null)
+        {
+            throttle.RecordFailure(username);
+            Log.SignInRefused(logger);
+            Errors.Add(UsernameField, NoMatchMessage);
+            return Page();
+        }
+
+        throttle.RecordSuccess(username);
+        await HttpContext.SignInAsync(PageAuthentication.SchemeName, PageAuthentication.SessionPrincipal(person), new AuthenticationProperties { IsPersistent = false });
+        Log.SignedIn(logger, person.Role);
+        return LocalRedirect(ReturnUrl ?? LandingPath(person));
+    }
+
+    /// <summary>Where a person lands when no page asked them to sign in.</summary>
+    public static string LandingPath(Person person) => person is Citizen ? "/account" : "/";
+
+    /// <summary>
+    /// <paramref name="returnUrl"/> when it is a path on this site (<c>/account</c>), else null. Refuses absolute
+    /// URLs, protocol-relative <c>//host</c> and <c>/\host</c>, which browsers treat as another site.
+    /// </summary>
+    public string? SafeReturnUrl(string? returnUrl) =>
+        !string.IsNullOrEmpty(returnUrl) && returnUrl.Length <= 2048 && Url.IsLocalUrl(returnUrl) && !returnUrl.StartsWith("~", StringComparison.Ordinal)
+            ? returnUrl
+            : null;
+}
