@@ -46,7 +46,6 @@ public static class GatewayApplication
         builder.Services.AddSingleton<IAccessTokenIssuanceRecorder, AuditedTokenIssuance>();
         builder.Services.AddConsents(builder.Configuration); // after AddAuditTrail and AddAnswerCache: it records and keys with them
         builder.Services.AddChecks();
-        builder.Services.AddGatewayOpenApi();
 
         configure?.Invoke(builder);
 
@@ -62,9 +61,9 @@ public static class GatewayApplication
         MapHealth(app);
         app.MapAuthorizationServerEndpoints();
         app.MapCheckEndpoints();
+        app.MapAuditKeysEndpoint();
         app.MapGatewayPages();
         app.MapConsentEndpoints();
-        app.MapGatewayOpenApi();
         return app;
     }
 

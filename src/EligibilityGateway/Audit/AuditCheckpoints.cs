@@ -43,12 +43,17 @@ internal sealed class AuditCheckpointIssuer
         EveryRecords = options.EveryRecords;
         Interval = options.Interval;
         startedAt = timeProvider.GetUtcNow();
-        encodedHeader = Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
+        var header = new ArrayBufferWriter<byte>(128);
+        using (var json = new Utf8JsonWriter(header, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
-            ["alg"] = SecurityAlgorithms.EcdsaSha256,
-            ["kid"] = KeyId,
-            ["typ"] = MediaType,
-        }));
+            json.WriteStartObject();
+            json.WriteString("alg", SecurityAlgorithms.EcdsaSha256);
+            json.WriteString("kid", KeyId);
+            json.WriteString("typ", MediaType);
+            json.WriteEndObject();
+        }
+
+        encodedHeader = Base64Url.EncodeToString(header.WrittenSpan);
     }
 
     public string KeyId { get; }

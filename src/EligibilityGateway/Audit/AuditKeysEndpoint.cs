@@ -80,7 +80,7 @@ namespace Microsoft.AspNetCore.Builder
                 response.ContentType = "application/jwk-set+json";
                 response.ContentLength = body.Length;
                 await response.Body.WriteAsync(body, context.RequestAborted);
-            }).AllowAnonymous().WithName("AuditKeys");
+            }).AllowAnonymous().ExcludeFromDescription();
             return endpoints;
         }
     }

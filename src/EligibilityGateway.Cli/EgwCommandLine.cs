@@ -1,0 +1,217 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using EligibilityGateway.Audit;
+using EligibilityGateway.TrustFramework;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EligibilityGateway.Cli;
+
+/// <summary>
+/// The <c>egw</c> commands. Each is a few lines over the gateway's own code (verifier, export, trust-framework loader),
+/// so the tool checks exactly what the gateway enforces.
+/// </summary>
+internal static class EgwCommandLine
+{
+    /// <summary>Success; for <c>audit verify</c>, the log verified.</summary>
+    public const int Ok = 0;
+
+    /// <summary><c>audit verify</c>: the log has been altered; <c>trust-framework validate</c>: the file is invalid.</summary>
+    public const int Failed = 1;
+
+    /// <summary>The command line was wrong, or a named file could not be read.</summary>
+    public const int UsageError = 2;
+
+    /// <summary>Parses and runs <paramref name="args"/>, writing to <paramref name="console"/>; returns the exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, EgwConsole console, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        var root = Build(console);
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                await console.Error.WriteLineAsync(error.Message);
+            }
+
+            await console.Error.WriteLineAsync("Run 'egw --help' for usage.");
+            return UsageError;
+        }
+
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = console.Out, Error = console.Error }, cancellationToken);
+    }
+
+    private static RootCommand Build(EgwConsole console)
+    {
+        var root = new RootCommand("Eligibility Gateway operator tool: verify and export the audit log, validate a trust framework.");
+        root.Add(AuditCommand(console));
+        root.Add(TrustFrameworkCommand(console));
+        return root;
+    }
+
+    private static Command AuditCommand(EgwConsole console)
+    {
+        var database = new Option<FileInfo>("--database") { Description = "The SQLite audit database (a copy is fine; it is opened read-only).", Required = true };
+        var jwks = new Option<FileInfo>("--jwks") { Description = "The public audit keys as a JWK Set, as served at /v1/audit/jwks.", Required = true };
+        var verify = new Command("verify", "Recompute the hash chain and check every signed checkpoint. Exit code 0 valid, 1 altered, 2 usage error.")
+        {
+            database,
+            jwks,
+        };
+        verify.SetAction((result, cancellationToken) => VerifyAsync(result.GetRequiredValue(database), result.GetRequiredValue(jwks), console, cancellationToken));
+
+        var exportDatabase = new Option<FileInfo>("--database") { Description = "The SQLite audit database (opened read-only).", Required = true };
+        var format = new Option<string>("--format") { Description = "csv (RFC 4180) or jsonl (one JSON object per line).", Required = true };
+        format.AcceptOnlyFromAmong([.. AuditExport.Formats]);
+        var output = new Option<FileInfo?>("--output") { Description = "Write to this file instead of standard output." };
+        var export = new Command("export", "Stream every audit record, hash included, as CSV or JSON lines.")
+        {
+            exportDatabase,
+            format,
+            output,
+        };
+        export.SetAction((result, cancellationToken) => ExportAsync(result.GetRequiredValue(exportDatabase), result.GetRequiredValue(format), result.GetValue(output), console, cancellationToken));
+
+        return new Command("audit", "Work with an audit log.") { verify, export };
+    }
+
+    private static Command TrustFrameworkCommand(EgwConsole console)
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "The trust-framework YAML file." };
+        var validate = new Command("validate", "Load a trust framework as the gateway would; print every error as file:line:column: field: message. Exit code 0 valid, 1 invalid.")
+        {
+            file,
+        };
+        validate.SetAction((result, cancellationToken) => ValidateAsync(result.GetRequiredValue(file), console));
+        return new Command("trust-framework", "Work with a trust-framework file.") { validate };
+    }
+
+    private static async Task<int> VerifyAsync(FileInfo database, FileInfo jwksFile, EgwConsole console, CancellationToken cancellationToken)
+    {
+        if (await OpenStoreAsync(database, console) is not { } store)
+        {
+            return UsageError;
+        }
+
+        await using (store)
+        {
+            AuditCheckpointVerifier keys;
+            try
+            {
+                keys = new AuditCheckpointVerifier(await File.ReadAllTextAsync(jwksFile.FullName, cancellationToken));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+            {
+                await console.Error.WriteLineAsync($"egw: cannot use the key set '{jwksFile}': {ex.Message}");
+                return UsageError;
+            }
+
+            AuditVerification result;
+            try
+            {
+                result = await AuditVerifier.VerifyAsync(store, keys, cancellationToken);
+            }
+            catch (AuditUnavailableException ex)
+            {
+                await console.Error.WriteLineAsync($"egw: cannot read the audit database '{database}': {ex.Message}");
+                return UsageError;
+            }
+
+            await console.Out.WriteLineAsync(AuditVerification.Describe(result));
+            return result is AuditVerification.Valid ? Ok : Failed;
+        }
+    }
+
+    private static async Task<int> ExportAsync(FileInfo database, string format, FileInfo? outputFile, EgwConsole console, CancellationToken cancellationToken)
+    {
+        if (await OpenStoreAsync(database, console) is not { } store)
+        {
+            return UsageError;
+        }
+
+        await using (store)
+        {
+            Stream output;
+            try
+            {
+                output = outputFile is null ? console.OpenStandardOutput() : new FileStream(outputFile.FullName, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                await console.Error.WriteLineAsync($"egw: cannot write '{outputFile}': {ex.Message}");
+                return UsageError;
+            }
+
+            await using (output)
+            {
+                try
+                {
+                    var rows = store.ReadChainAsync(1, cancellationToken);
+                    var count = format == "csv"
+                        ? await WriteCsvAsync(rows, output, cancellationToken)
+                        : await AuditExport.WriteJsonLinesAsync(rows, output, cancellationToken);
+                    if (outputFile is not null)
+                    {
+                        await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{count} records written to {outputFile}"));
+                    }
+                }
+                catch (AuditUnavailableException ex)
+                {
+                    await console.Error.WriteLineAsync($"egw: cannot read the audit database '{database}': {ex.Message}");
+                    return UsageError;
+                }
+            }
+        }
+
+        return Ok;
+    }
+
+    private static async Task<long> WriteCsvAsync(IAsyncEnumerable<AuditChainRow> rows, Stream output, CancellationToken cancellationToken)
+    {
+        await using var writer = new StreamWriter(output, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16, leaveOpen: true);
+        return await AuditExport.WriteCsvAsync(rows, writer, cancellationToken);
+    }
+
+    private static async Task<int> ValidateAsync(FileInfo file, EgwConsole console)
+    {
+        if (!file.Exists)
+        {
+            await console.Error.WriteLineAsync($"egw: no such file '{file}'");
+            return UsageError;
+        }
+
+        // Errors name the file as the operator typed it, so that an editor can jump to file:line:column.
+        var result = TrustFrameworkLoader.LoadFile(file.FullName, file.ToString());
+        if (result.Definition is { } definition)
+        {
+            await console.Out.WriteLineAsync($"{file}: valid: trust framework {definition.Id} version {definition.Version}, {definition.Councils.Length} councils, {definition.Schemes.Length} schemes, {definition.Permissions.Length} permissions");
+            return Ok;
+        }
+
+        foreach (var error in result.Errors)
+        {
+            await console.Error.WriteLineAsync(error.ToString());
+        }
+
+        return Failed;
+    }
+
+    private static async Task<SqliteAuditStore?> OpenStoreAsync(FileInfo database, EgwConsole console)
+    {
+        if (!database.Exists)
+        {
+            await console.Error.WriteLineAsync($"egw: no such file '{database}'");
+            return null;
+        }
+
+        // Without a checkpoint issuer and never initialised: the store only reads, so verifying changes nothing.
+        return new SqliteAuditStore(database.FullName, TimeSpan.FromSeconds(5), TimeProvider.System, NullLogger.Instance);
+    }
+}
+
+/// <summary>Where <c>egw</c> writes: the process's console, or a test's buffers.</summary>
+internal sealed record EgwConsole(TextWriter Out, TextWriter Error, Func<Stream> OpenStandardOutput)
+{
+    public static EgwConsole System { get; } = new(Console.Out, Console.Error, Console.OpenStandardOutput);
+}

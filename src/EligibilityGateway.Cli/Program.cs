@@ -1,0 +1,16 @@
+namespace EligibilityGateway.Cli;
+
+/// <summary>Entry point of <c>egw</c>, the operator's tool (SPEC §2). Exit codes: <see cref="EgwCommandLine"/>.</summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        using var cancellation = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancellation.Cancel();
+        };
+        return await EgwCommandLine.RunAsync(args, EgwConsole.System, cancellation.Token);
+    }
+}
