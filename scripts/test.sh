@@ -7,9 +7,13 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-# Commands the tests start or drive, each with the Debian package that provides it.
+# Commands the build and the tests start or drive, each with the Debian package that provides it: npm restores
+# govuk-frontend for the pages, chromium runs the browser tests.
 declare -A debian_packages=(
   [redis-server]=redis-server
+  [node]=nodejs
+  [npm]=npm
+  [chromium]=chromium
 )
 
 missing=()

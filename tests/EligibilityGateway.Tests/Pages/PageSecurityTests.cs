@@ -80,6 +80,7 @@ public sealed partial class PageSecurityTests : IAsyncLifetime
     [InlineData("/govuk/govuk-frontend.min.css", "text/css")]
     [InlineData("/govuk/govuk-frontend.min.js", "text/javascript")]
     [InlineData("/gateway.mjs", "text/javascript")]
+    [InlineData("/icon.svg", "image/svg+xml")]
     [InlineData("/assets/fonts/bold-b542beb274-v2.woff2", "font/woff2")]
     [InlineData("/assets/images/govuk-crest.svg", "image/svg+xml")]
     public async Task GovukFrontendAsset_IsServedFromTheBuildWithNosniff(string path, string mediaType)
