@@ -65,7 +65,7 @@ namespace Microsoft.AspNetCore.Builder
             var keyRing = endpoints.ServiceProvider.GetRequiredService<KeyRing>();
             var body = AuditKeySet.Serialize(keyRing.PublicAuditKeys());
             var entityTag = "\"" + Base64UrlEncoder.Encode(SHA256.HashData(body)[..16]) + "\"";
-            endpoints.MapGet(Route, async (HttpContext context) =>
+            Func<HttpContext, Task> serve = async context =>
             {
                 var response = context.Response;
                 response.Headers.CacheControl = CacheControl;
@@ -80,7 +80,17 @@ namespace Microsoft.AspNetCore.Builder
                 response.ContentType = "application/jwk-set+json";
                 response.ContentLength = body.Length;
                 await response.Body.WriteAsync(body, context.RequestAborted);
-            }).AllowAnonymous().ExcludeFromDescription();
+            };
+
+            // As a Delegate rather than a RequestDelegate, so that the route carries OpenAPI metadata.
+            endpoints.MapGet(Route, (Delegate)serve)
+                .AllowAnonymous()
+                .WithName("GetAuditJwks")
+                .WithTags("Audit")
+                .WithSummary("The public audit checkpoint keys (JWK Set).")
+                .WithDescription("Anonymous and cacheable: with this key set and a copy of the audit database, `egw audit verify` checks every checkpoint offline (src/EligibilityGateway/Audit/README.md, \"Checkpoints\").")
+                .Produces(StatusCodes.Status200OK, contentType: "application/jwk-set+json")
+                .Produces(StatusCodes.Status304NotModified);
             return endpoints;
         }
     }
