@@ -46,6 +46,7 @@ public static class GatewayApplication
         builder.Services.AddSingleton<IAccessTokenIssuanceRecorder, AuditedTokenIssuance>();
         builder.Services.AddConsents(builder.Configuration); // after AddAuditTrail and AddAnswerCache: it records and keys with them
         builder.Services.AddChecks();
+        builder.Services.AddGatewayOpenApi();
 
         configure?.Invoke(builder);
 
@@ -64,6 +65,7 @@ public static class GatewayApplication
         app.MapAuditKeysEndpoint();
         app.MapGatewayPages();
         app.MapConsentEndpoints();
+        app.MapGatewayOpenApi();
         return app;
     }
 
