@@ -302,9 +302,11 @@ public sealed class ParticipantRemovalTests
         var council = yaml.IndexOf("  - id: camden\n", StringComparison.Ordinal);
         var auditors = yaml.IndexOf("\nauditors:", StringComparison.Ordinal);
         var permission = yaml.IndexOf("  - council: camden\n", StringComparison.Ordinal);
-        var users = yaml.IndexOf("\n# Users of the auditor pages", StringComparison.Ordinal);
+        // The permission runs up to the next top-level key; comments above that key go with it.
+        var users = yaml.IndexOf("\nsandbox_users:", StringComparison.Ordinal);
         council.Should().BePositive();
         permission.Should().BeGreaterThan(auditors);
+        users.Should().BeGreaterThan(permission);
         var withoutPermission = yaml[..permission] + yaml[users..].TrimStart('\n').Insert(0, "\n");
         return withoutPermission[..council] + withoutPermission[(auditors + 1)..];
     }
