@@ -31,6 +31,9 @@ internal sealed class SandboxHost : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>The gateway's services, for tests that drive what has no HTTP surface of its own (a citizen's consent decision).</summary>
+    internal IServiceProvider GatewayServices => _gateway.Services;
+
     /// <summary>Starts the mock, then the gateway; if the gateway cannot start, the mock is stopped again.</summary>
     /// <param name="options">What to run.</param>
     /// <param name="configureGateway">Lets tests add to the gateway's composition (e.g. a log capture) after the sandbox's own settings.</param>

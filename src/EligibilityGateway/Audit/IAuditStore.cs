@@ -45,6 +45,51 @@ internal interface IAuditStore : IAsyncDisposable
     ValueTask<IReadOnlyList<AuditRecord>> ReadAsync(long fromSequence, int limit, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Up to <paramref name="limit"/> check records (allowed and denied) about the person with
+    /// <paramref name="subjectReference"/>, newest first, each with a sequence below <paramref name="beforeSequence"/>
+    /// when it is given: the citizen's activity list (SPEC §5.4), paged by the last sequence shown.
+    /// </summary>
+    /// <remarks>
+    /// This default is correct for any store but reads the whole log through <see cref="ReadAsync"/>; a store
+    /// overrides it with an indexed query, as <see cref="SqliteAuditStore"/> does (migration 3).
+    /// </remarks>
+    async ValueTask<IReadOnlyList<AuditRecord>> ReadSubjectChecksAsync(string subjectReference, long? beforeSequence, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subjectReference);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        const int PageSize = 1000;
+        var newest = new Queue<AuditRecord>(limit);
+        for (long from = 1; ;)
+        {
+            var page = await ReadAsync(from, PageSize, cancellationToken);
+            foreach (var record in page)
+            {
+                if (record.Sequence >= (beforeSequence ?? long.MaxValue))
+                {
+                    return [.. newest.Reverse()];
+                }
+
+                if (record.Entry.EventType == AuditEventTypes.Check && string.Equals(record.Entry.SubjectReference, subjectReference, StringComparison.Ordinal))
+                {
+                    if (newest.Count == limit)
+                    {
+                        newest.Dequeue();
+                    }
+
+                    newest.Enqueue(record);
+                }
+            }
+
+            if (page.Count < PageSize)
+            {
+                return [.. newest.Reverse()];
+            }
+
+            from = page[^1].Sequence + 1;
+        }
+    }
+
+    /// <summary>
     /// Proves the store can commit now, on a connection of its own: takes the write lock, writes and reads a probe
     /// row outside the audit table, commits. Returns the highest committed sequence; throws if it cannot.
     /// </summary>

@@ -77,6 +77,12 @@ internal static class SqliteAuditSchema
                 SELECT RAISE(ABORT, 'audit checkpoints are never updated');
             END;
             """, ChainExistingRecords),
+        (3, "checks by subject reference, for the citizen's activity list", """
+            -- The citizen's account lists every check about them, newest first, a page at a time (SPEC §5.4):
+            -- ReadSubjectChecksAsync seeks (subject_reference, sequence < cursor) on this index and reads backwards.
+            CREATE INDEX audit_records_by_subject ON audit_records (subject_reference, sequence)
+                WHERE subject_reference IS NOT NULL AND event_type = 'check';
+            """, null),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

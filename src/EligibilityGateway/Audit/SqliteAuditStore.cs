@@ -354,6 +354,33 @@ internal sealed class SqliteAuditStore : IAuditStore
         }));
     }
 
+    public ValueTask<IReadOnlyList<AuditRecord>> ReadSubjectChecksAsync(string subjectReference, long? beforeSequence, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subjectReference);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return ValueTask.FromResult(Read<IReadOnlyList<AuditRecord>>(connection =>
+        {
+            using var command = connection.CreateCommand();
+            // audit_records_by_subject (migration 3) matches this WHERE exactly, so the read is an index seek.
+            command.CommandText = $"""
+                SELECT {Columns} FROM audit_records
+                WHERE subject_reference = $subjectReference AND event_type = '{AuditEventTypes.Check}' AND sequence < $before
+                ORDER BY sequence DESC LIMIT $limit;
+                """;
+            command.Parameters.AddWithValue("$subjectReference", subjectReference);
+            command.Parameters.AddWithValue("$before", beforeSequence ?? long.MaxValue);
+            command.Parameters.AddWithValue("$limit", limit);
+            using var reader = command.ExecuteReader();
+            var records = new List<AuditRecord>();
+            while (reader.Read())
+            {
+                records.Add(ReadRecord(reader));
+            }
+
+            return records;
+        }));
+    }
+
     public ValueTask<long> ProbeAsync(CancellationToken cancellationToken)
     {
         try

@@ -15,7 +15,8 @@ public static class CachingServiceCollectionExtensions
     /// Adds the answer cache (<c>IAnswerCache</c>, <c>CacheKeys</c>, <c>SingleFlight&lt;,&gt;</c>): Redis when
     /// <c>Cache:Redis</c> is set, process memory otherwise; options from the <c>Cache</c> section, validated at
     /// start-up; cache metrics; and the <c>answer-cache</c> readiness check (Degraded, never Unhealthy, while Redis is
-    /// unreachable). Needs the key ring (<c>AddKeyRing</c>).
+    /// unreachable); and the cache's part of the consent revocation cascade (<c>ConsentRevocationPurge</c>, with a Redis
+    /// pub/sub channel between replicas when Redis is set). Needs the key ring (<c>AddKeyRing</c>).
     /// </summary>
     public static IServiceCollection AddAnswerCache(this IServiceCollection services, IConfiguration configuration)
     {
@@ -33,6 +34,11 @@ public static class CachingServiceCollectionExtensions
         services.TryAddSingleton<ICacheStore>(CreateStore);
         services.TryAddSingleton<IAnswerCache, AnswerCache>();
         services.AddHostedService<CacheStoreStarter>();
+        // The revocation cascade (SPEC §5.5): purge the consent's answer, remember the revocation, tell the other replicas.
+        services.TryAddSingleton<RevokedConsents>();
+        services.TryAddSingleton<RedisRevocationChannel>();
+        services.AddHostedService(provider => provider.GetRequiredService<RedisRevocationChannel>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<EligibilityGateway.Consents.IConsentRevocationObserver, ConsentRevocationPurge>());
         services.TryAddSingleton(typeof(SingleFlight<,>));
         services.AddHealthChecks().AddCheck<AnswerCacheHealthCheck>(AnswerCacheHealthCheck.Name, tags: [GatewayApplication.ReadyTag]);
         return services;

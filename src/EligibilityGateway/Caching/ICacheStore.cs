@@ -17,6 +17,12 @@ internal interface ICacheStore
     /// <summary>Stores <paramref name="value"/> for <paramref name="ttl"/>; false when the store was unavailable and the write was skipped.</summary>
     ValueTask<bool> SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Removes whatever is stored under <paramref name="key"/> (a consent's answer, on revocation: SPEC §5.5); true when
+    /// the store was asked (whether or not anything was there), false when it was unavailable and nothing was removed.
+    /// </summary>
+    ValueTask<bool> DeleteAsync(string key, CancellationToken cancellationToken);
+
     /// <summary>Healthy when usable, Degraded when unavailable: the gateway still answers, from providers (SPEC §13).</summary>
     ValueTask<HealthCheckResult> CheckHealthAsync(CancellationToken cancellationToken);
 }

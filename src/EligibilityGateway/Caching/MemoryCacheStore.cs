@@ -45,6 +45,13 @@ internal sealed class MemoryCacheStore : ICacheStore, IDisposable
         return ValueTask.FromResult(true);
     }
 
+    public ValueTask<bool> DeleteAsync(string key, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        cache.Remove(key);
+        return ValueTask.FromResult(true);
+    }
+
     public ValueTask<HealthCheckResult> CheckHealthAsync(CancellationToken cancellationToken) =>
         ValueTask.FromResult(HealthCheckResult.Healthy("Answers are cached in process memory.", new Dictionary<string, object> { ["store"] = Name }));
 

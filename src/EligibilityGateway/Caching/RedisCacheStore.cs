@@ -112,6 +112,32 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
         }
     }
 
+    public async ValueTask<bool> DeleteAsync(string key, CancellationToken cancellationToken)
+    {
+        if (!TryEnter())
+        {
+            return false;
+        }
+
+        try
+        {
+            var database = Database();
+            if (database is null)
+            {
+                return false;
+            }
+
+            await Bounded(database.KeyDeleteAsync(key), cancellationToken).ConfigureAwait(false);
+            MarkInUse();
+            return true;
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            MarkUnavailable("delete failed", ex);
+            return false;
+        }
+    }
+
     public async ValueTask<HealthCheckResult> CheckHealthAsync(CancellationToken cancellationToken)
     {
         var data = new Dictionary<string, object> { ["store"] = Name };

@@ -31,4 +31,10 @@ internal interface IConsentStore
     /// new count, or null when it is not usable (revoked, expired, …) or absent.
     /// </summary>
     ValueTask<long?> TryCountUseAsync(string consentId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Every consent bound to the citizen with <paramref name="subjectReference"/> (authorised at some point), newest
+    /// first: what the citizen's account lists (SPEC §5.4). Consents never authorised are bound to nobody and absent.
+    /// </summary>
+    ValueTask<IReadOnlyList<Consent>> ListBySubjectReferenceAsync(string subjectReference, CancellationToken cancellationToken);
 }

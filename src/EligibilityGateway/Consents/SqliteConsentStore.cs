@@ -144,6 +144,24 @@ internal sealed class SqliteConsentStore : IConsentStore
         return count is long value ? value : null;
     }
 
+    public async ValueTask<IReadOnlyList<Consent>> ListBySubjectReferenceAsync(string subjectReference, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subjectReference);
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        // consents_by_subject serves this; the account shows every consent a citizen has, so there is no limit.
+        command.CommandText = $"SELECT {Columns} FROM consents WHERE subject_reference = $subject_reference ORDER BY created_at DESC, consent_id DESC;";
+        command.Parameters.AddWithValue("$subject_reference", subjectReference);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var consents = new List<Consent>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            consents.Add(Read(reader));
+        }
+
+        return consents;
+    }
+
     private const int SchemaVersion = 1;
 
     private const string Schema = """

@@ -178,12 +178,13 @@ public sealed class AuditChainTests(ITestOutputHelper output)
         SqliteConnection.ClearAllPools();
         using (var connection = AuditTampering.Open(first.DatabasePath))
         {
-            // Back to schema version 1: no chain columns, no checkpoints.
+            // Back to schema version 1: no chain columns, no checkpoints, no index by subject.
             AuditTampering.Execute(connection, """
                 DROP TABLE audit_checkpoints;
                 ALTER TABLE audit_records DROP COLUMN hash;
                 ALTER TABLE audit_records DROP COLUMN chain_version;
-                DELETE FROM schema_migrations WHERE version = 2;
+                DROP INDEX audit_records_by_subject;
+                DELETE FROM schema_migrations WHERE version >= 2;
                 """);
         }
 

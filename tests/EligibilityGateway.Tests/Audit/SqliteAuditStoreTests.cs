@@ -72,7 +72,7 @@ public sealed class SqliteAuditStoreTests
 
         using var connection = OpenRaw(audit.DatabasePath);
         Scalar(connection, "PRAGMA journal_mode;").Should().Be("wal");
-        Scalar(connection, "SELECT group_concat(version) FROM schema_migrations;").Should().Be("1,2");
+        Scalar(connection, "SELECT group_concat(version) FROM schema_migrations;").Should().Be(string.Join(',', SqliteAuditSchema.Migrations.Select(m => m.Version)));
         Scalar(connection, "SELECT count(*) FROM sqlite_master WHERE name = 'audit_records';").Should().Be(1L);
     }
 
@@ -87,7 +87,7 @@ public sealed class SqliteAuditStoreTests
         await using var second = await AuditTestLog.CreateAsync(directory);
 
         using var connection = OpenRaw(second.DatabasePath);
-        Scalar(connection, "SELECT count(*) FROM schema_migrations;").Should().Be(2L);
+        Scalar(connection, "SELECT count(*) FROM schema_migrations;").Should().Be((long)SqliteAuditSchema.Migrations.Count);
         (await second.ReadAllAsync()).Should().ContainSingle();
     }
 
