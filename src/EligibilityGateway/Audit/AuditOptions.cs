@@ -10,6 +10,9 @@ internal sealed class AuditOptions
     /// <summary>The SQLite store (the default store).</summary>
     public SqliteAuditOptions Sqlite { get; set; } = new();
 
+    /// <summary>The PostgreSQL store, used instead of SQLite when its connection string is set.</summary>
+    public PostgresAuditOptions Postgres { get; set; } = new();
+
     /// <summary>The most entries one transaction takes from the queue.</summary>
     /// <value>Default 1,024; 1 to 10,000. Larger batches amortise the commit's fsync over more records.</value>
     public int BatchSize { get; set; } = 1024;
@@ -47,6 +50,21 @@ internal sealed class SqliteAuditOptions
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }
 
+/// <summary>Configuration section <c>Audit:Postgres</c>.</summary>
+internal sealed class PostgresAuditOptions
+{
+    /// <summary>An Npgsql connection string; when set, the audit log lives in PostgreSQL and SQLite is not used.</summary>
+    /// <value>Default unset. A secret (it may hold a password): it is never logged, and errors about it never quote it.</value>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>How long a batch waits for another replica's lock on the chain's head before it fails.</summary>
+    /// <value>Default 5 seconds; 1 to 60 seconds.</value>
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Whether a connection string is set.</summary>
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(ConnectionString);
+}
+
 /// <summary>Cross-field and range rules for <see cref="AuditOptions"/>, checked at start-up.</summary>
 internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
 {
@@ -54,7 +72,24 @@ internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.Sqlite.Path))
+        if (options.Postgres.IsConfigured)
+        {
+            try
+            {
+                _ = new Npgsql.NpgsqlConnectionStringBuilder(options.Postgres.ConnectionString);
+            }
+            catch (ArgumentException)
+            {
+                // The driver's message may quote the string, which is a secret.
+                failures.Add("Audit:Postgres:ConnectionString is not a valid PostgreSQL connection string.");
+            }
+
+            if (options.Postgres.LockTimeout < TimeSpan.FromSeconds(1) || options.Postgres.LockTimeout > TimeSpan.FromSeconds(60))
+            {
+                failures.Add("Audit:Postgres:LockTimeout must be from 00:00:01 to 00:01:00.");
+            }
+        }
+        else if (string.IsNullOrWhiteSpace(options.Sqlite.Path))
         {
             failures.Add("Audit:Sqlite:Path is not set and there is no Storage:Directory to put audit.db in.");
         }

@@ -15,7 +15,7 @@ public static class AuditServiceCollectionExtensions
 
     /// <summary>
     /// Adds the audit log (<c>IAuditLog</c>, a hosted service that opens the store on start and drains on stop), the
-    /// SQLite store, subject references (needs the key ring: <c>AddKeyRing()</c>), metrics and the
+    /// SQLite store (or the PostgreSQL store when <c>Audit:Postgres:ConnectionString</c> is set), subject references (needs the key ring: <c>AddKeyRing()</c>), metrics and the
     /// <c>audit-store</c> readiness check, and the checkpoint issuer (signs with the key ring's audit key). Options come from the <c>Audit</c> section, validated on start; the
     /// database defaults to <c>&lt;Storage:Directory&gt;/audit.db</c>. Calling it again changes nothing: one process
     /// has one writer.
@@ -49,6 +49,16 @@ public static class AuditServiceCollectionExtensions
         services.TryAddSingleton<IAuditStore>(provider =>
         {
             var options = provider.GetRequiredService<IOptions<AuditOptions>>().Value;
+            if (options.Postgres.IsConfigured)
+            {
+                return new PostgresAuditStore(
+                    options.Postgres.ConnectionString!,
+                    options.Postgres.LockTimeout,
+                    provider.GetRequiredService<TimeProvider>(),
+                    provider.GetRequiredService<ILoggerFactory>().CreateLogger<PostgresAuditStore>(),
+                    provider.GetRequiredService<AuditCheckpointIssuer>());
+            }
+
             return new SqliteAuditStore(
                 options.Sqlite.Path!,
                 options.Sqlite.BusyTimeout,

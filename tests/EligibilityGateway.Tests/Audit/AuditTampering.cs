@@ -23,9 +23,16 @@ internal static class AuditTampering
     };
 
     /// <summary>Writes <see cref="Records"/> checks one after another (record n is check n), closes the log, and returns its directory.</summary>
-    public static async Task<AuditTestLog> WriteClosedLogAsync()
+    /// <param name="storeSettings">Settings that select another store than the default SQLite file.</param>
+    public static async Task<AuditTestLog> WriteClosedLogAsync(IDictionary<string, string?>? storeSettings = null)
     {
-        var audit = await AuditTestLog.CreateAsync(settings: CheckpointEveryTen);
+        var settings = new Dictionary<string, string?>(CheckpointEveryTen);
+        foreach (var (key, value) in storeSettings ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var audit = await AuditTestLog.CreateAsync(settings: settings);
         for (var i = 1; i <= Records; i++)
         {
             await audit.Log.AppendAsync(AuditTestLog.Check(i));

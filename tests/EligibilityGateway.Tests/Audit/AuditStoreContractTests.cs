@@ -1,0 +1,217 @@
+using System.Collections.Immutable;
+using EligibilityGateway.Audit;
+using EligibilityGateway.Checks;
+using EligibilityGateway.Security;
+
+namespace EligibilityGateway.Tests.Audit;
+
+/// <summary>
+/// What every audit store must do, run against each one (<see cref="SqliteAuditStoreContractTests"/>,
+/// <see cref="PostgresAuditStoreContractTests"/>) through the same writer the gateway uses: append and read back,
+/// gap-free sequences, a council's own checks only, a chain that verifies, every tampering detected at the right
+/// sequence, refusal while another writer holds the lock and recovery after it.
+/// </summary>
+public abstract class AuditStoreContractTests
+{
+    /// <summary>The settings that select and configure the store under test.</summary>
+    private protected abstract Task<IDictionary<string, string?>> StoreSettingsAsync();
+
+    /// <summary>Tampers with the closed log's storage as an attacker with write access to the database would.</summary>
+    private protected abstract Task TamperAsync(string tampering, AuditTestLog audit);
+
+    /// <summary>Holds the lock that appenders take, from another connection, until disposed.</summary>
+    private protected abstract Task<IAsyncDisposable> HoldWriteLockAsync(AuditTestLog audit);
+
+    /// <summary>A store over the same data opened for reading only, as the CLI opens it, without the key ring.</summary>
+    private protected abstract IAuditStore OpenForVerification(AuditTestLog audit);
+
+    private protected async Task<AuditTestLog> CreateLogAsync(IDictionary<string, string?>? settings = null, bool open = true)
+    {
+        var merged = new Dictionary<string, string?>(await StoreSettingsAsync());
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            merged[key] = value;
+        }
+
+        return await AuditTestLog.CreateAsync(settings: merged, open: open);
+    }
+
+    [Fact]
+    public async Task AppendAsync_FromFiveThousandConcurrentCallers_AssignsGapFreeSequencesAndEveryRecordReadsBackIntact()
+    {
+        await using var audit = await CreateLogAsync();
+        var entries = Enumerable.Range(1, 5000).Select(n => AuditTestLog.Check(n)).ToArray();
+
+        var receipts = await Task.WhenAll(entries.Select(e => Task.Run(async () => await audit.Log.AppendAsync(e))));
+
+        receipts.Select(r => r.Sequence).Should().BeEquivalentTo(Enumerable.Range(1, 5000).Select(n => (long)n));
+        var records = await audit.ReadAllAsync();
+        records.Select(r => r.Sequence).Should().Equal(Enumerable.Range(1, 5000).Select(n => (long)n), "sequences are gap-free in commit order");
+        records.Select(r => r.RecordedAt).Should().BeInAscendingOrder("one writer stamps batches in commit order");
+        var bySequence = records.ToDictionary(r => r.Sequence);
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var record = bySequence[receipts[i].Sequence];
+            record.RecordedAt.Should().Be(receipts[i].RecordedAt);
+            record.FormatVersion.Should().Be(AuditRecordFormat.CurrentVersion);
+            record.Entry.Should().BeEquivalentTo(entries[i], $"record {record.Sequence} reads back as appended");
+        }
+
+        audit.Log.TransactionsCommitted.Should().BeLessThan(5000, "concurrent appends share transactions");
+    }
+
+    [Fact]
+    public async Task AppendAsync_WhenAnotherConnectionHoldsTheWriteLockPastTheTimeout_RefusesEveryEntryAndRecordsNone()
+    {
+        await using var audit = await CreateLogAsync();
+        await audit.Log.AppendAsync(AuditTestLog.Check(1));
+
+        await using (await HoldWriteLockAsync(audit))
+        {
+            var attempts = Enumerable.Range(2, 20).Select(n => Refused(audit.Log.AppendAsync(AuditTestLog.Check(n)))).ToArray();
+
+            var failures = await Task.WhenAll(attempts);
+
+            failures.Should().AllSatisfy(f => f.Should().NotBeNull().And.Match<AuditUnavailableException>(e => e.Reason == AuditUnavailableReason.CommitFailed));
+            audit.Log.LastFailure.Should().NotBeNull();
+            (await audit.ReadAllAsync()).Select(r => r.Sequence).Should().Equal([1L], "nothing of a failed batch is readable, even while the lock is held");
+        }
+
+        (await audit.ReadAllAsync()).Select(r => r.Sequence).Should().Equal([1L], "nothing of a failed batch appears after the lock goes");
+    }
+
+    [Fact]
+    public async Task AppendAsync_AfterTheLockIsReleased_RecoversAndContinuesTheSequenceWithoutAGap()
+    {
+        await using var audit = await CreateLogAsync();
+        await audit.Log.AppendAsync(AuditTestLog.Check(1));
+        await using (await HoldWriteLockAsync(audit))
+        {
+            await FluentActions.Awaiting(() => audit.Log.AppendAsync(AuditTestLog.Check(2)).AsTask()).Should().ThrowAsync<AuditUnavailableException>();
+        }
+
+        var receipt = await audit.Log.AppendAsync(AuditTestLog.Check(3));
+
+        receipt.Sequence.Should().Be(2, "a failed batch takes no sequence numbers");
+        audit.Log.LastFailure.Should().BeNull();
+        (await audit.ReadAllAsync()).Select(r => r.Entry.CaseReference).Should().Equal("FSM-2026-000001", "FSM-2026-000003");
+    }
+
+    [Fact]
+    public async Task FindCheckAsync_ReturnsTheCouncilsOwnAnsweredCheckWithWhatWasReleased()
+    {
+        await using var audit = await CreateLogAsync();
+        var entry = AuditTestLog.Check(1, "leeds", "chk_leeds_1") with { Outcome = Outcome.Eligible, ConsentId = "cns_1", LawfulBasis = "consent" };
+        await audit.Log.AppendAsync(AuditTestLog.Check(2, "leeds"));
+        var receipt = await audit.Log.AppendAsync(entry);
+
+        var check = await audit.Log.FindCheckAsync("chk_leeds_1", "leeds");
+
+        check.Should().BeEquivalentTo(new StoredCheck(
+            "chk_leeds_1", "leeds", "free-school-meals", Outcome.Eligible, entry.CheckedAt!.Value, entry.ValidUntil!.Value, entry.ServedFrom!,
+            "consent", "cns_1", entry.CaseReference, ImmutableArray.Create("dwp"), entry.ProviderCalls, receipt.Sequence));
+    }
+
+    [Fact]
+    public async Task FindCheckAsync_ForAnotherCouncilsCheck_ReturnsNull()
+    {
+        await using var audit = await CreateLogAsync();
+        await audit.Log.AppendAsync(AuditTestLog.Check(1, "leeds", "chk_shared_id"));
+
+        var check = await audit.Log.FindCheckAsync("chk_shared_id", "camden");
+
+        check.Should().BeNull();
+        (await audit.Log.FindCheckAsync("chk_shared_id", "leeds")).Should().NotBeNull("the check exists, for its own council");
+    }
+
+    [Fact]
+    public async Task FindCheckAsync_ForADeniedCheck_ReturnsNull()
+    {
+        await using var audit = await CreateLogAsync();
+        await audit.Log.AppendAsync(new AuditEntry
+        {
+            EventType = AuditEventTypes.Check,
+            CouncilId = "camden",
+            SchemeId = "free-school-meals",
+            LawfulBasis = "public-task",
+            Decision = AuditDecisions.Deny,
+            Rule = "deny:lawful-basis-not-permitted",
+            CheckId = "chk_denied",
+        });
+
+        (await audit.Log.FindCheckAsync("chk_denied", "camden")).Should().BeNull("a denied check has no result to show");
+        (await audit.ReadAllAsync()).Should().ContainSingle().Which.Entry.Rule.Should().Be("deny:lawful-basis-not-permitted");
+    }
+
+    [Fact]
+    public async Task Verify_AnUntouchedLog_IsValidUpToItsLastRecordAndCheckpoint()
+    {
+        await using var audit = await AuditTampering.WriteClosedLogAsync(await StoreSettingsAsync());
+
+        var result = await VerifyAsync(audit);
+
+        var valid = result.Should().BeOfType<AuditVerification.Valid>().Subject;
+        valid.Count.Should().Be(AuditTampering.Records);
+        valid.LastSequence.Should().Be(AuditTampering.Records);
+        valid.LastCheckpoint!.Sequence.Should().Be(AuditTampering.Records, "the log signs its head on shutdown");
+    }
+
+    [Theory]
+    [MemberData(nameof(AuditTampering.Cases), MemberType = typeof(AuditTampering))]
+    public async Task Verify_AfterTampering_NamesTheFirstBadSequence(string tampering, long firstBadSequence)
+    {
+        await using var audit = await AuditTampering.WriteClosedLogAsync(await StoreSettingsAsync());
+        await TamperAsync(tampering, audit);
+
+        var result = await VerifyAsync(audit);
+
+        result.Should().BeOfType<AuditVerification.Invalid>().Which.FirstBadSequence.Should().Be(firstBadSequence, AuditVerification.Describe(result));
+    }
+
+    [Fact]
+    public async Task Verify_AnEmptyLog_IsValidWithNoRecords()
+    {
+        await using var audit = await CreateLogAsync();
+        var keys = System.Text.Encoding.UTF8.GetString(AuditKeySet.Serialize(audit.Keys().PublicAuditKeys()));
+
+        var result = await AuditVerifier.VerifyAsync(audit.Store, new AuditCheckpointVerifier(keys), CancellationToken.None);
+
+        result.Should().Be(new AuditVerification.Valid(0, 0, null));
+    }
+
+    [Fact]
+    public async Task Verify_WhileTheLogIsOpen_ReadsASnapshotAndSeesTheCountBasedCheckpoints()
+    {
+        await using var audit = await CreateLogAsync(AuditTampering.CheckpointEveryTen);
+        for (var i = 1; i <= 23; i++)
+        {
+            await audit.Log.AppendAsync(AuditTestLog.Check(i));
+        }
+
+        var keys = System.Text.Encoding.UTF8.GetString(AuditKeySet.Serialize(audit.Keys().PublicAuditKeys()));
+        var result = await AuditVerifier.VerifyAsync(audit.Store, new AuditCheckpointVerifier(keys), CancellationToken.None);
+
+        var valid = result.Should().BeOfType<AuditVerification.Valid>().Subject;
+        valid.Count.Should().Be(23);
+        valid.LastCheckpoint!.Sequence.Should().Be(20);
+    }
+
+    private async Task<AuditVerification> VerifyAsync(AuditTestLog audit)
+    {
+        await using var store = OpenForVerification(audit);
+        return await AuditVerifier.VerifyAsync(store, new AuditCheckpointVerifier(AuditTampering.PublicKeySet(Path.Combine(audit.Directory, "keys"))), CancellationToken.None);
+    }
+
+    private static async Task<AuditUnavailableException?> Refused(ValueTask<AuditReceipt> append)
+    {
+        try
+        {
+            await append;
+            return null;
+        }
+        catch (AuditUnavailableException ex)
+        {
+            return ex;
+        }
+    }
+}
