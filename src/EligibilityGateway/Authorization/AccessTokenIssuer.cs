@@ -66,7 +66,17 @@ internal sealed class AccessTokenIssuer
     public TimeSpan Lifetime => lifetime;
 
     /// <summary>Issues a token to a client for itself (client credentials: <c>sub</c> = <c>client_id</c>, RFC 9068 §2.2).</summary>
-    public IssuedAccessToken IssueForClient(OAuthClient client, string grantType, string authenticationMethod, ImmutableArray<string> scopes)
+    public IssuedAccessToken IssueForClient(OAuthClient client, string grantType, string authenticationMethod, ImmutableArray<string> scopes) =>
+        Issue(client, grantType, authenticationMethod, scopes, client.ClientId, consentId: null);
+
+    /// <summary>
+    /// Issues a token bound to a consent: <c>sub</c> is the citizen's pairwise identifier for this council (never
+    /// an NI number) and <c>authorization_details</c> names the consent (RFC 9396 §9.1, <see cref="ConsentAuthorizationDetails"/>).
+    /// </summary>
+    public IssuedAccessToken IssueForConsent(OAuthClient client, string grantType, string authenticationMethod, ImmutableArray<string> scopes, string subject, string consentId) =>
+        Issue(client, grantType, authenticationMethod, scopes, subject, consentId);
+
+    private IssuedAccessToken Issue(OAuthClient client, string grantType, string authenticationMethod, ImmutableArray<string> scopes, string subject, string? consentId)
     {
         // JWT NumericDate is whole seconds; truncating here keeps what the token says and what is recorded identical.
         var now = DateTimeOffset.FromUnixTimeSeconds(timeProvider.GetUtcNow().ToUnixTimeSeconds());
@@ -82,16 +92,30 @@ internal sealed class AccessTokenIssuer
             NotBefore = now.UtcDateTime,
             Expires = expires.UtcDateTime,
             SigningCredentials = credentials,
-            Claims = new Dictionary<string, object>(4, StringComparer.Ordinal)
-            {
-                [AccessTokenClaims.Subject] = client.ClientId,
-                [AccessTokenClaims.ClientId] = client.ClientId,
-                [AccessTokenClaims.Scope] = scope,
-                [AccessTokenClaims.TokenId] = tokenId,
-            },
+            Claims = Claims(client.ClientId, subject, scope, tokenId, consentId),
         });
 
         var definition = client.Framework.Definition;
         return new IssuedAccessToken(token, tokenId, client.ClientId, client.Kind, client.ParticipantId, grantType, authenticationMethod, scopes, now, expires, definition.Id, definition.Version);
+    }
+
+    private static Dictionary<string, object> Claims(string clientId, string subject, string scope, string tokenId, string? consentId)
+    {
+        var claims = new Dictionary<string, object>(5, StringComparer.Ordinal)
+        {
+            [AccessTokenClaims.Subject] = subject,
+            [AccessTokenClaims.ClientId] = clientId,
+            [AccessTokenClaims.Scope] = scope,
+            [AccessTokenClaims.TokenId] = tokenId,
+        };
+        if (consentId is not null)
+        {
+            claims[ConsentAuthorizationDetails.Claim] = new List<object>
+            {
+                new Dictionary<string, object> { ["type"] = ConsentAuthorizationDetails.Type, [ConsentAuthorizationDetails.ConsentIdMember] = consentId },
+            };
+        }
+
+        return claims;
     }
 }

@@ -44,11 +44,13 @@ internal sealed class AccessTokenValidator
     private readonly GatewayIssuer issuer;
     private readonly KeyRing keyRing;
     private readonly TimeProvider timeProvider;
+    private readonly RevokedAccessTokens revoked;
     private TokenValidationParameters? parameters;
     private long nextSweepTicks;
 
-    public AccessTokenValidator(GatewayIssuer issuer, KeyRing keyRing, TimeProvider timeProvider)
+    public AccessTokenValidator(GatewayIssuer issuer, KeyRing keyRing, TimeProvider timeProvider, RevokedAccessTokens revoked)
     {
+        this.revoked = revoked;
         this.issuer = issuer;
         this.keyRing = keyRing;
         this.timeProvider = timeProvider;
@@ -68,7 +70,8 @@ internal sealed class AccessTokenValidator
         var now = timeProvider.GetUtcNow();
         if (cache.TryGetValue(key, out var remembered))
         {
-            return CheckLifetime(remembered, now) is { } lapsed
+            // The revocation set is consulted on every request, so a remembered "valid" never outlives a revocation.
+            return (CheckLifetime(remembered, now) ?? CheckRevoked(remembered)) is { } lapsed
                 ? AccessTokenValidation.Refused(lapsed)
                 : new AccessTokenValidation(remembered, null);
         }
@@ -109,7 +112,7 @@ internal sealed class AccessTokenValidator
             TryGetNumericDate(claims, AccessTokenClaims.NotBefore, out var notBefore) ? notBefore : null,
             expiresAt,
             consentId);
-        if (CheckLifetime(validated, now) is { } lifetimeError)
+        if ((CheckLifetime(validated, now) ?? CheckRevoked(validated)) is { } lifetimeError)
         {
             return AccessTokenValidation.Refused(lifetimeError);
         }
@@ -117,6 +120,10 @@ internal sealed class AccessTokenValidator
         Remember(key, validated, now);
         return new AccessTokenValidation(validated, null);
     }
+
+    /// <summary>RFC 6749 §4.1.2: a token revoked before its expiry (its code was replayed) is refused.</summary>
+    private string? CheckRevoked(ValidatedAccessToken token) =>
+        revoked.IsRevoked(token.TokenId) ? "The access token has been revoked." : null;
 
     /// <summary>
     /// RFC 9068 §4 / RFC 7519 §4.1.4-5: <c>exp</c> in the future, <c>nbf</c> (when present) not in the future, each

@@ -17,6 +17,7 @@ public static class AuthorizationEndpointRouteBuilderExtensions
         endpoints.MapMethods(AuthorizationServerPaths.OAuthAuthorizationServer, ReadMethods, metadata).AllowAnonymous();
         endpoints.MapMethods(AuthorizationServerPaths.Jwks, ReadMethods, context => context.RequestServices.GetRequiredService<DiscoveryEndpoints>().WriteJwksAsync(context)).AllowAnonymous();
         endpoints.Map(AuthorizationServerPaths.Token, context => context.RequestServices.GetRequiredService<TokenEndpoint>().HandleAsync(context)).AllowAnonymous();
+        endpoints.Map(AuthorizationServerPaths.PushedAuthorization, context => context.RequestServices.GetRequiredService<PushedAuthorizationEndpoint>().HandleAsync(context)).AllowAnonymous();
         return endpoints;
     }
 }

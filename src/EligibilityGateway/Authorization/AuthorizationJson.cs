@@ -3,19 +3,33 @@ using System.Text.Json.Serialization;
 
 namespace EligibilityGateway.Authorization;
 
-/// <summary>RFC 6749 §5.1 successful token response.</summary>
-internal sealed record TokenResponse(string AccessToken, string TokenType, int ExpiresIn, string Scope);
+/// <summary>
+/// RFC 6749 §5.1 successful token response; <c>authorization_details</c> (RFC 9396 §7) only for a consent-bound token.
+/// </summary>
+internal sealed record TokenResponse(string AccessToken, string TokenType, int ExpiresIn, string Scope, IReadOnlyList<EligibilityCheckDetail>? AuthorizationDetails = null);
+
+/// <summary>One RFC 9396 authorization details entry of type <c>eligibility-check</c>.</summary>
+internal sealed record EligibilityCheckDetail(string Type, string ConsentId);
 
 /// <summary>RFC 6749 §5.2 error response.</summary>
 internal sealed record OAuthErrorResponse(string Error, string ErrorDescription);
 
-/// <summary>RFC 8414 §2 metadata; what the server does today, nothing it will do later.</summary>
+/// <summary>
+/// RFC 8414 §2 metadata, with RFC 9126 §5 (PAR), RFC 9207 §3 (<c>iss</c>) and RFC 9396 §10 (authorization details)
+/// members; what the server does today, nothing it will do later.
+/// </summary>
 internal sealed record AuthorizationServerMetadata(
     string Issuer,
+    string AuthorizationEndpoint,
+    string PushedAuthorizationRequestEndpoint,
+    bool RequirePushedAuthorizationRequests,
     string TokenEndpoint,
     string JwksUri,
     ImmutableArray<string> GrantTypesSupported,
     ImmutableArray<string> ResponseTypesSupported,
+    ImmutableArray<string> CodeChallengeMethodsSupported,
+    bool AuthorizationResponseIssParameterSupported,
+    ImmutableArray<string> AuthorizationDetailsTypesSupported,
     ImmutableArray<string> TokenEndpointAuthMethodsSupported,
     IReadOnlyList<string> TokenEndpointAuthSigningAlgValuesSupported,
     ImmutableArray<string> ScopesSupported);
@@ -31,4 +45,5 @@ internal sealed record PublishedKeySet(ImmutableArray<PublishedKey> Keys);
 [JsonSerializable(typeof(OAuthErrorResponse))]
 [JsonSerializable(typeof(AuthorizationServerMetadata))]
 [JsonSerializable(typeof(PublishedKeySet))]
+[JsonSerializable(typeof(PushedAuthorizationResponse))]
 internal sealed partial class AuthorizationJsonContext : JsonSerializerContext;

@@ -30,6 +30,11 @@ public static class AuthorizationServiceCollectionExtensions
         services.TryAddSingleton<ClientAuthenticator>();
         services.TryAddSingleton<AccessTokenIssuer>();
         services.TryAddSingleton<TokenEndpoint>();
+        services.TryAddSingleton<IPendingAuthorizationStore, InMemoryPendingAuthorizationStore>();
+        services.TryAddSingleton<AuthorizationCodeStore>();
+        services.TryAddSingleton<RevokedAccessTokens>();
+        services.TryAddSingleton<AuthorizationCodeExchange>();
+        services.TryAddSingleton<PushedAuthorizationEndpoint>();
         services.TryAddSingleton<DiscoveryEndpoints>();
         return services;
     }
@@ -43,6 +48,7 @@ public static class AuthorizationServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<GatewayIssuer>();
+        services.TryAddSingleton<RevokedAccessTokens>();
         services.TryAddSingleton<AccessTokenValidator>();
         services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, displayName: null, configureOptions: null);

@@ -44,11 +44,16 @@ internal sealed class DiscoveryEndpoints
     /// <summary>The metadata document; <c>client_secret_basic</c> is listed only while a sandbox framework is in force.</summary>
     public AuthorizationServerMetadata Metadata() => new(
         Issuer: issuer.Value,
+        AuthorizationEndpoint: issuer.Value + AuthorizationServerPaths.Authorize,
+        PushedAuthorizationRequestEndpoint: issuer.Value + AuthorizationServerPaths.PushedAuthorization,
+        RequirePushedAuthorizationRequests: true,
         TokenEndpoint: issuer.TokenEndpoint,
         JwksUri: issuer.JwksUri,
         GrantTypesSupported: TokenEndpoint.SupportedGrantTypes,
-        // No authorization endpoint yet, so no response type; RFC 8414 §2 requires the member, so it is empty.
-        ResponseTypesSupported: [],
+        ResponseTypesSupported: ["code"],
+        CodeChallengeMethodsSupported: [PushedAuthorizationEndpoint.S256],
+        AuthorizationResponseIssParameterSupported: true,
+        AuthorizationDetailsTypesSupported: [ConsentAuthorizationDetails.Type],
         TokenEndpointAuthMethodsSupported: monitor.Current.Definition.Sandbox ? WithClientSecretBasic : PrivateKeyJwtOnly,
         TokenEndpointAuthSigningAlgValuesSupported: PrivateKeyJwtAuthenticator.SupportedAlgorithms,
         ScopesSupported: GatewayScopes.Supported);

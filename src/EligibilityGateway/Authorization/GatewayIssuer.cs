@@ -69,4 +69,7 @@ internal static class AuthorizationServerPaths
     public const string OAuthAuthorizationServer = "/.well-known/oauth-authorization-server";
     public const string Jwks = "/connect/jwks";
     public const string Token = "/connect/token";
+    public const string PushedAuthorization = "/connect/par";
+    public const string Authorize = "/connect/authorize";
+    public const string AuthorizeContinue = "/connect/authorize/continue";
 }

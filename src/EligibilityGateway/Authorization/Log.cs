@@ -30,4 +30,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1207, Level = LogLevel.Information, Message = "Trust framework reloaded; {Count} remembered client-secret verifications forgotten")]
     public static partial void VerifiedSecretsForgotten(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 1210, Level = LogLevel.Information, Message = "Authorization request pushed by {ClientId} for consent {ConsentId}")]
+    public static partial void AuthorizationRequestPushed(ILogger logger, string clientId, string consentId);
+
+    [LoggerMessage(EventId = 1211, Level = LogLevel.Information, Message = "Authorization request refused with {Error} (client {ClientId}): {Description}")]
+    public static partial void AuthorizationRequestRefused(ILogger logger, string error, string clientId, string description);
+
+    [LoggerMessage(EventId = 1212, Level = LogLevel.Warning, Message = "Authorization code presented again by {ClientId}; {Count} access tokens it issued are revoked (RFC 6749 section 4.1.2)")]
+    public static partial void AuthorizationCodeReplayed(ILogger logger, string clientId, int count);
 }

@@ -39,7 +39,7 @@ internal sealed record OAuthError(string Error, string Description, int StatusCo
     public static OAuthError TemporarilyUnavailable(string description) => new(OAuthErrorCodes.TemporarilyUnavailable, description, StatusCodes.Status503ServiceUnavailable);
 }
 
-/// <summary>The error codes the token endpoint answers with.</summary>
+/// <summary>The error codes the token and pushed authorization request endpoints answer with.</summary>
 internal static class OAuthErrorCodes
 {
     public const string InvalidRequest = "invalid_request";
@@ -49,4 +49,6 @@ internal static class OAuthErrorCodes
     public const string UnsupportedGrantType = "unsupported_grant_type";
     public const string InvalidScope = "invalid_scope";
     public const string TemporarilyUnavailable = "temporarily_unavailable";
+    public const string UnsupportedResponseType = "unsupported_response_type";
+    public const string InvalidAuthorizationDetails = "invalid_authorization_details";
 }

@@ -13,6 +13,7 @@ namespace EligibilityGateway.Authorization;
 internal sealed class TokenEndpoint(
     ClientAuthenticator clientAuthenticator,
     AccessTokenIssuer issuer,
+    AuthorizationCodeExchange codeExchange,
     TrustFrameworkMonitor monitor,
     IEnumerable<IAccessTokenIssuanceRecorder> recorders,
     TimeProvider timeProvider,
@@ -22,7 +23,7 @@ internal sealed class TokenEndpoint(
     public const string ClientCredentialsGrant = "client_credentials";
 
     /// <summary>The grants this endpoint serves, as the discovery document lists them.</summary>
-    public static ImmutableArray<string> SupportedGrantTypes { get; } = [ClientCredentialsGrant];
+    public static ImmutableArray<string> SupportedGrantTypes { get; } = [AuthorizationCodeExchange.Grant, ClientCredentialsGrant];
 
     private readonly IAccessTokenIssuanceRecorder[] recorders = recorders.ToArray();
 
@@ -56,6 +57,12 @@ internal sealed class TokenEndpoint(
             return;
         }
 
+        if (request.GrantType == AuthorizationCodeExchange.Grant)
+        {
+            await ExchangeCodeAsync(context, request, client, authentication.Method);
+            return;
+        }
+
         if (ResolveScopes(request.Scope, client.Kind, out var scopes) is { } scopeError)
         {
             await WriteErrorAsync(context, scopeError, authentication.Method, client.ClientId);
@@ -73,12 +80,34 @@ internal sealed class TokenEndpoint(
         await WriteTokenAsync(context, issued);
     }
 
+    /// <summary>RFC 6749 §4.1.3: an authorization code for a consent-bound token (<see cref="AuthorizationCodeExchange"/>).</summary>
+    private async Task ExchangeCodeAsync(HttpContext context, TokenRequest request, OAuthClient client, string method)
+    {
+        var (grant, error) = await codeExchange.RedeemAsync(request, client, context.RequestAborted);
+        if (grant is null)
+        {
+            await WriteErrorAsync(context, error!, method, client.ClientId);
+            return;
+        }
+
+        var issued = issuer.IssueForConsent(client, AuthorizationCodeExchange.Grant, method, grant.Scopes, grant.Subject, grant.ConsentId);
+        if (!await TryRecordAsync(issued, context.RequestAborted))
+        {
+            await WriteErrorAsync(context, OAuthError.TemporarilyUnavailable("The token could not be recorded in the audit trail; no token was issued."), method, client.ClientId);
+            return;
+        }
+
+        codeExchange.RecordIssued(request, issued.TokenId);
+        Log.TokenIssued(logger, issued.TokenId, issued.ClientId, issued.Scope, issued.ExpiresAt);
+        await WriteTokenAsync(context, issued, [new EligibilityCheckDetail(ConsentAuthorizationDetails.Type, grant.ConsentId)]);
+    }
+
     /// <summary>RFC 6749 §4.4.2: <c>grant_type</c> is required; RFC 6749 §5.2 <c>unsupported_grant_type</c> for any other than client_credentials.</summary>
     private static OAuthError? CheckGrantType(TokenRequest request) => request.GrantType switch
     {
         null => OAuthError.InvalidRequest("grant_type is required (RFC 6749 section 4.4.2)."),
-        ClientCredentialsGrant => null,
-        _ => OAuthError.UnsupportedGrantType("Only the client_credentials grant is supported."),
+        ClientCredentialsGrant or AuthorizationCodeExchange.Grant => null,
+        _ => OAuthError.UnsupportedGrantType("Only the client_credentials and authorization_code grants are supported."),
     };
 
     /// <summary>
@@ -152,13 +181,13 @@ internal sealed class TokenEndpoint(
     }
 
     /// <summary>RFC 6749 §5.1: JSON, <c>Cache-Control: no-store</c>, <c>Pragma: no-cache</c>.</summary>
-    private async Task WriteTokenAsync(HttpContext context, IssuedAccessToken issued)
+    private async Task WriteTokenAsync(HttpContext context, IssuedAccessToken issued, IReadOnlyList<EligibilityCheckDetail>? authorizationDetails = null)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         SetNoStore(response);
         response.ContentType = "application/json";
-        var body = new TokenResponse(issued.Token, "Bearer", (int)issuer.Lifetime.TotalSeconds, issued.Scope);
+        var body = new TokenResponse(issued.Token, "Bearer", (int)issuer.Lifetime.TotalSeconds, issued.Scope, authorizationDetails);
         await JsonSerializer.SerializeAsync(response.Body, body, AuthorizationJsonContext.Default.TokenResponse, context.RequestAborted);
     }
 

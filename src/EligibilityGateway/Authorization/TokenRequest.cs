@@ -33,6 +33,12 @@ internal sealed class TokenRequest
 
     public string? ClientAssertionType => Get(Parameters.ClientAssertionType);
 
+    /// <summary>Any parameter by name (the authorization-code and PAR parameters), null when absent or empty.</summary>
+    public string? Parameter(string name) => Get(name);
+
+    /// <summary>The names of the parameters sent with a value.</summary>
+    public IEnumerable<string> ParameterNames => parameters.Keys;
+
     /// <summary>RFC 6749 §3.2: "Parameters sent without a value MUST be treated as if they were omitted".</summary>
     private string? Get(string name) => parameters.TryGetValue(name, out var value) ? value : null;
 

@@ -2,6 +2,7 @@ using EligibilityGateway.Authorization;
 using EligibilityGateway.TrustFramework;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.IdentityModel.Tokens;
+using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 
 namespace EligibilityGateway.OpenApi;
@@ -71,6 +72,8 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
         var schemas = document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
         schemas["TokenRequest"] = TokenRequestSchema();
         schemas["TokenResponse"] = TokenResponseSchema();
+        schemas["PushedAuthorizationRequest"] = ParRequestSchema();
+        schemas["PushedAuthorizationResponse"] = ParResponseSchema();
         schemas["OAuthError"] = OAuthErrorSchema();
         schemas["AuthorizationServerMetadata"] = MetadataSchema();
         schemas["JsonWebKeySet"] = KeySetSchema(document);
@@ -80,6 +83,9 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
         CheckSchemaTransformer.DescribeSubjectMember(document);
         document.Paths ??= new OpenApiPaths();
         document.Paths[AuthorizationServerPaths.Token] = TokenPath(document);
+        document.Paths[AuthorizationServerPaths.PushedAuthorization] = ParPath(document);
+        document.Paths[AuthorizationServerPaths.Authorize] = AuthorizePath(document);
+        document.Paths[AuthorizationServerPaths.AuthorizeContinue] = AuthorizeContinuePath(document);
         document.Paths[AuthorizationServerPaths.Jwks] = ReadPath(document, JwksOperation(document));
         document.Paths[AuthorizationServerPaths.OpenIdConfiguration] = ReadPath(document, MetadataOperation(document, "GetOpenIdConfiguration", "OpenID Connect Discovery 1.0 §4"));
         document.Paths[AuthorizationServerPaths.OAuthAuthorizationServer] = ReadPath(document, MetadataOperation(document, "GetOAuthAuthorizationServerMetadata", "RFC 8414 §3"));
@@ -114,8 +120,11 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             {
                 OperationId = "RequestToken",
                 Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
-                Summary = "Issue an access token to a council or auditor (client credentials)",
-                Description = "RFC 6749 §4.4. The client authenticates with exactly one method: `private_key_jwt` (RFC 7523: `client_assertion_type` "
+                Summary = "Issue an access token to a council or auditor (client credentials), or to a council under a consent (authorization code)",
+                Description = "RFC 6749 §4.4 `client_credentials`, or RFC 6749 §4.1.3 `authorization_code` with `code`, the exact `redirect_uri` of the "
+                    + "authorization request and the PKCE `code_verifier` (RFC 7636 §4.5, S256 only). A code is single use and lives 60 seconds; presenting it "
+                    + "again revokes the access tokens it issued (RFC 6749 §4.1.2). The resulting token is bound to the consent: `authorization_details` "
+                    + "(RFC 9396) names it, in the token and the response, and `sub` is an opaque pairwise identifier of the citizen. The client authenticates with exactly one method: `private_key_jwt` (RFC 7523: `client_assertion_type` "
                     + "and `client_assertion` in the body, `aud` exactly the issuer, `jti` single use, ES256, PS256 or RS256, keys from the trust framework) "
                     + "or, in a sandbox framework only, `client_secret_basic` (the `Authorization` header). A `client_secret` in the body is refused. "
                     + "Responses carry `Cache-Control: no-store` and `Pragma: no-cache`.",
@@ -144,8 +153,9 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                     ["400"] = OAuthErrorResponse(document,
                         "RFC 6749 §5.2: `invalid_request` (not a UTF-8 form, over 16 KiB or 32 parameters, a parameter repeated, `grant_type` missing, "
                         + "more than one authentication method, a wrong `client_assertion_type`), `unsupported_grant_type`, `invalid_scope`, or "
-                        + "`unauthorized_client` (the trust framework in force is outside its effective dates).",
-                        [OAuthErrorCodes.InvalidRequest, OAuthErrorCodes.UnsupportedGrantType, OAuthErrorCodes.InvalidScope, OAuthErrorCodes.UnauthorizedClient]),
+                        + "`unauthorized_client` (the trust framework in force is outside its effective dates), or `invalid_grant` (the code is unknown, "
+                        + "expired, used, another client's, or its redirect URI or verifier does not match, or the consent is no longer authorised).",
+                        [OAuthErrorCodes.InvalidRequest, OAuthErrorCodes.UnsupportedGrantType, OAuthErrorCodes.InvalidScope, OAuthErrorCodes.UnauthorizedClient, OAuthErrorCodes.InvalidGrant]),
                     ["401"] = WithBasicChallenge(OAuthErrorResponse(document,
                         "`invalid_client`: no credentials, an unknown client, a wrong secret, a refused or replayed client assertion, or a method the client "
                         + "is not registered for.",
@@ -170,6 +180,9 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                 $"Space-separated scopes (RFC 6749 §3.3): councils may hold `{GatewayScopes.EligibilityCheck}` and `{GatewayScopes.ConsentsManage}`, "
                 + $"auditors `{GatewayScopes.AuditRead}`. Omitted: everything the client may hold. An unknown scope, or one the client may not hold, is `invalid_scope`."),
             [TokenRequest.Parameters.ClientId] = Schemas.String("Optional; when sent it must name the client that authenticates."),
+            ["code"] = Schemas.String("With `authorization_code`: the code from the redirect (RFC 6749 §4.1.3)."),
+            ["redirect_uri"] = Schemas.String("With `authorization_code`: exactly the `redirect_uri` of the pushed authorization request.", "uri"),
+            ["code_verifier"] = Schemas.String("With `authorization_code`: the PKCE verifier, 43-128 unreserved characters (RFC 7636 §4.1)."),
             [TokenRequest.Parameters.ClientAssertionType] = Schemas.Const(PrivateKeyJwtAuthenticator.AssertionType, "With `private_key_jwt` (RFC 7521 §4.2)."),
             [TokenRequest.Parameters.ClientAssertion] = Schemas.String(
                 "With `private_key_jwt`: a compact JWS of at most 8 KiB with `iss` = `sub` = the client id, `aud` = the issuer, `exp` at most 5 minutes ahead, and a `jti` never used before (RFC 7523 §3)."),
@@ -185,7 +198,156 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             ["token_type"] = Schemas.Const("Bearer"),
             ["expires_in"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "600", Description = "Lifetime in seconds (at most 10 minutes)." },
             ["scope"] = Schemas.String("The scopes granted, space-separated, in the order of `scopes_supported`."),
+            ["authorization_details"] = AuthorizationDetailsSchema("With `authorization_code` only: the consent the token is bound to (RFC 9396 §7)."),
         });
+
+    private static OpenApiSchema AuthorizationDetailsSchema(string description) => new()
+    {
+        Type = JsonSchemaType.Array,
+        Description = description,
+        MinItems = 1,
+        MaxItems = 1,
+        Items = Schemas.ClosedObject(
+            "An `eligibility-check` entry naming one consent.",
+            ["type", "consent_id"],
+            new Dictionary<string, IOpenApiSchema>
+            {
+                ["type"] = Schemas.Const(ConsentAuthorizationDetails.Type),
+                ["consent_id"] = Schemas.String("The consent, created with `POST /v1/consents`."),
+            }),
+    };
+
+    // ---- POST /connect/par (PushedAuthorizationEndpoint) and GET /connect/authorize (the consent page) ----
+
+    private static OpenApiPathItem ParPath(OpenApiDocument document) => new()
+    {
+        Description = "Any method but POST is answered 405 with `Allow: POST` and an `invalid_request` error body.",
+        Operations = new Dictionary<HttpMethod, OpenApiOperation>
+        {
+            [HttpMethod.Post] = new OpenApiOperation
+            {
+                OperationId = "PushAuthorizationRequest",
+                Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
+                Summary = "Push a council's authorization request for a consent (RFC 9126)",
+                Description = "Required before every authorization request. The council authenticates as at the token endpoint. The request must be "
+                    + "`response_type=code`, a `redirect_uri` exactly as registered, `scope` with `eligibility.check` (and optionally `openid`), PKCE "
+                    + "`code_challenge` with `code_challenge_method=S256`, and `authorization_details` with one `eligibility-check` entry naming a consent "
+                    + "of this council awaiting authorisation. The `request_uri` answered is used once, at `GET /connect/authorize`, within `expires_in` seconds.",
+                Security =
+                [
+                    new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ClientSecretBasicScheme, document)] = [] },
+                    new OpenApiSecurityRequirement(),
+                ],
+                RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["application/x-www-form-urlencoded"] = Schemas.Json(new OpenApiSchemaReference("PushedAuthorizationRequest", document)),
+                    },
+                },
+                Responses = new OpenApiResponses
+                {
+                    ["201"] = new OpenApiResponse
+                    {
+                        Description = "The request is stored (RFC 9126 §2.2).",
+                        Headers = NoStoreHeaders(),
+                        Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = Schemas.Json(new OpenApiSchemaReference("PushedAuthorizationResponse", document)) },
+                    },
+                    ["400"] = OAuthErrorResponse(document,
+                        "RFC 9126 §2.3: `invalid_request` (form, PKCE, redirect URI, or a `request_uri` sent here), `unsupported_response_type`, `invalid_scope`, "
+                        + "`invalid_authorization_details` (RFC 9396 §5: missing, malformed, or not a consent of this council awaiting authorisation), or "
+                        + "`unauthorized_client` (not a council, or the framework is outside its effective dates).",
+                        [OAuthErrorCodes.InvalidRequest, OAuthErrorCodes.UnsupportedResponseType, OAuthErrorCodes.InvalidScope, OAuthErrorCodes.InvalidAuthorizationDetails, OAuthErrorCodes.UnauthorizedClient]),
+                    ["401"] = WithBasicChallenge(OAuthErrorResponse(document, "`invalid_client`, as at the token endpoint.", [OAuthErrorCodes.InvalidClient])),
+                    ["503"] = OAuthErrorResponse(document, "`temporarily_unavailable`: too many requests are pending.", [OAuthErrorCodes.TemporarilyUnavailable]),
+                },
+            },
+        },
+    };
+
+    private static OpenApiSchema ParRequestSchema() => new()
+    {
+        Type = JsonSchemaType.Object,
+        Description = "RFC 9126 §2.1, form-encoded (UTF-8); client authentication parameters as at the token endpoint.",
+        Required = new HashSet<string>(["response_type", "redirect_uri", "scope", "code_challenge", "code_challenge_method", "authorization_details"], StringComparer.Ordinal),
+        Properties = new Dictionary<string, IOpenApiSchema>
+        {
+            ["response_type"] = Schemas.Const("code"),
+            ["client_id"] = Schemas.String("Optional; when sent it must name the client that authenticates."),
+            ["redirect_uri"] = Schemas.String("One of the council's `redirect_uris` in the trust framework, character for character.", "uri"),
+            ["scope"] = Schemas.String("`eligibility.check`, optionally with `openid`."),
+            ["state"] = Schemas.String("Returned unchanged with the code or error; at most 512 characters."),
+            ["nonce"] = Schemas.String("At most 512 characters."),
+            ["code_challenge"] = Schemas.String("BASE64URL(SHA-256(code_verifier)), 43 characters (RFC 7636 §4.2)."),
+            ["code_challenge_method"] = Schemas.Const(PushedAuthorizationEndpoint.S256),
+            ["authorization_details"] = Schemas.String("JSON (RFC 9396 §2): `[{\"type\":\"eligibility-check\",\"consent_id\":\"…\"}]`."),
+            [TokenRequest.Parameters.ClientAssertionType] = Schemas.Const(PrivateKeyJwtAuthenticator.AssertionType, "With `private_key_jwt` (RFC 7521 §4.2)."),
+            [TokenRequest.Parameters.ClientAssertion] = Schemas.String("With `private_key_jwt`, as at the token endpoint."),
+        },
+    };
+
+    private static OpenApiSchema ParResponseSchema() => Schemas.ClosedObject(
+        "RFC 9126 §2.2.",
+        ["request_uri", "expires_in"],
+        new Dictionary<string, IOpenApiSchema>
+        {
+            ["request_uri"] = Schemas.String($"`{PushedAuthorizationEndpoint.RequestUriPrefix}` and 256 random bits; single use."),
+            ["expires_in"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "600", Description = "Seconds the request_uri stays usable." },
+        });
+
+    private static OpenApiPathItem AuthorizeContinuePath(OpenApiDocument document) => new()
+    {
+        Operations = new Dictionary<HttpMethod, OpenApiOperation>
+        {
+            [HttpMethod.Get] = new OpenApiOperation
+            {
+                OperationId = "ContinueAuthorization",
+                Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
+                Summary = "Sends the citizen's browser to the council with the decision",
+                Description = "Reached by the consent form's 303. Once, and only for the citizen who decided: 302 to the council's `redirect_uri` with "
+                    + "`code` (or `error=access_denied`), `state` and `iss`. Anything else is an error page.",
+                Parameters =
+                [
+                    new OpenApiParameter { Name = "request_uri", In = ParameterLocation.Query, Required = true, Schema = Schemas.String() },
+                ],
+                Responses = new OpenApiResponses
+                {
+                    ["302"] = new OpenApiResponse { Description = "To the council's redirect URI (RFC 6749 §4.1.2, RFC 9207 §2)." },
+                    ["400"] = new OpenApiResponse { Description = "An error page: nothing to continue.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
+                },
+            },
+        },
+    };
+
+    private static OpenApiPathItem AuthorizePath(OpenApiDocument document) => new()
+    {
+        Operations = new Dictionary<HttpMethod, OpenApiOperation>
+        {
+            [HttpMethod.Get] = new OpenApiOperation
+            {
+                OperationId = "Authorize",
+                Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
+                Summary = "The authorization endpoint: the citizen's consent page (RFC 6749 §4.1.1, RFC 9126 §4)",
+                Description = "Opened in the citizen's browser with only `client_id` and `request_uri`. Signed out → 302 to `/sign-in`. Signed in as a "
+                    + "citizen → the consent page (HTML) with Allow and Deny. Its form answers 303 to `/connect/authorize/continue`, which redirects to the "
+                    + "council's `redirect_uri` with `code` (or `error=access_denied`), `state` and `iss` (RFC 9207). Any other parameter, or a "
+                    + "`request_uri` that is unknown, expired, used or another client's, gives an error page (400), never a redirect.",
+                Parameters =
+                [
+                    new OpenApiParameter { Name = "client_id", In = ParameterLocation.Query, Required = true, Schema = Schemas.String() },
+                    new OpenApiParameter { Name = "request_uri", In = ParameterLocation.Query, Required = true, Schema = Schemas.String("From `POST /connect/par`.") },
+                ],
+                Responses = new OpenApiResponses
+                {
+                    ["200"] = new OpenApiResponse { Description = "The consent page.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
+                    ["302"] = new OpenApiResponse { Description = "Not signed in: to `/sign-in` with `returnUrl`." },
+                    ["400"] = new OpenApiResponse { Description = "An error page: the request cannot be used.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
+                    ["403"] = new OpenApiResponse { Description = "Signed in as someone who is not a citizen.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
+                },
+            },
+        },
+    };
 
     private static OpenApiSchema OAuthErrorSchema() => Schemas.ClosedObject(
         "RFC 6749 §5.2 error response. `error_description` is fixed text in the RFC 6749 character set; it never echoes a secret, assertion or token.",
@@ -193,7 +355,8 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
         new Dictionary<string, IOpenApiSchema>
         {
             ["error"] = Schemas.Enum([OAuthErrorCodes.InvalidRequest, OAuthErrorCodes.InvalidClient, OAuthErrorCodes.UnauthorizedClient,
-                OAuthErrorCodes.UnsupportedGrantType, OAuthErrorCodes.InvalidScope, OAuthErrorCodes.TemporarilyUnavailable]),
+                OAuthErrorCodes.UnsupportedGrantType, OAuthErrorCodes.InvalidScope, OAuthErrorCodes.TemporarilyUnavailable, OAuthErrorCodes.InvalidGrant,
+                OAuthErrorCodes.UnsupportedResponseType, OAuthErrorCodes.InvalidAuthorizationDetails]),
             ["error_description"] = new OpenApiSchema { Type = JsonSchemaType.String, Pattern = @"^[\x20-\x21\x23-\x5B\x5D-\x7E]*$" },
         });
 
@@ -266,15 +429,23 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
 
     private static OpenApiSchema MetadataSchema() => Schemas.ClosedObject(
         "RFC 8414 §2.",
-        ["issuer", "token_endpoint", "jwks_uri", "grant_types_supported", "response_types_supported", "token_endpoint_auth_methods_supported",
+        ["issuer", "authorization_endpoint", "pushed_authorization_request_endpoint", "require_pushed_authorization_requests", "token_endpoint",
+            "jwks_uri", "grant_types_supported", "response_types_supported", "code_challenge_methods_supported",
+            "authorization_response_iss_parameter_supported", "authorization_details_types_supported", "token_endpoint_auth_methods_supported",
             "token_endpoint_auth_signing_alg_values_supported", "scopes_supported"],
         new Dictionary<string, IOpenApiSchema>
         {
             ["issuer"] = Schemas.String("The issuer identifier: `Authorization:Issuer`, or derived once from the address the gateway is bound to — never from a request.", "uri"),
+            ["authorization_endpoint"] = Schemas.String(format: "uri"),
+            ["pushed_authorization_request_endpoint"] = Schemas.String("RFC 9126 §5.", "uri"),
+            ["require_pushed_authorization_requests"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Enum = [JsonValue.Create(true)], Description = "Always true: every authorization request is pushed first." },
+            ["code_challenge_methods_supported"] = Schemas.ArrayOf(Schemas.Const(PushedAuthorizationEndpoint.S256)),
+            ["authorization_response_iss_parameter_supported"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Enum = [JsonValue.Create(true)], Description = "Always true (RFC 9207 §3)." },
+            ["authorization_details_types_supported"] = Schemas.ArrayOf(Schemas.Const(ConsentAuthorizationDetails.Type), "RFC 9396 §10."),
             ["token_endpoint"] = Schemas.String(format: "uri"),
             ["jwks_uri"] = Schemas.String(format: "uri"),
             ["grant_types_supported"] = Schemas.ArrayOf(Schemas.Enum(TokenEndpoint.SupportedGrantTypes)),
-            ["response_types_supported"] = new OpenApiSchema { Type = JsonSchemaType.Array, Items = Schemas.String(), MaxItems = 0, Description = "Empty: there is no authorization endpoint yet." },
+            ["response_types_supported"] = Schemas.ArrayOf(Schemas.Const("code")),
             ["token_endpoint_auth_methods_supported"] = Schemas.ArrayOf(
                 Schemas.Enum([ClientAuthentication.PrivateKeyJwtMethod, ClientAuthentication.ClientSecretBasicMethod]),
                 "`client_secret_basic` is listed only while a sandbox framework is in force."),

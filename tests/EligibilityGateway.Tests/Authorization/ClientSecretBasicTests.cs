@@ -185,7 +185,7 @@ public sealed class ClientSecretBasicTests : IAsyncLifetime
 
     [Theory]
     [InlineData("password")]
-    [InlineData("authorization_code")]
+    [InlineData("refresh_token")]
     [InlineData("urn:ietf:params:oauth:grant-type:jwt-bearer")]
     public async Task Token_WithAnUnsupportedGrant_IsUnsupportedGrantType(string grantType)
     {

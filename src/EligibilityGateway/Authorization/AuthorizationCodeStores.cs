@@ -1,0 +1,247 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.IdentityModel.Tokens;
+
+namespace EligibilityGateway.Authorization;
+
+/// <summary>
+/// An authorization request pushed to <c>/connect/par</c> (RFC 9126 §2.1), checked and waiting for the citizen.
+/// Holds no personal data: the consent is named by id and the citizen is not yet known.
+/// </summary>
+internal sealed record PendingAuthorization(
+    string RequestUri,
+    string ClientId,
+    string CouncilId,
+    Uri RedirectUri,
+    ImmutableArray<string> Scopes,
+    string? State,
+    string CodeChallenge,
+    string? Nonce,
+    string ConsentId,
+    DateTimeOffset ExpiresAt)
+{
+    public string Scope => string.Join(' ', Scopes);
+}
+
+/// <summary>What the citizen decided, ready to be sent to the council's redirect URI (RFC 6749 §4.1.2, RFC 9207).</summary>
+/// <param name="Location">The council's redirect URI with <c>code</c> or <c>error</c>, <c>state</c> and <c>iss</c>.</param>
+/// <param name="CitizenSubject">The page-session subject of the citizen who decided; only they may follow it.</param>
+internal sealed record AuthorizationDecision(Uri Location, string CitizenSubject, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// Pending authorization requests and decisions (RFC 9126 §4: a <c>request_uri</c> is used once). The in-memory
+/// implementation serves one replica; several replicas register a shared one (Redis <c>SET NX</c> and <c>GETDEL</c>)
+/// before <c>AddGatewayAuthorizationServer</c>.
+/// </summary>
+internal interface IPendingAuthorizationStore
+{
+    /// <summary>Stores a pushed request; false when the store is full (the client is told to retry later).</summary>
+    bool TryAdd(PendingAuthorization pending);
+
+    /// <summary>The pending request, if it exists, is unexpired at <paramref name="now"/> and has not been decided.</summary>
+    PendingAuthorization? Find(string requestUri, DateTimeOffset now);
+
+    /// <summary>Removes the request for good (RFC 9126 §4: single use); null when it is gone, expired or another request took it first.</summary>
+    PendingAuthorization? TryTake(string requestUri, DateTimeOffset now);
+
+    /// <summary>Records the citizen's decision on a taken request, for <see cref="TakeDecision"/>.</summary>
+    void AddDecision(string requestUri, AuthorizationDecision decision);
+
+    /// <summary>Takes the decision once, for the redirect to the council.</summary>
+    AuthorizationDecision? TakeDecision(string requestUri, DateTimeOffset now);
+}
+
+/// <summary>Bounded, in-process <see cref="IPendingAuthorizationStore"/>; expired entries are swept on each write.</summary>
+internal sealed class InMemoryPendingAuthorizationStore : IPendingAuthorizationStore
+{
+    /// <summary>Live pending requests and decisions held at most.</summary>
+    public const int Capacity = 10_000;
+
+    private readonly ConcurrentDictionary<string, PendingAuthorization> pending = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, AuthorizationDecision> decisions = new(StringComparer.Ordinal);
+    private readonly TimeProvider timeProvider;
+
+    public InMemoryPendingAuthorizationStore(TimeProvider timeProvider) => this.timeProvider = timeProvider;
+
+    public bool TryAdd(PendingAuthorization pending)
+    {
+        Sweep(timeProvider.GetUtcNow());
+        return this.pending.Count + decisions.Count < Capacity && this.pending.TryAdd(pending.RequestUri, pending);
+    }
+
+    public PendingAuthorization? Find(string requestUri, DateTimeOffset now) =>
+        pending.TryGetValue(requestUri, out var found) && found.ExpiresAt > now ? found : null;
+
+    public PendingAuthorization? TryTake(string requestUri, DateTimeOffset now) =>
+        pending.TryRemove(requestUri, out var found) && found.ExpiresAt > now ? found : null;
+
+    public void AddDecision(string requestUri, AuthorizationDecision decision) => decisions[requestUri] = decision;
+
+    public AuthorizationDecision? TakeDecision(string requestUri, DateTimeOffset now) =>
+        decisions.TryRemove(requestUri, out var decision) && decision.ExpiresAt > now ? decision : null;
+
+    private void Sweep(DateTimeOffset now)
+    {
+        foreach (var (key, value) in pending)
+        {
+            if (value.ExpiresAt <= now)
+            {
+                pending.TryRemove(key, out _);
+            }
+        }
+
+        foreach (var (key, value) in decisions)
+        {
+            if (value.ExpiresAt <= now)
+            {
+                decisions.TryRemove(key, out _);
+            }
+        }
+    }
+}
+
+/// <summary>An authorization code and what it stands for (RFC 6749 §4.1.2), kept by the hash of the code.</summary>
+internal sealed record AuthorizationCodeGrant(
+    string ClientId,
+    Uri RedirectUri,
+    string CodeChallenge,
+    ImmutableArray<string> Scopes,
+    string ConsentId,
+    string Subject,
+    DateTimeOffset ExpiresAt);
+
+/// <summary>The outcome of redeeming a code.</summary>
+internal abstract record CodeRedemption
+{
+    private CodeRedemption()
+    {
+    }
+
+    public sealed record Redeemed(AuthorizationCodeGrant Grant) : CodeRedemption;
+
+    /// <summary>Unknown, expired, or already redeemed; on a replay, the ids of the access tokens the code issued.</summary>
+    public sealed record Refused(ImmutableArray<string> IssuedTokenIds) : CodeRedemption;
+}
+
+/// <summary>
+/// Authorization codes (RFC 6749 §4.1.2): 256 random bits, single use, at most <see cref="Lifetime"/>; only a
+/// SHA-256 of the code is kept. A redeemed code is remembered until it would have expired with the ids of the
+/// tokens it issued, so that a replay can revoke them (RFC 6749 §4.1.2: "SHOULD revoke … all tokens previously
+/// issued based on that authorization code").
+/// </summary>
+internal sealed class AuthorizationCodeStore(TimeProvider timeProvider)
+{
+    /// <summary>RFC 6749 §4.1.2 recommends at most ten minutes; SPEC §5.1 says at most 60 seconds.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
+
+    /// <summary>Live codes held at most; a full store refuses new codes rather than forget live ones.</summary>
+    public const int Capacity = 10_000;
+
+    private readonly ConcurrentDictionary<string, Entry> codes = new(StringComparer.Ordinal);
+
+    /// <summary>A new code for the grant, or null when the store is full.</summary>
+    public string? Issue(Func<DateTimeOffset, AuthorizationCodeGrant> grant)
+    {
+        var now = timeProvider.GetUtcNow();
+        Sweep(now);
+        if (codes.Count >= Capacity)
+        {
+            return null;
+        }
+
+        var code = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+        codes[Hash(code)] = new Entry(grant(now + Lifetime));
+        return code;
+    }
+
+    /// <summary>Marks the code redeemed, once; a second call is a replay.</summary>
+    public CodeRedemption Redeem(string code)
+    {
+        var now = timeProvider.GetUtcNow();
+        if (!codes.TryGetValue(Hash(code), out var entry))
+        {
+            return new CodeRedemption.Refused([]);
+        }
+
+        lock (entry)
+        {
+            if (entry.Redeemed)
+            {
+                return new CodeRedemption.Refused([.. entry.TokenIds]);
+            }
+
+            if (entry.Grant.ExpiresAt <= now)
+            {
+                return new CodeRedemption.Refused([]);
+            }
+
+            entry.Redeemed = true;
+            return new CodeRedemption.Redeemed(entry.Grant);
+        }
+    }
+
+    /// <summary>Remembers a token issued with the code, so that a replay can revoke it.</summary>
+    public void RecordIssued(string code, string tokenId)
+    {
+        if (codes.TryGetValue(Hash(code), out var entry))
+        {
+            lock (entry)
+            {
+                entry.TokenIds.Add(tokenId);
+            }
+        }
+    }
+
+    private static string Hash(string code) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(code)));
+
+    private void Sweep(DateTimeOffset now)
+    {
+        foreach (var (key, entry) in codes)
+        {
+            // A redeemed code is kept as long as the tokens it issued can live, so that its replay still revokes them.
+            if (entry.Grant.ExpiresAt + TimeSpan.FromMinutes(10) <= now)
+            {
+                codes.TryRemove(key, out _);
+            }
+        }
+    }
+
+    private sealed class Entry(AuthorizationCodeGrant grant)
+    {
+        public AuthorizationCodeGrant Grant { get; } = grant;
+
+        public bool Redeemed { get; set; }
+
+        public List<string> TokenIds { get; } = [];
+    }
+}
+
+/// <summary>
+/// Access tokens revoked before their expiry, by <c>jti</c>, and consents whose tokens are all revoked. The
+/// Bearer validator consults it on every request, cached validation or not. Entries lapse after the longest
+/// access-token lifetime (10 minutes), when every token they could name has expired anyway.
+/// </summary>
+internal sealed class RevokedAccessTokens(TimeProvider timeProvider)
+{
+    private static readonly TimeSpan Keep = TimeSpan.FromMinutes(11);
+
+    private readonly ConcurrentDictionary<string, DateTimeOffset> tokenIds = new(StringComparer.Ordinal);
+
+    public void Revoke(string tokenId)
+    {
+        var now = timeProvider.GetUtcNow();
+        foreach (var (key, until) in tokenIds)
+        {
+            if (until <= now)
+            {
+                tokenIds.TryRemove(key, out _);
+            }
+        }
+
+        tokenIds[tokenId] = now + Keep;
+    }
+
+    public bool IsRevoked(string tokenId) => tokenIds.ContainsKey(tokenId);
+}
