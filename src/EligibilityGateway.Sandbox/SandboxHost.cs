@@ -51,7 +51,7 @@ internal sealed class SandboxHost : IAsyncDisposable
             var gateway = GatewayApplication.Build([], builder =>
             {
                 Quieten(builder);
-                builder.Configuration.AddInMemoryCollection(GatewaySettings(trustFramework, dataDirectory, mockAddress, options.Redis));
+                builder.Configuration.AddInMemoryCollection(GatewaySettings(trustFramework, dataDirectory, mockAddress, options.Redis, options.Postgres));
                 configureGateway?.Invoke(builder);
             });
             var gatewayAddress = await StartAsync(gateway, options.GatewayUrl, cancellationToken);
@@ -69,7 +69,7 @@ internal sealed class SandboxHost : IAsyncDisposable
     /// The gateway's sandbox configuration: storage and generated keys under the data directory, and every
     /// provider pointed at the mock wherever it actually listens, with the mock's sandbox credentials.
     /// </summary>
-    internal static Dictionary<string, string?> GatewaySettings(string trustFramework, string dataDirectory, Uri mockAddress, string? redis)
+    internal static Dictionary<string, string?> GatewaySettings(string trustFramework, string dataDirectory, Uri mockAddress, string? redis, string? postgres = null)
     {
         var mock = mockAddress.GetLeftPart(UriPartial.Authority);
         var settings = new Dictionary<string, string?>
@@ -79,6 +79,7 @@ internal sealed class SandboxHost : IAsyncDisposable
             ["Keys:Directory"] = Path.Combine(dataDirectory, "keys"),
             ["Keys:GenerateIfMissing"] = "true",
             ["Cache:Redis"] = redis,
+            ["Audit:Postgres:ConnectionString"] = postgres,
         };
         foreach (var provider in SandboxProviders)
         {

@@ -17,6 +17,9 @@ internal sealed record SandboxOptions
     /// <value>A <c>host:port</c> of a Redis server, or null for the in-process cache.</value>
     public string? Redis { get; init; }
 
+    /// <value>An Npgsql connection string for the audit store, or null for the SQLite file in the data directory.</value>
+    public string? Postgres { get; init; }
+
     /// <value>The trust framework file; null means <c>trust-frameworks/sandbox.yaml</c> (see <see cref="SandboxFiles"/>).</value>
     public string? TrustFrameworkPath { get; init; }
 
@@ -28,6 +31,8 @@ internal sealed record SandboxOptions
           --data-dir DIR           sandbox storage               (default .sandbox)
           --redis HOST:PORT        use this Redis for the cache  (default: in-process cache)
           --trust-framework FILE   trust framework to load       (default trust-frameworks/sandbox.yaml)
+          --postgres CONNECTION    keep the audit log in this PostgreSQL database (Npgsql connection string;
+                                   default: audit.db in the data directory)
           --help                   show this text
 
         Port 0 picks a free port; the addresses in use are printed on start.
@@ -80,6 +85,15 @@ internal sealed record SandboxOptions
 
                     options = options with { Redis = value };
                     break;
+                case "--postgres":
+                    if (!IsConnectionString(value))
+                    {
+                        // Never echo the value: it may hold a password.
+                        return Invalid("--postgres must be a PostgreSQL connection string, such as 'Host=127.0.0.1;Port=5432;Database=audit;Username=gateway'.");
+                    }
+
+                    options = options with { Postgres = value };
+                    break;
                 case "--trust-framework":
                     options = options with { TrustFrameworkPath = value };
                     break;
@@ -103,6 +117,18 @@ internal sealed record SandboxOptions
 
         url = parsed;
         return true;
+    }
+
+    private static bool IsConnectionString(string value)
+    {
+        try
+        {
+            return !string.IsNullOrWhiteSpace(new Npgsql.NpgsqlConnectionStringBuilder(value).Host);
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     private static bool TryParseHostPort(string value)

@@ -144,6 +144,23 @@ public abstract class AuditStoreContractTests
     }
 
     [Fact]
+    public async Task ReadSubjectChecksAsync_ReturnsThePersonsChecksNewestFirstPagedByTheLastSequenceShown()
+    {
+        await using var audit = await CreateLogAsync();
+        for (var i = 1; i <= 6; i++)
+        {
+            await audit.Log.AppendAsync(AuditTestLog.Check(i % 2 == 0 ? 2 : 1) with { CaseReference = $"case-{i}" });
+        }
+
+        var subject = AuditTestLog.Check(2).SubjectReference!;
+        var first = await audit.Store.ReadSubjectChecksAsync(subject, null, 2, CancellationToken.None);
+        var second = await audit.Store.ReadSubjectChecksAsync(subject, first[^1].Sequence, 2, CancellationToken.None);
+
+        first.Select(r => r.Entry.CaseReference).Should().Equal("case-6", "case-4");
+        second.Select(r => r.Entry.CaseReference).Should().Equal("case-2");
+    }
+
+    [Fact]
     public async Task Verify_AnUntouchedLog_IsValidUpToItsLastRecordAndCheckpoint()
     {
         await using var audit = await AuditTampering.WriteClosedLogAsync(await StoreSettingsAsync());

@@ -3,6 +3,7 @@ using EligibilityGateway.Audit;
 using EligibilityGateway.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Xunit.Abstractions;
 
 namespace EligibilityGateway.Tests.Audit;
 
@@ -10,7 +11,7 @@ namespace EligibilityGateway.Tests.Audit;
 /// The store contract against PostgreSQL: a throwaway cluster for the class (<see cref="PostgresServer"/>), a new
 /// database for every log, and a one-second lock timeout so that lock tests finish quickly.
 /// </summary>
-public sealed class PostgresAuditStoreContractTests(PostgresServerFixture postgres) : AuditStoreContractTests, IClassFixture<PostgresServerFixture>
+public sealed class PostgresAuditStoreContractTests(PostgresServerFixture postgres, ITestOutputHelper output) : AuditStoreContractTests, IClassFixture<PostgresServerFixture>
 {
     /// <summary>The database of this test's log (xunit makes an instance per test), also once the log is closed.</summary>
     private string? database;
@@ -100,6 +101,24 @@ public sealed class PostgresAuditStoreContractTests(PostgresServerFixture postgr
             row.Hash.Should().Be(AuditChain.ToHex(hash));
             hash.CopyTo(previous, 0);
         }
+    }
+
+    [Fact]
+    public async Task AppendThroughput_WithTheChain_IsMeasured()
+    {
+        // A rough figure for the README; asserted only loosely, because test machines vary.
+        await using var audit = await CreateLogAsync();
+        await Task.WhenAll(Enumerable.Range(1, 1000).Select(i => audit.Log.AppendAsync(AuditTestLog.Check(i)).AsTask()));
+        var entries = Enumerable.Range(1, 50_000).Select(i => AuditTestLog.Check(i)).ToArray();
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(entries.Select(e => audit.Log.AppendAsync(e).AsTask()));
+        clock.Stop();
+
+        var perSecond = entries.Length / clock.Elapsed.TotalSeconds;
+        output.WriteLine($"audit append with chain on PostgreSQL: {perSecond:N0} records/s ({entries.Length} records in {clock.Elapsed.TotalMilliseconds:N0} ms, {audit.Log.TransactionsCommitted} transactions)");
+        perSecond.Should().BeGreaterThan(2_000);
+        (await audit.Store.ReadChainAsync(1, CancellationToken.None).CountAsync()).Should().Be(51_000);
     }
 
     private string ConnectionString(AuditTestLog audit) =>
