@@ -63,6 +63,7 @@ public static class GatewayApplication
         app.MapAuthorizationServerEndpoints();
         app.MapCheckEndpoints();
         app.MapAuditKeysEndpoint();
+        EligibilityGateway.Audit.AuditorEndpoints.MapAuditorEndpoints(app);
         app.MapGatewayPages();
         app.MapConsentEndpoints();
         app.MapGatewayOpenApi();

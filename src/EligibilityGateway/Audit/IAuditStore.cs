@@ -90,6 +90,64 @@ internal interface IAuditStore : IAsyncDisposable
     }
 
     /// <summary>
+    /// One page of the auditor API (SPEC §6): up to <paramref name="page"/>.Limit committed records that match every
+    /// condition of <paramref name="query"/>, as stored (<see cref="AuditChainRow"/>: every column as text, and the hash),
+    /// walked by sequence — descending: <c>sequence &lt; After</c> newest first; ascending: <c>sequence &gt; After</c>
+    /// oldest first; no bound when After is null. Keyset paging, never OFFSET, so that a walk neither repeats nor skips
+    /// records while others are appended. In SQL terms:
+    /// <c>SELECT … FROM audit_records WHERE [sequence &lt; @after] [AND council_id = @scope] [AND council_id = @council]
+    /// [AND recorded_at &gt;= @from] [AND recorded_at &lt; @to] [AND scheme_id = @scheme] [AND outcome = @outcome]
+    /// [AND decision = @decision] [AND lawful_basis = @basis] [AND consent_id = @consent] [AND event_type = @type]
+    /// [AND subject_reference = @subject] ORDER BY sequence DESC LIMIT @limit</c>, where <c>recorded_at</c> compares as
+    /// an instant (the SQLite store compares its fixed-width UTC text). The scope condition is part of the query: an
+    /// implementation must not read out-of-scope records and drop them afterwards, or a page could come back short
+    /// while more in-scope records follow.
+    /// </summary>
+    /// <remarks>
+    /// This default is correct for any store but walks the whole chain through <see cref="ReadChainAsync"/> and tests
+    /// each row with <see cref="AuditQuery.Matches"/>; a store overrides it with an indexed query that carries every
+    /// condition, the scope included, as <see cref="SqliteAuditStore"/> does (migration 4).
+    /// </remarks>
+    async ValueTask<IReadOnlyList<AuditChainRow>> QueryAsync(AuditQuery query, AuditPageRequest page, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(page);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(page.Limit);
+        var ascending = page.Order == AuditOrder.Ascending;
+        var from = ascending && page.After is { } after ? after + 1 : 1;
+        var before = !ascending && page.After is { } bound ? bound : long.MaxValue;
+        var kept = new Queue<AuditChainRow>(page.Limit);
+        await foreach (var row in ReadChainAsync(from, cancellationToken).ConfigureAwait(false))
+        {
+            if (row.Sequence >= before || (ascending && kept.Count == page.Limit))
+            {
+                break;
+            }
+
+            if (query.Matches(row))
+            {
+                if (kept.Count == page.Limit)
+                {
+                    kept.Dequeue();
+                }
+
+                kept.Enqueue(row);
+            }
+        }
+
+        return ascending ? [.. kept] : [.. kept.Reverse()];
+    }
+
+    /// <summary>
+    /// Every committed record matching <paramref name="query"/> (same conditions as <see cref="QueryAsync"/>), as stored,
+    /// in ascending sequence order, streamed from one read snapshot so that memory stays flat however many there are
+    /// and records committed meanwhile do not appear part-way. For export.
+    /// </summary>
+    /// <remarks>The default filters <see cref="ReadChainAsync"/> with <see cref="AuditQuery.Matches"/>; a store overrides it with its indexed query.</remarks>
+    IAsyncEnumerable<AuditChainRow> StreamAsync(AuditQuery query, CancellationToken cancellationToken) =>
+        ReadChainAsync(1, cancellationToken).Where(query.Matches);
+
+    /// <summary>
     /// Proves the store can commit now, on a connection of its own: takes the write lock, writes and reads a probe
     /// row outside the audit table, commits. Returns the highest committed sequence; throws if it cannot.
     /// </summary>

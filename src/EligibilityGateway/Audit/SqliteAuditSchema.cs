@@ -83,6 +83,16 @@ internal static class SqliteAuditSchema
             CREATE INDEX audit_records_by_subject ON audit_records (subject_reference, sequence)
                 WHERE subject_reference IS NOT NULL AND event_type = 'check';
             """, null),
+        (4, "indexes for the auditor API", """
+            -- The auditor API (README.md, "Auditor API") walks records by sequence under a filter. A council auditor's
+            -- every read is bound to its council, and subject search to one reference over every event type (migration
+            -- 3 covers checks only); each walks its own index in sequence order, forwards or backwards. recorded_at
+            -- bounds a time range. The other filters (scheme, outcome, ...) select large shares of the log and are
+            -- cheaper checked along the sequence walk than indexed on every append.
+            CREATE INDEX IF NOT EXISTS audit_records_by_council_sequence ON audit_records (council_id, sequence) WHERE council_id IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS audit_records_by_subject_sequence ON audit_records (subject_reference, sequence) WHERE subject_reference IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS audit_records_by_recorded_at ON audit_records (recorded_at);
+            """, null),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

@@ -381,6 +381,101 @@ internal sealed class SqliteAuditStore : IAuditStore
         }));
     }
 
+    public ValueTask<IReadOnlyList<AuditChainRow>> QueryAsync(AuditQuery query, AuditPageRequest page, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(page);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(page.Limit);
+        return ValueTask.FromResult(Read<IReadOnlyList<AuditChainRow>>(connection =>
+        {
+            using var command = connection.CreateCommand();
+            var descending = page.Order == AuditOrder.Descending;
+            var conditions = Conditions(query, command);
+            if (page.After is { } after)
+            {
+                conditions.Add(descending ? "sequence < $after" : "sequence > $after");
+                command.Parameters.AddWithValue("$after", after);
+            }
+
+            command.CommandText = $"SELECT {ChainColumns} FROM audit_records{Where(conditions)} ORDER BY sequence {(descending ? "DESC" : "ASC")} LIMIT $limit;";
+            command.Parameters.AddWithValue("$limit", page.Limit);
+            using var reader = command.ExecuteReader();
+            var rows = new List<AuditChainRow>(Math.Min(page.Limit, 512));
+            while (reader.Read())
+            {
+                rows.Add(ReadChainRow(reader));
+            }
+
+            return rows;
+        }));
+    }
+
+    public async IAsyncEnumerable<AuditChainRow> StreamAsync(AuditQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+
+        // As ReadChainAsync: one read transaction, so the export is one snapshot however long the client takes.
+        using var connection = OpenForReading();
+        using var transaction = connection.BeginTransaction(deferred: true);
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        var conditions = Conditions(query, command);
+        command.CommandText = $"SELECT {ChainColumns} FROM audit_records{Where(conditions)} ORDER BY sequence;";
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (reader.Read())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return ReadChainRow(reader);
+        }
+    }
+
+    /// <summary>The IAuditStore.QueryAsync conditions of <paramref name="query"/>, each bound as a parameter of <paramref name="command"/>.</summary>
+    private static List<string> Conditions(AuditQuery query, SqliteCommand command)
+    {
+        var conditions = new List<string>();
+        void Equal(string column, string? value)
+        {
+            if (value is not null)
+            {
+                var name = "$" + column;
+                conditions.Add($"{column} = {name}");
+                command.Parameters.AddWithValue(name, value);
+            }
+        }
+
+        if (query.ScopeCouncilId is { } scope)
+        {
+            conditions.Add("council_id = $scope");
+            command.Parameters.AddWithValue("$scope", scope);
+        }
+
+        Equal("council_id", query.CouncilId);
+        Equal("scheme_id", query.SchemeId);
+        Equal("outcome", query.Outcome);
+        Equal("decision", query.Decision);
+        Equal("lawful_basis", query.LawfulBasis);
+        Equal("consent_id", query.ConsentId);
+        Equal("event_type", query.EventType);
+        Equal("subject_reference", query.SubjectReference);
+
+        // recorded_at is fixed-width UTC text (AuditRecordFormat), so text order is time order.
+        if (query.From is { } from)
+        {
+            conditions.Add("recorded_at >= $from");
+            command.Parameters.AddWithValue("$from", AuditRecordFormat.FormatTime(from));
+        }
+
+        if (query.To is { } to)
+        {
+            conditions.Add("recorded_at < $to");
+            command.Parameters.AddWithValue("$to", AuditRecordFormat.FormatTime(to));
+        }
+
+        return conditions;
+    }
+
+    private static string Where(List<string> conditions) => conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
+
     public ValueTask<long> ProbeAsync(CancellationToken cancellationToken)
     {
         try

@@ -36,6 +36,8 @@ internal static class ProblemTypes
             FromBearerHandler: true),
         new(CheckProblems.ForbiddenType, StatusCodes.Status403Forbidden,
             "The trust framework does not permit this; `rule` names the rule that decided, as the audit record does."),
+        new(EligibilityGateway.Audit.AuditorEndpoints.OutsideScopeType, StatusCodes.Status403Forbidden,
+            "The auditor asked for more than its scope: another council's events, or (for a council's auditor) verification or checkpoints of the whole log.", "/v1/audit"),
         new(CheckProblems.NotFoundType, StatusCodes.Status404NotFound,
             "No check with this id that the calling council made.", Checks),
         new(ConsentEndpoints.NotFoundType, StatusCodes.Status404NotFound,

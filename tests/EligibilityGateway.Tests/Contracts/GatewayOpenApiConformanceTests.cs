@@ -193,7 +193,7 @@ public sealed class GatewayOpenApiConformanceTests(SandboxFixture sandbox) : ICl
     [Fact]
     public void ProblemDetailsComponent_ListsEveryProblemTypeTheCodeDefines()
     {
-        var defined = new[] { typeof(CheckProblems), typeof(BearerAuthenticationHandler), typeof(ConsentEndpoints) }
+        var defined = new[] { typeof(CheckProblems), typeof(BearerAuthenticationHandler), typeof(ConsentEndpoints), typeof(EligibilityGateway.Audit.AuditorEndpoints) }
             .SelectMany(type => type.GetFields(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
             .Where(field => field.IsLiteral && field.FieldType == typeof(string))
             .Select(field => (string)field.GetRawConstantValue()!)
