@@ -92,6 +92,13 @@ internal static class PostgresAuditSchema
                 probed_at text NOT NULL
             );
             """),
+        (2, "auditor reads by council, subject and time", """
+            -- The auditor API (IAuditStore.QueryAsync): a council auditor's every read is scoped to its council, subject
+            -- search covers every event type, and time ranges compare recorded_at as its fixed-width UTC text, byte-wise.
+            CREATE INDEX audit_records_by_council_sequence ON audit_records (council_id, sequence);
+            CREATE INDEX audit_records_by_subject_sequence ON audit_records (subject_reference, sequence) WHERE subject_reference IS NOT NULL;
+            CREATE INDEX audit_records_by_recorded_at ON audit_records (recorded_at COLLATE "C");
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

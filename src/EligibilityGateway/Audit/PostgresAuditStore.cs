@@ -326,6 +326,92 @@ internal sealed class PostgresAuditStore : IAuditStore
             cancellationToken);
     }
 
+    public async ValueTask<IReadOnlyList<AuditChainRow>> QueryAsync(AuditQuery query, AuditPageRequest page, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(page);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(page.Limit);
+        var descending = page.Order == AuditOrder.Descending;
+        var parameters = new List<NpgsqlParameter>();
+        var conditions = Conditions(query, parameters);
+        if (page.After is { } after)
+        {
+            parameters.Add(new NpgsqlParameter<long> { TypedValue = after });
+            conditions.Insert(0, $"sequence {(descending ? "<" : ">")} ${parameters.Count}");
+        }
+
+        parameters.Add(new NpgsqlParameter<long> { TypedValue = page.Limit });
+        var sql = $"SELECT {ChainColumns} FROM audit_records{Where(conditions)} ORDER BY sequence {(descending ? "DESC" : "ASC")} LIMIT ${parameters.Count};";
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var command = new NpgsqlCommand(sql, connection);
+            command.Parameters.AddRange(parameters.ToArray());
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var rows = new List<AuditChainRow>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add(ReadChainRow(reader));
+            }
+
+            return rows;
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new AuditUnavailableException(AuditUnavailableReason.ReadFailed, $"The audit store cannot be read: {ex.Message}", ex);
+        }
+    }
+
+    public async IAsyncEnumerable<AuditChainRow> StreamAsync(AuditQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var parameters = new List<NpgsqlParameter>();
+        var conditions = Conditions(query, parameters);
+
+        // One repeatable-read snapshot, streamed row by row: flat memory however large the export.
+        await using var connection = await OpenForReadingAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+        await using var command = new NpgsqlCommand($"SELECT {ChainColumns} FROM audit_records{Where(conditions)} ORDER BY sequence;", connection);
+        command.Parameters.AddRange(parameters.ToArray());
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return ReadChainRow(reader);
+        }
+    }
+
+    /// <summary>The IAuditStore.QueryAsync conditions of <paramref name="query"/>, each bound as a positional parameter.</summary>
+    private static List<string> Conditions(AuditQuery query, List<NpgsqlParameter> parameters)
+    {
+        var conditions = new List<string>();
+        void Add(string column, string? value, string comparison = "=", string collation = "")
+        {
+            if (value is not null)
+            {
+                parameters.Add(new NpgsqlParameter<string> { TypedValue = value });
+                conditions.Add($"{column}{collation} {comparison} ${parameters.Count}");
+            }
+        }
+
+        // The scope is a condition of the query itself, never a filter applied afterwards (IAuditStore.QueryAsync).
+        Add("council_id", query.ScopeCouncilId);
+        Add("council_id", query.CouncilId);
+
+        // Fixed-width UTC text orders as the instants do when compared byte-wise, whatever the database's collation.
+        Add("recorded_at", query.From is { } from ? AuditRecordFormat.FormatTime(from) : null, ">=", " COLLATE \"C\"");
+        Add("recorded_at", query.To is { } to ? AuditRecordFormat.FormatTime(to) : null, "<", " COLLATE \"C\"");
+        Add("scheme_id", query.SchemeId);
+        Add("outcome", query.Outcome);
+        Add("decision", query.Decision);
+        Add("lawful_basis", query.LawfulBasis);
+        Add("consent_id", query.ConsentId);
+        Add("event_type", query.EventType);
+        Add("subject_reference", query.SubjectReference);
+        return conditions;
+    }
+
+    private static string Where(List<string> conditions) => conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
+
     public async ValueTask<long> ProbeAsync(CancellationToken cancellationToken)
     {
         try

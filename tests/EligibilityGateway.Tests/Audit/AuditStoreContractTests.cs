@@ -161,6 +161,34 @@ public abstract class AuditStoreContractTests
     }
 
     [Fact]
+    public async Task QueryAsync_KeepsToTheScopeAndFiltersAndPagesByKeysetInEitherDirection()
+    {
+        await using var audit = await CreateLogAsync();
+        for (var i = 1; i <= 12; i++)
+        {
+            await audit.Log.AppendAsync(AuditTestLog.Check(i, i % 3 == 0 ? "camden" : "leeds"));
+        }
+
+        var leeds = new AuditQuery { ScopeCouncilId = "leeds" };
+        var newest = await audit.Store.QueryAsync(leeds, new AuditPageRequest(null, 3, AuditOrder.Descending), CancellationToken.None);
+        var older = await audit.Store.QueryAsync(leeds, new AuditPageRequest(newest[^1].Sequence, 3, AuditOrder.Descending), CancellationToken.None);
+        var oldest = await audit.Store.QueryAsync(leeds, new AuditPageRequest(null, 2, AuditOrder.Ascending), CancellationToken.None);
+        var eligibleInLeeds = await audit.Store.QueryAsync(leeds with { Outcome = "eligible" }, new AuditPageRequest(null, 100, AuditOrder.Ascending), CancellationToken.None);
+        var none = await audit.Store.QueryAsync(leeds with { CouncilId = "camden" }, new AuditPageRequest(null, 100, AuditOrder.Descending), CancellationToken.None);
+        var future = await audit.Store.QueryAsync(new AuditQuery { From = DateTimeOffset.MaxValue.AddYears(-1) }, new AuditPageRequest(null, 100, AuditOrder.Descending), CancellationToken.None);
+        var streamed = await audit.Store.StreamAsync(new AuditQuery { ScopeCouncilId = "camden" }, CancellationToken.None).ToListAsync();
+
+        newest.Select(r => r.Sequence).Should().Equal(11, 10, 8);
+        older.Select(r => r.Sequence).Should().Equal(7, 5, 4);
+        oldest.Select(r => r.Sequence).Should().Equal(1, 2);
+        eligibleInLeeds.Should().NotBeEmpty().And.AllSatisfy(r => r.Values[13].Should().Be("eligible"));
+        eligibleInLeeds.Select(r => r.Sequence).Should().Equal(new long[] { 4, 8 }, "Check(n) is eligible when n % 4 == 0, and 12 is Camden's");
+        none.Should().BeEmpty("a council auditor never sees another council's records, whatever it asks for");
+        future.Should().BeEmpty();
+        streamed.Select(r => r.Sequence).Should().Equal(3, 6, 9, 12);
+    }
+
+    [Fact]
     public async Task Verify_AnUntouchedLog_IsValidUpToItsLastRecordAndCheckpoint()
     {
         await using var audit = await AuditTampering.WriteClosedLogAsync(await StoreSettingsAsync());
