@@ -13,7 +13,7 @@ namespace EligibilityGateway.Authorization;
 /// </summary>
 internal sealed class AuthorizationCodeExchange(
     AuthorizationCodeStore codes,
-    RevokedAccessTokens revoked,
+    ConsentTokenRegistry tokens,
     ConsentService consents,
     TimeProvider timeProvider,
     ILogger<AuthorizationCodeExchange> logger)
@@ -21,7 +21,7 @@ internal sealed class AuthorizationCodeExchange(
     public const string Grant = "authorization_code";
 
     /// <summary>The redeemed grant, or the refusal.</summary>
-    public async Task<(AuthorizationCodeGrant? Grant, OAuthError? Error)> RedeemAsync(TokenRequest request, OAuthClient client, CancellationToken cancellationToken)
+    public async Task<(AuthorizationCodeGrant? Grant, Consent? Consent, OAuthError? Error)> RedeemAsync(TokenRequest request, OAuthClient client, CancellationToken cancellationToken)
     {
         var code = request.Parameter("code");
         var redirectUri = request.Parameter(PushedAuthorizationEndpoint.Parameters.RedirectUri);
@@ -40,15 +40,15 @@ internal sealed class AuthorizationCodeExchange(
         switch (codes.Redeem(code))
         {
             case CodeRedemption.Refused refused:
-                if (refused.IssuedTokenIds.Length > 0)
+                if (refused.IssuedFamilyIds.Length > 0)
                 {
                     // RFC 6749 §4.1.2: a code used twice means it leaked; what it issued is revoked.
-                    foreach (var tokenId in refused.IssuedTokenIds)
+                    foreach (var familyId in refused.IssuedFamilyIds)
                     {
-                        revoked.Revoke(tokenId);
+                        tokens.RevokeFamilyById(familyId);
                     }
 
-                    Log.AuthorizationCodeReplayed(logger, client.ClientId, refused.IssuedTokenIds.Length);
+                    Log.AuthorizationCodeReplayed(logger, client.ClientId);
                 }
 
                 return Fail(InvalidGrant("The authorization code is unknown, expired or already used."));
@@ -74,14 +74,14 @@ internal sealed class AuthorizationCodeExchange(
                     return Fail(InvalidGrant("The consent is no longer authorised."));
                 }
 
-                return (grant, null);
+                return (grant, consent, null);
             default:
                 return Fail(InvalidGrant("The authorization code is unknown, expired or already used."));
         }
     }
 
-    /// <summary>Remembers a token issued with the code, so that replaying the code revokes it.</summary>
-    public void RecordIssued(TokenRequest request, string tokenId) => codes.RecordIssued(request.Parameter("code")!, tokenId);
+    /// <summary>Remembers the token family the code started, so that replaying the code revokes it.</summary>
+    public void RecordIssued(TokenRequest request, string familyId) => codes.RecordIssued(request.Parameter("code")!, familyId);
 
     /// <summary>RFC 7636 §4.6: BASE64URL-ENCODE(SHA256(ASCII(code_verifier))) == code_challenge, compared in constant time.</summary>
     private static bool VerifierMatches(string verifier, string challenge)
@@ -93,5 +93,5 @@ internal sealed class AuthorizationCodeExchange(
     /// <summary>RFC 6749 §5.2 <c>invalid_grant</c>.</summary>
     private static OAuthError InvalidGrant(string description) => new(OAuthErrorCodes.InvalidGrant, description, StatusCodes.Status400BadRequest);
 
-    private static (AuthorizationCodeGrant?, OAuthError?) Fail(OAuthError error) => (null, error);
+    private static (AuthorizationCodeGrant?, Consent?, OAuthError?) Fail(OAuthError error) => (null, null, error);
 }

@@ -121,14 +121,14 @@ internal abstract record CodeRedemption
 
     public sealed record Redeemed(AuthorizationCodeGrant Grant) : CodeRedemption;
 
-    /// <summary>Unknown, expired, or already redeemed; on a replay, the ids of the access tokens the code issued.</summary>
-    public sealed record Refused(ImmutableArray<string> IssuedTokenIds) : CodeRedemption;
+    /// <summary>Unknown, expired, or already redeemed; on a replay, the ids of the token families the code started.</summary>
+    public sealed record Refused(ImmutableArray<string> IssuedFamilyIds) : CodeRedemption;
 }
 
 /// <summary>
 /// Authorization codes (RFC 6749 §4.1.2): 256 random bits, single use, at most <see cref="Lifetime"/>; only a
-/// SHA-256 of the code is kept. A redeemed code is remembered until it would have expired with the ids of the
-/// tokens it issued, so that a replay can revoke them (RFC 6749 §4.1.2: "SHOULD revoke … all tokens previously
+/// SHA-256 of the code is kept. A redeemed code is remembered for ten minutes after it would have expired, with the
+/// token family it started (the access token and the refresh tokens rotated from it), so that a replay can revoke them (RFC 6749 §4.1.2: "SHOULD revoke … all tokens previously
 /// issued based on that authorization code").
 /// </summary>
 internal sealed class AuthorizationCodeStore(TimeProvider timeProvider)
@@ -182,14 +182,14 @@ internal sealed class AuthorizationCodeStore(TimeProvider timeProvider)
         }
     }
 
-    /// <summary>Remembers a token issued with the code, so that a replay can revoke it.</summary>
-    public void RecordIssued(string code, string tokenId)
+    /// <summary>Remembers the token family the code started, so that a replay can revoke it.</summary>
+    public void RecordIssued(string code, string familyId)
     {
         if (codes.TryGetValue(Hash(code), out var entry))
         {
             lock (entry)
             {
-                entry.TokenIds.Add(tokenId);
+                entry.TokenIds.Add(familyId);
             }
         }
     }
@@ -219,29 +219,49 @@ internal sealed class AuthorizationCodeStore(TimeProvider timeProvider)
 }
 
 /// <summary>
-/// Access tokens revoked before their expiry, by <c>jti</c>, and consents whose tokens are all revoked. The
-/// Bearer validator consults it on every request, cached validation or not. Entries lapse after the longest
+/// Access tokens revoked before their expiry, by <c>jti</c>: revoked themselves (the Bearer validator refuses them,
+/// cached validation or not) or through their consent (introspection and userinfo call them inactive). Entries lapse after the longest
 /// access-token lifetime (10 minutes), when every token they could name has expired anyway.
 /// </summary>
 internal sealed class RevokedAccessTokens(TimeProvider timeProvider)
 {
     private static readonly TimeSpan Keep = TimeSpan.FromMinutes(11);
 
-    private readonly ConcurrentDictionary<string, DateTimeOffset> tokenIds = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry> tokenIds = new(StringComparer.Ordinal);
 
     public void Revoke(string tokenId)
     {
+        Sweep();
+        tokenIds[tokenId] = new Entry(timeProvider.GetUtcNow() + Keep, ConsentOnly: false);
+    }
+
+    private void Sweep()
+    {
         var now = timeProvider.GetUtcNow();
-        foreach (var (key, until) in tokenIds)
+        foreach (var (key, entry) in tokenIds)
         {
-            if (until <= now)
+            if (entry.Until <= now)
             {
                 tokenIds.TryRemove(key, out _);
             }
         }
-
-        tokenIds[tokenId] = now + Keep;
     }
 
-    public bool IsRevoked(string tokenId) => tokenIds.ContainsKey(tokenId);
+    private readonly record struct Entry(DateTimeOffset Until, bool ConsentOnly);
+
+    /// <summary>True when the token itself was revoked (RFC 7009, a replayed code): the Bearer scheme refuses it.</summary>
+    public bool IsRevoked(string tokenId) => tokenIds.TryGetValue(tokenId, out var entry) && !entry.ConsentOnly;
+
+    /// <summary>True when the token or its consent was revoked: introspection and userinfo call it inactive.</summary>
+    public bool IsInactive(string tokenId) => tokenIds.ContainsKey(tokenId);
+
+    /// <summary>
+    /// Marks a token whose consent was revoked (SPEC §5.5). The Bearer scheme still accepts it so that a check under it
+    /// answers 409 with the consent's state; introspection and userinfo call it inactive.
+    /// </summary>
+    public void RevokeForConsent(string tokenId)
+    {
+        Sweep();
+        tokenIds.TryAdd(tokenId, new Entry(timeProvider.GetUtcNow() + Keep, ConsentOnly: true));
+    }
 }

@@ -18,6 +18,10 @@ public static class AuthorizationEndpointRouteBuilderExtensions
         endpoints.MapMethods(AuthorizationServerPaths.Jwks, ReadMethods, context => context.RequestServices.GetRequiredService<DiscoveryEndpoints>().WriteJwksAsync(context)).AllowAnonymous();
         endpoints.Map(AuthorizationServerPaths.Token, context => context.RequestServices.GetRequiredService<TokenEndpoint>().HandleAsync(context)).AllowAnonymous();
         endpoints.Map(AuthorizationServerPaths.PushedAuthorization, context => context.RequestServices.GetRequiredService<PushedAuthorizationEndpoint>().HandleAsync(context)).AllowAnonymous();
+        endpoints.Map(AuthorizationServerPaths.Introspect, context => context.RequestServices.GetRequiredService<TokenManagementEndpoints>().IntrospectAsync(context)).AllowAnonymous();
+        endpoints.Map(AuthorizationServerPaths.Revoke, context => context.RequestServices.GetRequiredService<TokenManagementEndpoints>().RevokeAsync(context)).AllowAnonymous();
+        endpoints.MapGet(AuthorizationServerPaths.UserInfo, (RequestDelegate)(context => context.RequestServices.GetRequiredService<TokenManagementEndpoints>().UserInfoAsync(context))).AllowAnonymous();
+        endpoints.MapGet(AuthorizationServerPaths.EndSession, (RequestDelegate)(context => context.RequestServices.GetRequiredService<TokenManagementEndpoints>().EndSessionAsync(context))).AllowAnonymous();
         return endpoints;
     }
 }

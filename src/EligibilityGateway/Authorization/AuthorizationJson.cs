@@ -4,9 +4,9 @@ using System.Text.Json.Serialization;
 namespace EligibilityGateway.Authorization;
 
 /// <summary>
-/// RFC 6749 §5.1 successful token response; <c>authorization_details</c> (RFC 9396 §7) only for a consent-bound token.
+/// RFC 6749 §5.1 successful token response; <c>authorization_details</c> (RFC 9396 §7) and <c>refresh_token</c> only for a consent-bound token.
 /// </summary>
-internal sealed record TokenResponse(string AccessToken, string TokenType, int ExpiresIn, string Scope, IReadOnlyList<EligibilityCheckDetail>? AuthorizationDetails = null);
+internal sealed record TokenResponse(string AccessToken, string TokenType, int ExpiresIn, string Scope, IReadOnlyList<EligibilityCheckDetail>? AuthorizationDetails = null, string? RefreshToken = null);
 
 /// <summary>One RFC 9396 authorization details entry of type <c>eligibility-check</c>.</summary>
 internal sealed record EligibilityCheckDetail(string Type, string ConsentId);
@@ -24,6 +24,10 @@ internal sealed record AuthorizationServerMetadata(
     string PushedAuthorizationRequestEndpoint,
     bool RequirePushedAuthorizationRequests,
     string TokenEndpoint,
+    string IntrospectionEndpoint,
+    string RevocationEndpoint,
+    string UserinfoEndpoint,
+    string EndSessionEndpoint,
     string JwksUri,
     ImmutableArray<string> GrantTypesSupported,
     ImmutableArray<string> ResponseTypesSupported,
@@ -46,4 +50,6 @@ internal sealed record PublishedKeySet(ImmutableArray<PublishedKey> Keys);
 [JsonSerializable(typeof(AuthorizationServerMetadata))]
 [JsonSerializable(typeof(PublishedKeySet))]
 [JsonSerializable(typeof(PushedAuthorizationResponse))]
+[JsonSerializable(typeof(IntrospectionResponse))]
+[JsonSerializable(typeof(UserInfoResponse))]
 internal sealed partial class AuthorizationJsonContext : JsonSerializerContext;

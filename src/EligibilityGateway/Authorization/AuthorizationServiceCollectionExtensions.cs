@@ -34,6 +34,10 @@ public static class AuthorizationServiceCollectionExtensions
         services.TryAddSingleton<AuthorizationCodeStore>();
         services.TryAddSingleton<RevokedAccessTokens>();
         services.TryAddSingleton<AuthorizationCodeExchange>();
+        services.TryAddSingleton<ConsentTokenRegistry>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Consents.IConsentRevocationObserver, ConsentTokenRegistry>(sp => sp.GetRequiredService<ConsentTokenRegistry>()));
+        services.TryAddSingleton<RefreshTokenExchange>();
+        services.TryAddSingleton<TokenManagementEndpoints>();
         services.TryAddSingleton<PushedAuthorizationEndpoint>();
         services.TryAddSingleton<DiscoveryEndpoints>();
         return services;

@@ -72,4 +72,8 @@ internal static class AuthorizationServerPaths
     public const string PushedAuthorization = "/connect/par";
     public const string Authorize = "/connect/authorize";
     public const string AuthorizeContinue = "/connect/authorize/continue";
+    public const string Introspect = "/connect/introspect";
+    public const string Revoke = "/connect/revoke";
+    public const string UserInfo = "/connect/userinfo";
+    public const string EndSession = "/connect/endsession";
 }

@@ -37,6 +37,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1211, Level = LogLevel.Information, Message = "Authorization request refused with {Error} (client {ClientId}): {Description}")]
     public static partial void AuthorizationRequestRefused(ILogger logger, string error, string clientId, string description);
 
-    [LoggerMessage(EventId = 1212, Level = LogLevel.Warning, Message = "Authorization code presented again by {ClientId}; {Count} access tokens it issued are revoked (RFC 6749 section 4.1.2)")]
-    public static partial void AuthorizationCodeReplayed(ILogger logger, string clientId, int count);
+    [LoggerMessage(EventId = 1212, Level = LogLevel.Warning, Message = "Authorization code presented again by {ClientId}; the tokens it issued are revoked (RFC 6749 section 4.1.2)")]
+    public static partial void AuthorizationCodeReplayed(ILogger logger, string clientId);
+
+    [LoggerMessage(EventId = 1213, Level = LogLevel.Warning, Message = "Refresh token of {ClientId} refused: {Description}")]
+    public static partial void RefreshTokenRefused(ILogger logger, string clientId, string description);
 }

@@ -14,6 +14,8 @@ internal sealed class TokenEndpoint(
     ClientAuthenticator clientAuthenticator,
     AccessTokenIssuer issuer,
     AuthorizationCodeExchange codeExchange,
+    RefreshTokenExchange refreshExchange,
+    ConsentTokenRegistry consentTokens,
     TrustFrameworkMonitor monitor,
     IEnumerable<IAccessTokenIssuanceRecorder> recorders,
     TimeProvider timeProvider,
@@ -23,7 +25,7 @@ internal sealed class TokenEndpoint(
     public const string ClientCredentialsGrant = "client_credentials";
 
     /// <summary>The grants this endpoint serves, as the discovery document lists them.</summary>
-    public static ImmutableArray<string> SupportedGrantTypes { get; } = [AuthorizationCodeExchange.Grant, ClientCredentialsGrant];
+    public static ImmutableArray<string> SupportedGrantTypes { get; } = [AuthorizationCodeExchange.Grant, RefreshTokenExchange.Grant, ClientCredentialsGrant];
 
     private readonly IAccessTokenIssuanceRecorder[] recorders = recorders.ToArray();
 
@@ -63,6 +65,12 @@ internal sealed class TokenEndpoint(
             return;
         }
 
+        if (request.GrantType == RefreshTokenExchange.Grant)
+        {
+            await RefreshAsync(context, request, client, authentication.Method);
+            return;
+        }
+
         if (ResolveScopes(request.Scope, client.Kind, out var scopes) is { } scopeError)
         {
             await WriteErrorAsync(context, scopeError, authentication.Method, client.ClientId);
@@ -83,31 +91,57 @@ internal sealed class TokenEndpoint(
     /// <summary>RFC 6749 §4.1.3: an authorization code for a consent-bound token (<see cref="AuthorizationCodeExchange"/>).</summary>
     private async Task ExchangeCodeAsync(HttpContext context, TokenRequest request, OAuthClient client, string method)
     {
-        var (grant, error) = await codeExchange.RedeemAsync(request, client, context.RequestAborted);
+        var (grant, consent, error) = await codeExchange.RedeemAsync(request, client, context.RequestAborted);
         if (grant is null)
         {
             await WriteErrorAsync(context, error!, method, client.ClientId);
             return;
         }
 
-        var issued = issuer.IssueForConsent(client, AuthorizationCodeExchange.Grant, method, grant.Scopes, grant.Subject, grant.ConsentId);
+        // Every token the code leads to is of one family, so that a replay of the code revokes them all.
+        var familyId = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        codeExchange.RecordIssued(request, familyId);
+        await IssueConsentBoundAsync(context, client, method, AuthorizationCodeExchange.Grant, grant.Scopes, grant.Scopes, grant.Subject, consent!, familyId);
+    }
+
+    /// <summary>RFC 6749 §6: a refresh token for a new access token and a new refresh token (<see cref="RefreshTokenExchange"/>).</summary>
+    private async Task RefreshAsync(HttpContext context, TokenRequest request, OAuthClient client, string method)
+    {
+        var (record, scopes, consent, error) = await refreshExchange.RedeemAsync(request, client, context.RequestAborted);
+        if (record is null)
+        {
+            await WriteErrorAsync(context, error!, method, client.ClientId);
+            return;
+        }
+
+        await IssueConsentBoundAsync(context, client, method, RefreshTokenExchange.Grant, scopes, record.Scopes, record.Subject, consent!, record.FamilyId);
+    }
+
+    /// <summary>
+    /// Issues an access token bound to the consent, records it, and a refresh token of the same family that keeps the
+    /// original grant's scopes and lives until the consent expires.
+    /// </summary>
+    private async Task IssueConsentBoundAsync(HttpContext context, OAuthClient client, string method, string grantType, ImmutableArray<string> scopes, ImmutableArray<string> refreshScopes, string subject, Consents.Consent consent, string familyId)
+    {
+        var issued = issuer.IssueForConsent(client, grantType, method, scopes, subject, consent.ConsentId);
         if (!await TryRecordAsync(issued, context.RequestAborted))
         {
             await WriteErrorAsync(context, OAuthError.TemporarilyUnavailable("The token could not be recorded in the audit trail; no token was issued."), method, client.ClientId);
             return;
         }
 
-        codeExchange.RecordIssued(request, issued.TokenId);
+        consentTokens.TrackAccessToken(consent.ConsentId, familyId, issued.TokenId, issued.ExpiresAt);
+        var refreshToken = consentTokens.IssueRefreshToken(new RefreshTokenRecord(client.ClientId, consent.ConsentId, subject, refreshScopes, familyId, timeProvider.GetUtcNow(), consent.ExpiresAt));
         Log.TokenIssued(logger, issued.TokenId, issued.ClientId, issued.Scope, issued.ExpiresAt);
-        await WriteTokenAsync(context, issued, [new EligibilityCheckDetail(ConsentAuthorizationDetails.Type, grant.ConsentId)]);
+        await WriteTokenAsync(context, issued, [new EligibilityCheckDetail(ConsentAuthorizationDetails.Type, consent.ConsentId)], refreshToken);
     }
 
     /// <summary>RFC 6749 §4.4.2: <c>grant_type</c> is required; RFC 6749 §5.2 <c>unsupported_grant_type</c> for any other than client_credentials.</summary>
     private static OAuthError? CheckGrantType(TokenRequest request) => request.GrantType switch
     {
         null => OAuthError.InvalidRequest("grant_type is required (RFC 6749 section 4.4.2)."),
-        ClientCredentialsGrant or AuthorizationCodeExchange.Grant => null,
-        _ => OAuthError.UnsupportedGrantType("Only the client_credentials and authorization_code grants are supported."),
+        ClientCredentialsGrant or AuthorizationCodeExchange.Grant or RefreshTokenExchange.Grant => null,
+        _ => OAuthError.UnsupportedGrantType("Only the client_credentials, authorization_code and refresh_token grants are supported."),
     };
 
     /// <summary>
@@ -181,13 +215,13 @@ internal sealed class TokenEndpoint(
     }
 
     /// <summary>RFC 6749 §5.1: JSON, <c>Cache-Control: no-store</c>, <c>Pragma: no-cache</c>.</summary>
-    private async Task WriteTokenAsync(HttpContext context, IssuedAccessToken issued, IReadOnlyList<EligibilityCheckDetail>? authorizationDetails = null)
+    private async Task WriteTokenAsync(HttpContext context, IssuedAccessToken issued, IReadOnlyList<EligibilityCheckDetail>? authorizationDetails = null, string? refreshToken = null)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         SetNoStore(response);
         response.ContentType = "application/json";
-        var body = new TokenResponse(issued.Token, "Bearer", (int)issuer.Lifetime.TotalSeconds, issued.Scope, authorizationDetails);
+        var body = new TokenResponse(issued.Token, "Bearer", (int)issuer.Lifetime.TotalSeconds, issued.Scope, authorizationDetails, refreshToken);
         await JsonSerializer.SerializeAsync(response.Body, body, AuthorizationJsonContext.Default.TokenResponse, context.RequestAborted);
     }
 

@@ -74,6 +74,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
         schemas["TokenResponse"] = TokenResponseSchema();
         schemas["PushedAuthorizationRequest"] = ParRequestSchema();
         schemas["PushedAuthorizationResponse"] = ParResponseSchema();
+        schemas["IntrospectionResponse"] = IntrospectionResponseSchema();
         schemas["OAuthError"] = OAuthErrorSchema();
         schemas["AuthorizationServerMetadata"] = MetadataSchema();
         schemas["JsonWebKeySet"] = KeySetSchema(document);
@@ -86,6 +87,20 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
         document.Paths[AuthorizationServerPaths.PushedAuthorization] = ParPath(document);
         document.Paths[AuthorizationServerPaths.Authorize] = AuthorizePath(document);
         document.Paths[AuthorizationServerPaths.AuthorizeContinue] = AuthorizeContinuePath(document);
+        document.Paths[AuthorizationServerPaths.Introspect] = ClientFormPath(document, "IntrospectToken",
+            "Whether a token is active (RFC 7662)",
+            "The council authenticates as at the token endpoint and sends `token` (an access or refresh token). Active only when the token is this "
+            + "council's, unexpired, not revoked, and its consent still authorised; then `scope`, `client_id`, `exp`, `iat`, `sub`, `token_type` and "
+            + "`authorization_details`. Anything else, another council's token included, is `{\"active\": false}` (RFC 7662 §2.2).",
+            "The token's state.", "IntrospectionResponse");
+        document.Paths[AuthorizationServerPaths.Revoke] = ClientFormPath(document, "RevokeToken",
+            "Revoke an access or refresh token (RFC 7009)",
+            "The council authenticates as at the token endpoint and sends `token` (and optionally `token_type_hint`). A refresh token is revoked with "
+            + "every token rotated from the same code and their access tokens (RFC 7009 §2.1); an access token by its `jti`. The consent is not "
+            + "touched: withdrawing consent is `DELETE /v1/consents/{consentId}`. Unknown or another council's tokens are answered 200 as well (§2.2).",
+            "Revoked, or nothing to revoke.", responseSchema: null);
+        document.Paths[AuthorizationServerPaths.UserInfo] = UserInfoPath(document);
+        document.Paths[AuthorizationServerPaths.EndSession] = EndSessionPath(document);
         document.Paths[AuthorizationServerPaths.Jwks] = ReadPath(document, JwksOperation(document));
         document.Paths[AuthorizationServerPaths.OpenIdConfiguration] = ReadPath(document, MetadataOperation(document, "GetOpenIdConfiguration", "OpenID Connect Discovery 1.0 §4"));
         document.Paths[AuthorizationServerPaths.OAuthAuthorizationServer] = ReadPath(document, MetadataOperation(document, "GetOAuthAuthorizationServerMetadata", "RFC 8414 §3"));
@@ -183,6 +198,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             ["code"] = Schemas.String("With `authorization_code`: the code from the redirect (RFC 6749 §4.1.3)."),
             ["redirect_uri"] = Schemas.String("With `authorization_code`: exactly the `redirect_uri` of the pushed authorization request.", "uri"),
             ["code_verifier"] = Schemas.String("With `authorization_code`: the PKCE verifier, 43-128 unreserved characters (RFC 7636 §4.1)."),
+            ["refresh_token"] = Schemas.String("With `refresh_token` (RFC 6749 §6)."),
             [TokenRequest.Parameters.ClientAssertionType] = Schemas.Const(PrivateKeyJwtAuthenticator.AssertionType, "With `private_key_jwt` (RFC 7521 §4.2)."),
             [TokenRequest.Parameters.ClientAssertion] = Schemas.String(
                 "With `private_key_jwt`: a compact JWS of at most 8 KiB with `iss` = `sub` = the client id, `aud` = the issuer, `exp` at most 5 minutes ahead, and a `jti` never used before (RFC 7523 §3)."),
@@ -198,6 +214,8 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             ["token_type"] = Schemas.Const("Bearer"),
             ["expires_in"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "600", Description = "Lifetime in seconds (at most 10 minutes)." },
             ["scope"] = Schemas.String("The scopes granted, space-separated, in the order of `scopes_supported`."),
+            ["refresh_token"] = Schemas.String("With `authorization_code` and `refresh_token` only: opaque, single use (rotated on each use; the previous one "
+                + "serves once more within 60 seconds, for a lost response), valid until the consent expires and refused once it is revoked."),
             ["authorization_details"] = AuthorizationDetailsSchema("With `authorization_code` only: the consent the token is bound to (RFC 9396 §7)."),
         });
 
@@ -295,6 +313,127 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             ["request_uri"] = Schemas.String($"`{PushedAuthorizationEndpoint.RequestUriPrefix}` and 256 random bits; single use."),
             ["expires_in"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "600", Description = "Seconds the request_uri stays usable." },
         });
+
+    private static OpenApiPathItem ClientFormPath(OpenApiDocument document, string operationId, string summary, string description, string ok, string? responseSchema) => new()
+    {
+        Description = "Any method but POST is answered 405 with `Allow: POST` and an `invalid_request` error body.",
+        Operations = new Dictionary<HttpMethod, OpenApiOperation>
+        {
+            [HttpMethod.Post] = new OpenApiOperation
+            {
+                OperationId = operationId,
+                Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
+                Summary = summary,
+                Description = description,
+                Security =
+                [
+                    new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ClientSecretBasicScheme, document)] = [] },
+                    new OpenApiSecurityRequirement(),
+                ],
+                RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["application/x-www-form-urlencoded"] = Schemas.Json(new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.Object,
+                            Required = new HashSet<string>(["token"], StringComparer.Ordinal),
+                            Properties = new Dictionary<string, IOpenApiSchema>
+                            {
+                                ["token"] = Schemas.String("An access token or refresh token of this council."),
+                                ["token_type_hint"] = Schemas.Enum(["access_token", "refresh_token"]),
+                                [TokenRequest.Parameters.ClientAssertionType] = Schemas.Const(PrivateKeyJwtAuthenticator.AssertionType, "With `private_key_jwt`."),
+                                [TokenRequest.Parameters.ClientAssertion] = Schemas.String("With `private_key_jwt`, as at the token endpoint."),
+                            },
+                        }),
+                    },
+                },
+                Responses = new OpenApiResponses
+                {
+                    ["200"] = responseSchema is null
+                        ? new OpenApiResponse { Description = ok, Headers = NoStoreHeaders() }
+                        : new OpenApiResponse
+                        {
+                            Description = ok,
+                            Headers = NoStoreHeaders(),
+                            Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = Schemas.Json(new OpenApiSchemaReference(responseSchema, document)) },
+                        },
+                    ["400"] = OAuthErrorResponse(document, "`invalid_request`: not a UTF-8 form, a parameter repeated, or no `token`.", [OAuthErrorCodes.InvalidRequest]),
+                    ["401"] = WithBasicChallenge(OAuthErrorResponse(document, "`invalid_client`, as at the token endpoint.", [OAuthErrorCodes.InvalidClient])),
+                },
+            },
+        },
+    };
+
+    private static OpenApiSchema IntrospectionResponseSchema() => Schemas.ClosedObject(
+        "RFC 7662 §2.2. Only `active` when the token is inactive.",
+        ["active"],
+        new Dictionary<string, IOpenApiSchema>
+        {
+            ["active"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
+            ["scope"] = Schemas.String(),
+            ["client_id"] = Schemas.String(),
+            ["exp"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64" },
+            ["iat"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64" },
+            ["sub"] = Schemas.String("The client id for client credentials; an opaque pairwise citizen identifier under a consent."),
+            ["token_type"] = Schemas.Enum(["Bearer", "refresh_token"]),
+            ["authorization_details"] = AuthorizationDetailsSchema("The consent the token is bound to."),
+        });
+
+    private static OpenApiPathItem UserInfoPath(OpenApiDocument document) => new()
+    {
+        Operations = new Dictionary<HttpMethod, OpenApiOperation>
+        {
+            [HttpMethod.Get] = new OpenApiOperation
+            {
+                OperationId = "GetUserInfo",
+                Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
+                Summary = "The citizen's subject identifier (OpenID Connect Core §5.3)",
+                Description = "A consent-bound access token with `openid`, whose consent is authorised, gets `sub` — the opaque pairwise identifier — and no personal data.",
+                Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, document)] = [] }],
+                Responses = new OpenApiResponses
+                {
+                    ["200"] = new OpenApiResponse
+                    {
+                        Description = "The subject.",
+                        Headers = NoStoreHeaders(),
+                        Content = new Dictionary<string, OpenApiMediaType>
+                        {
+                            ["application/json"] = Schemas.Json(Schemas.ClosedObject("OpenID Connect Core §5.3.2.", ["sub"], new Dictionary<string, IOpenApiSchema> { ["sub"] = Schemas.String() })),
+                        },
+                    },
+                    ["401"] = new OpenApiResponse { Description = "No token, a refused token, a token without a consent, or a consent no longer authorised; `WWW-Authenticate: Bearer`." },
+                    ["403"] = new OpenApiResponse { Description = "The token lacks `openid`: `WWW-Authenticate: Bearer error=\"insufficient_scope\"`." },
+                },
+            },
+        },
+    };
+
+    private static OpenApiPathItem EndSessionPath(OpenApiDocument document) => new()
+    {
+        Operations = new Dictionary<HttpMethod, OpenApiOperation>
+        {
+            [HttpMethod.Get] = new OpenApiOperation
+            {
+                OperationId = "EndSession",
+                Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
+                Summary = "Sign the citizen out (OpenID Connect RP-Initiated Logout 1.0)",
+                Description = "Ends the citizen's page session, then redirects to `post_logout_redirect_uri` (with `state`) when it is exactly one of the "
+                    + "redirect URIs registered by the council in `client_id`, and to the start page otherwise.",
+                Parameters =
+                [
+                    new OpenApiParameter { Name = "client_id", In = ParameterLocation.Query, Schema = Schemas.String() },
+                    new OpenApiParameter { Name = "post_logout_redirect_uri", In = ParameterLocation.Query, Schema = Schemas.String(format: "uri") },
+                    new OpenApiParameter { Name = "state", In = ParameterLocation.Query, Schema = Schemas.String() },
+                ],
+                Responses = new OpenApiResponses
+                {
+                    ["302"] = new OpenApiResponse { Description = "Signed out; to the registered URI or `/`." },
+                },
+            },
+        },
+    };
 
     private static OpenApiPathItem AuthorizeContinuePath(OpenApiDocument document) => new()
     {
@@ -430,7 +569,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
     private static OpenApiSchema MetadataSchema() => Schemas.ClosedObject(
         "RFC 8414 §2.",
         ["issuer", "authorization_endpoint", "pushed_authorization_request_endpoint", "require_pushed_authorization_requests", "token_endpoint",
-            "jwks_uri", "grant_types_supported", "response_types_supported", "code_challenge_methods_supported",
+            "introspection_endpoint", "revocation_endpoint", "userinfo_endpoint", "end_session_endpoint", "jwks_uri", "grant_types_supported", "response_types_supported", "code_challenge_methods_supported",
             "authorization_response_iss_parameter_supported", "authorization_details_types_supported", "token_endpoint_auth_methods_supported",
             "token_endpoint_auth_signing_alg_values_supported", "scopes_supported"],
         new Dictionary<string, IOpenApiSchema>
@@ -443,6 +582,10 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             ["authorization_response_iss_parameter_supported"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Enum = [JsonValue.Create(true)], Description = "Always true (RFC 9207 §3)." },
             ["authorization_details_types_supported"] = Schemas.ArrayOf(Schemas.Const(ConsentAuthorizationDetails.Type), "RFC 9396 §10."),
             ["token_endpoint"] = Schemas.String(format: "uri"),
+            ["introspection_endpoint"] = Schemas.String("RFC 7662.", "uri"),
+            ["revocation_endpoint"] = Schemas.String("RFC 7009.", "uri"),
+            ["userinfo_endpoint"] = Schemas.String("OpenID Connect Core §5.3: `sub` only.", "uri"),
+            ["end_session_endpoint"] = Schemas.String("OpenID Connect RP-Initiated Logout 1.0.", "uri"),
             ["jwks_uri"] = Schemas.String(format: "uri"),
             ["grant_types_supported"] = Schemas.ArrayOf(Schemas.Enum(TokenEndpoint.SupportedGrantTypes)),
             ["response_types_supported"] = Schemas.ArrayOf(Schemas.Const("code")),

@@ -185,7 +185,7 @@ public sealed class ClientSecretBasicTests : IAsyncLifetime
 
     [Theory]
     [InlineData("password")]
-    [InlineData("refresh_token")]
+    [InlineData("implicit")]
     [InlineData("urn:ietf:params:oauth:grant-type:jwt-bearer")]
     public async Task Token_WithAnUnsupportedGrant_IsUnsupportedGrantType(string grantType)
     {

@@ -345,5 +345,9 @@ public sealed class CodeFlowTests(ConsentGateway gateway) : IClassFixture<Consen
         metadata.GetProperty("response_types_supported").EnumerateArray().Select(e => e.GetString()).Should().Equal("code");
         metadata.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()).Should().Contain("authorization_code");
         metadata.GetProperty("authorization_details_types_supported").EnumerateArray().Select(e => e.GetString()).Should().Equal("eligibility-check");
+        metadata.GetProperty("introspection_endpoint").GetString().Should().Be(Issuer + "/connect/introspect");
+        metadata.GetProperty("revocation_endpoint").GetString().Should().Be(Issuer + "/connect/revoke");
+        metadata.GetProperty("userinfo_endpoint").GetString().Should().Be(Issuer + "/connect/userinfo");
+        metadata.GetProperty("end_session_endpoint").GetString().Should().Be(Issuer + "/connect/endsession");
     }
 }

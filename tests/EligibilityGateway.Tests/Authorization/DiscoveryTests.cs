@@ -22,7 +22,7 @@ public sealed class DiscoveryTests
         json.GetProperty("issuer").GetString().Should().Be(issuer);
         json.GetProperty("token_endpoint").GetString().Should().Be(issuer + "/connect/token");
         json.GetProperty("jwks_uri").GetString().Should().Be(issuer + "/connect/jwks");
-        Strings(json, "grant_types_supported").Should().Equal("authorization_code", "client_credentials");
+        Strings(json, "grant_types_supported").Should().Equal("authorization_code", "refresh_token", "client_credentials");
         Strings(json, "token_endpoint_auth_methods_supported").Should().Equal("private_key_jwt", "client_secret_basic");
         Strings(json, "token_endpoint_auth_signing_alg_values_supported").Should().Equal("ES256", "PS256", "RS256");
         Strings(json, "scopes_supported").Should().Equal("eligibility.check", "consents.manage", "audit.read");
