@@ -31,7 +31,7 @@ public sealed partial class PageSecurityTests : IAsyncLifetime
             csp.Should().Contain(directive);
         }
 
-        csp.Should().MatchRegex("script-src 'self' 'nonce-[A-Za-z0-9+/=]{24}';").And.NotContain("unsafe");
+        csp.Should().MatchRegex("script-src 'self' 'nonce-[A-Za-z0-9_-]{22}';").And.NotContain("unsafe");
         response.Headers.GetValues("X-Content-Type-Options").Single().Should().Be("nosniff");
         response.Headers.GetValues("Referrer-Policy").Single().Should().Be("no-referrer");
         response.Headers.GetValues("X-Frame-Options").Single().Should().Be("DENY");
