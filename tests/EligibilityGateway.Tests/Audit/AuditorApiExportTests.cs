@@ -5,7 +5,18 @@ using EligibilityGateway.Tests.EndToEnd;
 
 namespace EligibilityGateway.Tests.Audit;
 
+/// <summary>
+/// Runs the export tests alone: the memory bound is measured on the whole test process, so other test classes
+/// allocating beside it would blur what the export itself holds.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AuditorApiExportCollection
+{
+    public const string Name = "auditor API export, alone";
+}
+
 /// <summary><c>GET /v1/audit/export</c> over a large log, through real HTTP: streamed, in flat memory, and parseable back.</summary>
+[Collection(AuditorApiExportCollection.Name)]
 public sealed class AuditorApiExportTests(AuditorApiExportTests.LargeLogFixture sandbox) : IClassFixture<AuditorApiExportTests.LargeLogFixture>
 {
     private const int Appended = 50_000;
@@ -50,7 +61,7 @@ public sealed class AuditorApiExportTests(AuditorApiExportTests.LargeLogFixture 
 
         count.Should().BeGreaterThan(Appended);
         bytes.Should().BeGreaterThan(30_000_000, "the export is large enough that holding it would show");
-        (peak - baseline).Should().BeLessThan(8_000_000, "rows go from the store's reader to the response one at a time");
+        (peak - baseline).Should().BeLessThan(16_000_000, "rows go from the store's reader to the response one at a time; holding the export would take more than its 30 MB");
     }
 
     [Fact]
