@@ -8,6 +8,7 @@ internal static class Walkthrough
         var gateway = host.GatewayAddress.GetLeftPart(UriPartial.Authority);
         var mock = host.MockAddress.GetLeftPart(UriPartial.Authority);
         var cache = options.Redis is null ? "in-process" : $"Redis at {options.Redis}";
+        var auditLog = options.Postgres is null ? Path.Combine(host.DataDirectory, "audit.db") : "PostgreSQL";
         return $$$"""
 
             Eligibility Gateway sandbox is running.
@@ -33,7 +34,7 @@ internal static class Walkthrough
                    curl -s -X PUT {{{mock}}}/_control/providers/dwp -H 'Content-Type: application/json' -d '{"outage":true}'
                    curl -s -X DELETE {{{mock}}}/_control/providers/dwp
 
-              Every check, allowed or refused, is in the audit log at {{{host.DataDirectory}}}/audit.db.
+              Every check, allowed or refused, is in the audit log ({{{auditLog}}}).
 
             Sandbox clients (client_secret_basic): leeds / leeds-sandbox-secret, camden / camden-sandbox-secret,
             auditor / auditor-sandbox-secret, leeds-auditor / leeds-auditor-sandbox-secret.
