@@ -88,7 +88,7 @@ namespace Microsoft.AspNetCore.Builder
                 .WithName("GetAuditJwks")
                 .WithTags("Audit")
                 .WithSummary("The public audit checkpoint keys (JWK Set).")
-                .WithDescription("Anonymous and cacheable: with this key set and a copy of the audit database, `egw audit verify` checks every checkpoint offline (src/EligibilityGateway/Audit/README.md, \"Checkpoints\").")
+                .WithDescription("Anonymous and cacheable: with this key set and a copy of the audit database, `egw audit verify` checks every checkpoint offline (src/EligibilityGateway/Audit/README.md, \"Checkpoints\"). The key that signs new checkpoints comes first; keys retired by a rotation follow and stay published so that older checkpoints keep verifying.")
                 .Produces(StatusCodes.Status200OK, contentType: "application/jwk-set+json")
                 .Produces(StatusCodes.Status304NotModified);
             return endpoints;

@@ -44,8 +44,9 @@ internal static class AuditTampering
     }
 
     /// <summary>The public audit key set of the key ring in <paramref name="keyDirectory"/>, as the gateway publishes it.</summary>
-    public static string PublicKeySet(string keyDirectory) =>
-        System.Text.Encoding.UTF8.GetString(AuditKeySet.Serialize(KeyRing.Load(new KeyRingOptions { Directory = keyDirectory }).PublicAuditKeys()));
+    /// <param name="activeAuditKeyId">After a rotation, the kid the deployment sets as <c>Keys:ActiveAuditSigningKeyId</c>.</param>
+    public static string PublicKeySet(string keyDirectory, string? activeAuditKeyId = null) =>
+        System.Text.Encoding.UTF8.GetString(AuditKeySet.Serialize(KeyRing.Load(new KeyRingOptions { Directory = keyDirectory, ActiveAuditSigningKeyId = activeAuditKeyId }).PublicAuditKeys()));
 
     /// <summary>A tampering by name, and the sequence verification must name for it.</summary>
     public static readonly TheoryData<string, long> Cases = new()
@@ -156,6 +157,20 @@ internal static class AuditTampering
         update.Parameters.AddWithValue("$issuedAt", AuditRecordFormat.FormatTime(forged.IssuedAt));
         update.Parameters.AddWithValue("$sequence", sequence);
         update.ExecuteNonQuery();
+    }
+
+    /// <summary>Overwrites the stored checkpoint at <paramref name="replacement"/>'s sequence with it, signature, key id and all.</summary>
+    public static void ReplaceCheckpoint(string databasePath, AuditCheckpoint replacement)
+    {
+        using var connection = Open(databasePath);
+        Execute(connection, "DROP TRIGGER audit_checkpoints_never_updated;");
+        using var update = connection.CreateCommand();
+        update.CommandText = "UPDATE audit_checkpoints SET jws = $jws, key_id = $kid, issued_at = $issuedAt WHERE sequence = $sequence;";
+        update.Parameters.AddWithValue("$jws", replacement.Jws);
+        update.Parameters.AddWithValue("$kid", replacement.KeyId);
+        update.Parameters.AddWithValue("$issuedAt", AuditRecordFormat.FormatTime(replacement.IssuedAt));
+        update.Parameters.AddWithValue("$sequence", replacement.Sequence);
+        update.ExecuteNonQuery().Should().Be(1);
     }
 
     public static SqliteConnection Open(string databasePath)
