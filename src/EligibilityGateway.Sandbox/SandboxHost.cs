@@ -1,3 +1,4 @@
+using EligibilityGateway.Sandbox.Demo;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using MockCentralGovernment;
@@ -52,8 +53,13 @@ internal sealed class SandboxHost : IAsyncDisposable
             {
                 Quieten(builder);
                 builder.Configuration.AddInMemoryCollection(GatewaySettings(trustFramework, dataDirectory, mockAddress, options.Redis, options.Postgres));
+                builder.Services.AddDemoCouncil();
                 configureGateway?.Invoke(builder);
             });
+
+            // The demo council (Demo/README.md) lives at /demo on the gateway's origin, where the sandbox framework
+            // registers its redirect URI; it talks to the gateway only over HTTP, as any council's system would.
+            gateway.MapDemoCouncil();
             var gatewayAddress = await StartAsync(gateway, options.GatewayUrl, cancellationToken);
             return new SandboxHost(mock, gateway, mockAddress, gatewayAddress, trustFramework, dataDirectory);
         }

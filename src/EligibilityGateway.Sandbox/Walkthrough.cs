@@ -9,6 +9,14 @@ internal static class Walkthrough
         var mock = host.MockAddress.GetLeftPart(UriPartial.Authority);
         var cache = options.Redis is null ? "in-process" : $"Redis at {options.Redis}";
         var auditLog = options.Postgres is null ? Path.Combine(host.DataDirectory, "audit.db") : "PostgreSQL";
+
+        // The sandbox framework registers the demo's callback on port 8080 only, and the gateway matches redirect URIs
+        // exactly: elsewhere, say which line the framework needs rather than let the demo fail at its first step.
+        var demoNote = host.GatewayAddress.Port == 8080 ? "" : $$$"""
+
+              The trust framework must list {{{gateway}}}/demo/callback under the council's redirect_uris
+              for the demo to work on this address (edit it: the gateway reloads it).
+            """;
         return $$$"""
 
             Eligibility Gateway sandbox is running.
@@ -35,6 +43,11 @@ internal static class Walkthrough
                    curl -s -X DELETE {{{mock}}}/_control/providers/dwp
 
               Every check, allowed or refused, is in the audit log ({{{auditLog}}}).
+
+            Or, in a browser, be a council and a resident at once: the demo council app at
+              {{{gateway}}}/demo
+            creates a consent, sends you to the gateway to sign in (smith / sandbox) and press Allow, shows the answer,
+            and, once you revoke the consent at {{{gateway}}}/account, shows the next check refused (409).{{{demoNote}}}
 
             Sandbox clients (client_secret_basic): leeds / leeds-sandbox-secret, camden / camden-sandbox-secret,
             auditor / auditor-sandbox-secret, leeds-auditor / leeds-auditor-sandbox-secret.
