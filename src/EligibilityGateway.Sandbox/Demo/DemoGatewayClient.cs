@@ -84,7 +84,13 @@ internal sealed class DemoGatewayClient(HttpClient http, IServer server, TimePro
     {
         const string Step = "Discovery (GET /.well-known/oauth-authorization-server)";
         var expectedIssuer = GatewayAddress.GetLeftPart(UriPartial.Authority);
-        using var response = await http.GetAsync(new Uri(GatewayAddress, ".well-known/oauth-authorization-server"), cancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(GatewayAddress, ".well-known/oauth-authorization-server"));
+        using var response = await SendAsync(request, cancellationToken);
+        if (response is null)
+        {
+            return Unreachable<DemoServerMetadata>(Step);
+        }
+
         var body = await ReadJsonAsync(response, cancellationToken);
         if (response.StatusCode != HttpStatusCode.OK || body is not { } json)
         {
@@ -149,7 +155,12 @@ internal sealed class DemoGatewayClient(HttpClient http, IServer server, TimePro
             }),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
-        using var response = await http.SendAsync(request, cancellationToken);
+        using var response = await SendAsync(request, cancellationToken);
+        if (response is null)
+        {
+            return Unreachable<string>(Step);
+        }
+
         var body = await ReadJsonAsync(response, cancellationToken);
         return response.StatusCode == HttpStatusCode.Created && body is { } json && String(json, "consentId") is { } consentId
             ? new DemoCall<string>.Succeeded(consentId)
@@ -189,7 +200,12 @@ internal sealed class DemoGatewayClient(HttpClient http, IServer server, TimePro
             }),
         };
         request.Headers.Authorization = Basic(council);
-        using var response = await http.SendAsync(request, cancellationToken);
+        using var response = await SendAsync(request, cancellationToken);
+        if (response is null)
+        {
+            return Unreachable<string>(Step);
+        }
+
         var body = await ReadJsonAsync(response, cancellationToken);
         return response.StatusCode == HttpStatusCode.Created && body is { } json && String(json, "request_uri") is { } requestUri
             ? new DemoCall<string>.Succeeded(requestUri)
@@ -209,7 +225,12 @@ internal sealed class DemoGatewayClient(HttpClient http, IServer server, TimePro
             }),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
-        using var response = await http.SendAsync(request, cancellationToken);
+        using var response = await SendAsync(request, cancellationToken);
+        if (response is null)
+        {
+            return Unreachable<JsonElement>(Step);
+        }
+
         var body = await ReadJsonAsync(response, cancellationToken);
         return response.StatusCode == HttpStatusCode.OK && body is { } json
             ? new DemoCall<JsonElement>.Succeeded(json)
@@ -220,7 +241,12 @@ internal sealed class DemoGatewayClient(HttpClient http, IServer server, TimePro
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, metadata.TokenEndpoint) { Content = new FormUrlEncodedContent(form) };
         request.Headers.Authorization = Basic(council);
-        using var response = await http.SendAsync(request, cancellationToken);
+        using var response = await SendAsync(request, cancellationToken);
+        if (response is null)
+        {
+            return Unreachable<DemoTokens>(step);
+        }
+
         var body = await ReadJsonAsync(response, cancellationToken);
         if (response.StatusCode != HttpStatusCode.OK || body is not { } json || String(json, "access_token") is not { } accessToken)
         {
@@ -236,6 +262,28 @@ internal sealed class DemoGatewayClient(HttpClient http, IServer server, TimePro
 
         return new DemoCall<DemoTokens>.Succeeded(new DemoTokens(accessToken, timeProvider.GetUtcNow().AddSeconds(lifetime), String(json, "refresh_token"), consentId));
     }
+
+    /// <summary>The response, or null when the gateway could not be reached or did not answer in time.</summary>
+    private async Task<HttpResponseMessage?> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // HttpClient's own timeout, not the browser going away.
+            return null;
+        }
+    }
+
+    /// <summary>A step the gateway never answered: shown as a 502, as a proxy would say it, never as the demo's own 500.</summary>
+    private static DemoCall<T>.Refused Unreachable<T>(string step) =>
+        new(step, StatusCodes.Status502BadGateway, "gateway_unreachable", "The gateway could not be reached, or did not answer in time.", null, null);
 
     /// <summary>RFC 6749 §2.3.1: both parts form-URL-encoded before they are joined, as the RFC asks.</summary>
     private static AuthenticationHeaderValue Basic(DemoCouncil council) =>
