@@ -40,6 +40,9 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
+# The federated sign-in tests run oidc-provider (tests/identity-provider) as the citizens' identity provider.
+npm ci --prefix tests/identity-provider --no-audit --no-fund --ignore-scripts
+
 results="$root/artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"

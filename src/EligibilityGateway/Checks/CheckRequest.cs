@@ -165,7 +165,8 @@ internal static partial class CheckRequestValidator
         }
     }
 
-    private static Subject? ValidateSubject(SubjectBody? body, DateOnly today, ValidationErrors errors)
+    /// <summary>The subject's identifier, surname and date of birth, validated and normalised; null with <paramref name="errors"/> filled otherwise.</summary>
+    internal static Subject? ValidateSubject(SubjectBody? body, DateOnly today, ValidationErrors errors)
     {
         if (body is null)
         {

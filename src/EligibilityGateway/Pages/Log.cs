@@ -17,4 +17,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Page sign-out by a person with role {Role}")]
     public static partial void SignedOut(ILogger logger, string role);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Debug, Message = "Federated sign-in started: the citizen is sent to the identity provider")]
+    public static partial void FederatedSignInStarted(ILogger logger);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Federated sign-in refused ({Failure}): {Reason}")]
+    public static partial void FederatedSignInRefused(ILogger logger, FederatedSignInFailure failure, string reason);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "The identity provider's {Step} could not be read ({ErrorType})")]
+    public static partial void IdentityProviderUnreachable(ILogger logger, string step, string errorType);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Error, Message = "The identity provider's metadata was refused: {Reason}")]
+    public static partial void IdentityProviderMetadataRefused(ILogger logger, string reason);
 }

@@ -21,6 +21,7 @@ public static class PagesServiceCollectionExtensions
     public static IServiceCollection AddGatewayPages(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.AddFederatedSignIn(); // first: it chooses the IPeopleDirectory from the IdentityProvider settings
         services.TryAddSingleton<IPeopleDirectory, SandboxPeopleDirectory>();
         services.TryAddSingleton<SignInThrottle>();
         services.TryAddSingleton<PageCookieSecurity>();

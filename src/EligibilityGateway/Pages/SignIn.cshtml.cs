@@ -1,3 +1,4 @@
+using EligibilityGateway.TrustFramework;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -8,7 +9,7 @@ namespace EligibilityGateway.Pages;
 /// <c>/sign-in</c>: username and password against the <see cref="IPeopleDirectory"/>. A wrong password and an
 /// unknown username give the same page; a throttled username is refused before its password is checked.
 /// </summary>
-internal sealed class SignInModel(IPeopleDirectory directory, SignInThrottle throttle, ILogger<SignInModel> logger) : PageModel
+internal sealed class SignInModel(IPeopleDirectory directory, SignInThrottle throttle, IdentityProviderClient identityProvider, TrustFrameworkMonitor monitor, ILogger<SignInModel> logger) : PageModel
 {
     /// <summary>Longest username or password read; longer input is refused without hashing it.</summary>
     public const int MaximumLength = 256;
@@ -32,6 +33,19 @@ internal sealed class SignInModel(IPeopleDirectory directory, SignInThrottle thr
     public string? ReturnUrl { get; set; }
 
     public PageErrors Errors { get; } = new();
+
+    /// <summary>The identity provider's name when federated sign-in is configured, else null.</summary>
+    public string? IdentityProviderName => identityProvider.Enabled ? identityProvider.DisplayName : null;
+
+    /// <summary>
+    /// Whether the username and password form is shown: always without an identity provider, and beside one only while
+    /// the framework in force declares local accounts (only a sandbox framework may).
+    /// </summary>
+    public bool OffersPassword => !identityProvider.Enabled
+        || (monitor.TryGetCurrent(out var framework) && !framework.Definition.SandboxUsers.IsDefaultOrEmpty);
+
+    /// <summary>Where the identity provider button leads, carrying the return path.</summary>
+    public string ExternalSignInPath => ReturnUrl is null ? "/sign-in/external" : "/sign-in/external?returnUrl=" + Uri.EscapeDataString(ReturnUrl);
 
     public void OnGet() => ReturnUrl = SafeReturnUrl(ReturnUrl);
 
@@ -86,8 +100,11 @@ internal sealed class SignInModel(IPeopleDirectory directory, SignInThrottle thr
     /// <paramref name="returnUrl"/> when it is a path on this site (<c>/account</c>), else null. Refuses absolute
     /// URLs, protocol-relative <c>//host</c> and <c>/\host</c>, which browsers treat as another site.
     /// </summary>
-    public string? SafeReturnUrl(string? returnUrl) =>
-        !string.IsNullOrEmpty(returnUrl) && returnUrl.Length <= 2048 && Url.IsLocalUrl(returnUrl) && !returnUrl.StartsWith("~", StringComparison.Ordinal)
+    public string? SafeReturnUrl(string? returnUrl) => SafeReturnUrl(Url, returnUrl);
+
+    /// <inheritdoc cref="SafeReturnUrl(string?)"/>
+    public static string? SafeReturnUrl(IUrlHelper url, string? returnUrl) =>
+        !string.IsNullOrEmpty(returnUrl) && returnUrl.Length <= 2048 && url.IsLocalUrl(returnUrl) && !returnUrl.StartsWith("~", StringComparison.Ordinal)
             ? returnUrl
             : null;
 }

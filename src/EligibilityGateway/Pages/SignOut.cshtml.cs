@@ -19,6 +19,9 @@ internal sealed class SignOutModel(ILogger<SignOutModel> logger) : PageModel
         if (HttpContext.GetSignedInPerson() is { } person)
         {
             await HttpContext.SignOutAsync(PageAuthentication.SchemeName);
+
+            // A federated citizen's identity is kept no longer than their session.
+            HttpContext.RequestServices.GetService<FederatedCitizens>()?.Forget(person.Subject);
             Log.SignedOut(logger, person.Role);
         }
 
