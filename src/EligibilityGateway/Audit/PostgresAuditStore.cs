@@ -380,6 +380,32 @@ internal sealed class PostgresAuditStore : IAuditStore
         }
     }
 
+    public async ValueTask<IReadOnlyList<AuditDailyCount>> CountPerDayAsync(AuditQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var parameters = new List<NpgsqlParameter>();
+        var conditions = Conditions(query, parameters);
+        try
+        {
+            // recorded_at is fixed-width UTC text (never a timestamptz, see README.md), so its first ten characters are the UTC day.
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var command = new NpgsqlCommand($"SELECT left(recorded_at, 10), council_id, outcome, count(*) FROM audit_records{Where(conditions)} GROUP BY 1, 2, 3;", connection);
+            command.Parameters.AddRange(parameters.ToArray());
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var counts = new List<AuditDailyCount>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                counts.Add(new AuditDailyCount(AuditDailyCount.DayOf(reader.GetString(0)), Text(reader, 1), Text(reader, 2), reader.GetInt64(3)));
+            }
+
+            return AuditDailyCount.Ordered(counts);
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new AuditUnavailableException(AuditUnavailableReason.ReadFailed, $"The audit store cannot be read: {ex.Message}", ex);
+        }
+    }
+
     /// <summary>The IAuditStore.QueryAsync conditions of <paramref name="query"/>, each bound as a positional parameter.</summary>
     private static List<string> Conditions(AuditQuery query, List<NpgsqlParameter> parameters)
     {

@@ -429,6 +429,27 @@ internal sealed class SqliteAuditStore : IAuditStore
         }
     }
 
+    public ValueTask<IReadOnlyList<AuditDailyCount>> CountPerDayAsync(AuditQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return ValueTask.FromResult(Read(connection =>
+        {
+            using var command = connection.CreateCommand();
+            var conditions = Conditions(query, command);
+
+            // recorded_at is fixed-width UTC text, so its first ten characters are the UTC day.
+            command.CommandText = $"SELECT substr(recorded_at, 1, 10), council_id, outcome, count(*) FROM audit_records{Where(conditions)} GROUP BY 1, 2, 3;";
+            using var reader = command.ExecuteReader();
+            var counts = new List<AuditDailyCount>();
+            while (reader.Read())
+            {
+                counts.Add(new AuditDailyCount(AuditDailyCount.DayOf(reader.GetString(0)), Text(reader, 1), Text(reader, 2), reader.GetInt64(3)));
+            }
+
+            return AuditDailyCount.Ordered(counts);
+        }));
+    }
+
     /// <summary>The IAuditStore.QueryAsync conditions of <paramref name="query"/>, each bound as a parameter of <paramref name="command"/>.</summary>
     private static List<string> Conditions(AuditQuery query, SqliteCommand command)
     {

@@ -189,6 +189,42 @@ public abstract class AuditStoreContractTests
     }
 
     [Fact]
+    public async Task CountPerDayAsync_CountsByUtcDayCouncilAndOutcome_WithinTheScopeAndFilters()
+    {
+        await using var audit = await CreateLogAsync(open: false);
+        await audit.Store.InitializeAsync(CancellationToken.None);
+        var monday = new DateTimeOffset(2026, 11, 16, 23, 59, 59, TimeSpan.Zero);
+        var tuesday = new DateTimeOffset(2026, 11, 17, 0, 0, 0, TimeSpan.Zero);
+
+        // Check(n) is eligible when n % 4 == 0 and not-eligible when n % 4 == 1.
+        await audit.Store.AppendBatchAsync([AuditTestLog.Check(4), AuditTestLog.Check(8), AuditTestLog.Check(1), AuditTestLog.Check(5, "camden")], monday, CancellationToken.None);
+        await audit.Store.AppendBatchAsync(
+            [AuditTestLog.Check(12), AuditTestLog.Check(9) with { Decision = AuditDecisions.Deny, Rule = "deny:lawful-basis-not-permitted", Outcome = null, ServedFrom = null, ProviderCalls = [], CheckId = null, CheckedAt = null, ValidUntil = null, ConfirmedBy = null }],
+            tuesday,
+            CancellationToken.None);
+
+        var all = await audit.Store.CountPerDayAsync(new AuditQuery(), CancellationToken.None);
+        var leeds = await audit.Store.CountPerDayAsync(new AuditQuery { ScopeCouncilId = "leeds" }, CancellationToken.None);
+        var leedsTuesdayAllowed = await audit.Store.CountPerDayAsync(
+            new AuditQuery { ScopeCouncilId = "leeds", From = tuesday, To = tuesday.AddDays(1), Decision = AuditDecisions.Allow }, CancellationToken.None);
+        var nothing = await audit.Store.CountPerDayAsync(new AuditQuery { ScopeCouncilId = "leeds", CouncilId = "camden" }, CancellationToken.None);
+
+        var mondayDay = new DateOnly(2026, 11, 16);
+        var tuesdayDay = new DateOnly(2026, 11, 17);
+        all.Should().Equal(
+            new AuditDailyCount(mondayDay, "camden", "not-eligible", 1),
+            new AuditDailyCount(mondayDay, "leeds", "eligible", 2),
+            new AuditDailyCount(mondayDay, "leeds", "not-eligible", 1),
+            new AuditDailyCount(tuesdayDay, "leeds", null, 1),
+            new AuditDailyCount(tuesdayDay, "leeds", "eligible", 1));
+        leeds.Should().Equal(all.Where(c => c.CouncilId == "leeds"), "the scope is a condition of the count");
+        leedsTuesdayAllowed.Should().Equal(new AuditDailyCount(tuesdayDay, "leeds", "eligible", 1));
+        nothing.Should().BeEmpty();
+        var reference = await AuditDailyCount.CountAsync(audit.Store.ReadChainAsync(1, CancellationToken.None), CancellationToken.None);
+        all.Should().Equal(reference, "the store's grouped query answers what the reference semantics answer");
+    }
+
+    [Fact]
     public async Task Verify_AnUntouchedLog_IsValidUpToItsLastRecordAndCheckpoint()
     {
         await using var audit = await AuditTampering.WriteClosedLogAsync(await StoreSettingsAsync());
