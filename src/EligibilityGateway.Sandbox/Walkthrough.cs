@@ -43,6 +43,8 @@ internal static class Walkthrough
                    curl -s -X DELETE {{{mock}}}/_control/providers/dwp
 
               Every check, allowed or refused, is in the audit log ({{{auditLog}}}).
+              Read it in a browser at {{{gateway}}}/audit (sign in as auditor, password sandbox): filter,
+              see checks per day, download, and press "Verify the audit trail".
 
             Or, in a browser, be a council and a resident at once: the demo council app at
               {{{gateway}}}/demo

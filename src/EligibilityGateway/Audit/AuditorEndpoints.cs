@@ -113,7 +113,7 @@ internal static partial class AuditorEndpoints
             return Invalid(errors);
         }
 
-        if (Scope(auditor, query!) is not { } scoped)
+        if (Scope(auditor.Scope, query!) is not { } scoped)
         {
             return OutsideScope($"This auditor's scope is the council '{auditor.Scope.CouncilId}'; it cannot read another council's events.");
         }
@@ -247,11 +247,22 @@ internal static partial class AuditorEndpoints
             return Invalid(errors);
         }
 
-        if (Scope(auditor, query!) is not { } scoped)
+        if (Scope(auditor.Scope, query!) is not { } scoped)
         {
             return OutsideScope($"This auditor's scope is the council '{auditor.Scope.CouncilId}'; it cannot export another council's events.");
         }
 
+        await WriteExportAsync(context, store, scoped, format, auditor.Id, loggers.CreateLogger(typeof(AuditorEndpoints)));
+        return TypedResults.Empty;
+    }
+
+    /// <summary>
+    /// Streams every record of <paramref name="scoped"/> (already bounded by the auditor's scope) as the response, in
+    /// <paramref name="format"/> (<c>csv</c> or <c>jsonl</c>), and logs the export: the API's export and the auditor
+    /// pages' download links share it.
+    /// </summary>
+    internal static async Task WriteExportAsync(HttpContext context, IAuditStore store, AuditQuery scoped, string format, string auditorId, ILogger logger)
+    {
         var response = context.Response;
         response.ContentType = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson";
         response.Headers.ContentDisposition = $"attachment; filename=\"audit.{format}\"";
@@ -272,8 +283,7 @@ internal static partial class AuditorEndpoints
         }
 
         await response.BodyWriter.FlushAsync(context.RequestAborted);
-        Log.AuditExported(loggers.CreateLogger(typeof(AuditorEndpoints)), auditor.Id, format, count);
-        return TypedResults.Empty;
+        Log.AuditExported(logger, auditorId, format, count);
     }
 
     private static async Task<IResult> PageAsync(IAuditStore store, AuditQuery query, AuditPageRequest page, CancellationToken cancellationToken)
@@ -289,17 +299,17 @@ internal static partial class AuditorEndpoints
     /// The query bounded by the auditor's scope, or null when its <c>council</c> filter names a council outside it
     /// (answered 403 rather than an empty page, so that a mistaken filter is not taken for "no events").
     /// </summary>
-    private static AuditQuery? Scope(Auditor auditor, AuditQuery query)
+    internal static AuditQuery? Scope(AuditScope scope, AuditQuery query)
     {
-        if (query.CouncilId is { } council && !auditor.Scope.Covers(council))
+        if (query.CouncilId is { } council && !scope.Covers(council))
         {
             return null;
         }
 
-        return query with { ScopeCouncilId = auditor.Scope.CouncilId };
+        return query with { ScopeCouncilId = scope.CouncilId };
     }
 
-    private static AuditQuery? ParseFilters(AuditFilterParameters filters, ValidationErrors errors)
+    internal static AuditQuery? ParseFilters(AuditFilterParameters filters, ValidationErrors errors)
     {
         var from = Instant(filters.From, "from", errors);
         var to = Instant(filters.To, "to", errors);
@@ -325,7 +335,7 @@ internal static partial class AuditorEndpoints
         return query;
     }
 
-    private static AuditPageRequest? ParsePaging(AuditPagingParameters paging, ValidationErrors errors)
+    internal static AuditPageRequest? ParsePaging(AuditPagingParameters paging, ValidationErrors errors)
     {
         var limit = DefaultLimit;
         if (paging.Limit is not null

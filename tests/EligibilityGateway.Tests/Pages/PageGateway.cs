@@ -28,6 +28,9 @@ internal sealed partial class PageGateway : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The gateway's storage directory (the audit database is <c>audit.db</c> in it); deleted on dispose.</summary>
+    public string DataDirectory => dataDirectory;
+
     /// <summary>A client with its own cookie jar, like one browser.</summary>
     public HttpClient Client { get; }
 

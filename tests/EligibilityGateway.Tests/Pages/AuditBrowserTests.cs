@@ -1,0 +1,86 @@
+using EligibilityGateway.Tests.TrustFramework;
+using Microsoft.Playwright;
+
+namespace EligibilityGateway.Tests.Pages;
+
+/// <summary>
+/// The auditor pages in a real browser (Debian's chromium, driven by Playwright) over a sandbox whose checks were made
+/// through the check API: the sandbox auditor signs in, filters, sees the chart, verifies the trail, all under the
+/// strict CSP with no console error. Screenshots are kept in <c>artifacts/screenshots/</c>.
+/// </summary>
+public sealed class AuditBrowserTests(AuditPagesFixture sandbox) : IClassFixture<AuditPagesFixture>
+{
+    [ChromiumFact]
+    public async Task Auditor_SignsInFiltersSeesTheChartAndVerifiesTheTrail()
+    {
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumFactAttribute.ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions
+        {
+            BaseURL = sandbox.Sandbox.GatewayAddress.ToString(),
+            ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
+        });
+        var problems = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type is "error" or "warning")
+            {
+                problems.Add($"{message.Type}: {message.Text}");
+            }
+        };
+        page.PageError += (_, error) => problems.Add("page error: " + error);
+        page.RequestFailed += (_, request) => problems.Add($"request failed: {request.Url}");
+        page.Response += (_, response) =>
+        {
+            if (response.Status >= 400)
+            {
+                problems.Add($"{response.Status} for {response.Url}");
+            }
+        };
+        var screenshots = Path.Combine(TrustFrameworkFiles.RepositoryRoot, "artifacts", "screenshots");
+        Directory.CreateDirectory(screenshots);
+
+        await page.GotoAsync("/sign-in");
+        await page.GetByLabel("Username").FillAsync("auditor");
+        await page.GetByLabel("Password", new PageGetByLabelOptions { Exact = true }).FillAsync(PageGateway.Password);
+        await page.Locator("form button[type=submit]").ClickAsync();
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Check eligibility for council services with your consent");
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Go to the audit trail" }).ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(sandbox.Sandbox.GatewayAddress + "audit");
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Audit trail");
+
+        // Filter with the form: Leeds's free school meals checks, eligible only.
+        await page.GetByLabel("Council", new PageGetByLabelOptions { Exact = true }).SelectOptionAsync("leeds");
+        await page.GetByLabel("Scheme", new PageGetByLabelOptions { Exact = true }).SelectOptionAsync("free-school-meals");
+        await page.GetByLabel("Outcome", new PageGetByLabelOptions { Exact = true }).SelectOptionAsync("eligible");
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Apply filters" }).ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("council=leeds&scheme=free-school-meals.*outcome=eligible"));
+        var table = page.Locator("table.govuk-table", new PageLocatorOptions { Has = page.Locator("caption", new PageLocatorOptions { HasText = "Audit records" }) });
+        await Assertions.Expect(table).ToContainTextAsync(AuditPagesFixture.LeedsSmith);
+        await Assertions.Expect(table).Not.ToContainTextAsync(AuditPagesFixture.LeedsJones);
+        await Assertions.Expect(table.Locator("tbody tr").First).ToContainTextAsync("Eligible");
+
+        // The chart is drawn, with its text alternative, and GOV.UK Frontend's details reveal the figures.
+        var chart = page.Locator("#chart-outcome svg[role=img]");
+        await Assertions.Expect(chart).ToBeVisibleAsync();
+        (await chart.BoundingBoxAsync())!.Height.Should().BeGreaterThan(100);
+        (await page.Locator("#chart-outcome rect").CountAsync()).Should().BeGreaterThan(0, "the eligible check is drawn as a bar");
+        await Assertions.Expect(page.Locator("#chart-outcome-desc")).ToContainTextAsync("eligible");
+        await page.GetByText("Checks per day by outcome as a table").ClickAsync();
+        await Assertions.Expect(page.Locator("#chart-outcome table")).ToBeVisibleAsync();
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "audit-filtered.png"), FullPage = true });
+
+        await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Verify the audit trail" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#verification")).ToContainTextAsync("The audit trail is valid");
+        await Assertions.Expect(page.Locator("#verification")).ToContainTextAsync("up to the head at sequence");
+        await Assertions.Expect(table).ToContainTextAsync(AuditPagesFixture.LeedsSmith);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "audit-verified.png"), FullPage = true });
+
+        problems.Should().BeEmpty();
+    }
+}
