@@ -10,6 +10,9 @@ internal sealed class AuthorizationServerOptions
     /// <summary>SPEC §5.1: access tokens are short-lived, at most ten minutes.</summary>
     public static readonly TimeSpan MaximumAccessTokenLifetime = TimeSpan.FromMinutes(10);
 
+    /// <summary>SPEC §5.1: a pushed authorization request's <c>request_uri</c> lives at most 600 seconds.</summary>
+    public static readonly TimeSpan MaximumPushedRequestLifetime = TimeSpan.FromSeconds(600);
+
     /// <value>
     /// The issuer identifier (RFC 8414 §2), an absolute http(s) URL without query or fragment; a trailing slash is
     /// dropped. Default: derived once from the first address the gateway is bound to (see <see cref="GatewayIssuer"/>).
@@ -19,6 +22,12 @@ internal sealed class AuthorizationServerOptions
 
     /// <value>How long an access token is valid. Default 5 minutes; from 1 second to 10 minutes.</value>
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <value>
+    /// How long a pushed authorization request's <c>request_uri</c> may be used (RFC 9126 §2.2 <c>expires_in</c>): the
+    /// time a citizen has from the council's push to pressing Allow or Deny. Default 90 seconds; from 1 to 600 seconds.
+    /// </value>
+    public TimeSpan PushedRequestLifetime { get; set; } = TimeSpan.FromSeconds(90);
 }
 
 /// <summary>Cross-field and format rules that a data annotation cannot state.</summary>
@@ -35,6 +44,11 @@ internal sealed class AuthorizationServerOptionsValidator : IValidateOptions<Aut
         if (options.AccessTokenLifetime < TimeSpan.FromSeconds(1) || options.AccessTokenLifetime > AuthorizationServerOptions.MaximumAccessTokenLifetime)
         {
             failures.Add("Authorization:AccessTokenLifetime must be from 00:00:01 to 00:10:00 (SPEC section 5.1).");
+        }
+
+        if (options.PushedRequestLifetime < TimeSpan.FromSeconds(1) || options.PushedRequestLifetime > AuthorizationServerOptions.MaximumPushedRequestLifetime)
+        {
+            failures.Add("Authorization:PushedRequestLifetime must be from 00:00:01 to 00:10:00 (SPEC section 5.1).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using EligibilityGateway.Consents;
 using EligibilityGateway.TrustFramework;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.Net.Http.Headers;
 
@@ -19,14 +20,15 @@ internal sealed class PushedAuthorizationEndpoint(
     TrustFrameworkMonitor monitor,
     ConsentService consents,
     IPendingAuthorizationStore store,
+    IOptions<AuthorizationServerOptions> options,
     TimeProvider timeProvider,
     ILogger<PushedAuthorizationEndpoint> logger)
 {
     /// <summary>RFC 9126 §2.2: the <c>request_uri</c> prefix.</summary>
     public const string RequestUriPrefix = "urn:ietf:params:oauth:request_uri:";
 
-    /// <summary>RFC 9126 §2.2 suggests a short life; SPEC §5.1 allows at most 600 seconds.</summary>
-    public static readonly TimeSpan RequestLifetime = TimeSpan.FromSeconds(90);
+    /// <summary>RFC 9126 §2.2 suggests a short life; SPEC §5.1 allows at most 600 seconds (<c>Authorization:PushedRequestLifetime</c>).</summary>
+    private readonly TimeSpan requestLifetime = options.Value.PushedRequestLifetime;
 
     /// <summary>RFC 7636 §4.2: the only method accepted.</summary>
     public const string S256 = "S256";
@@ -84,7 +86,7 @@ internal sealed class PushedAuthorizationEndpoint(
         response.Headers.CacheControl = "no-store";
         response.Headers[HeaderNames.Pragma] = "no-cache";
         response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(response.Body, new PushedAuthorizationResponse(pending.RequestUri, (int)RequestLifetime.TotalSeconds), AuthorizationJsonContext.Default.PushedAuthorizationResponse, cancellationToken);
+        await JsonSerializer.SerializeAsync(response.Body, new PushedAuthorizationResponse(pending.RequestUri, (int)Math.Ceiling(requestLifetime.TotalSeconds)), AuthorizationJsonContext.Default.PushedAuthorizationResponse, cancellationToken);
     }
 
     private async Task<(PendingAuthorization? Pending, OAuthError? Error)> CheckRequestAsync(TokenRequest request, Council council, CancellationToken cancellationToken)
@@ -157,7 +159,7 @@ internal sealed class PushedAuthorizationEndpoint(
         }
 
         var requestUri = RequestUriPrefix + Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
-        var expires = timeProvider.GetUtcNow() + RequestLifetime;
+        var expires = timeProvider.GetUtcNow() + requestLifetime;
         return (new PendingAuthorization(requestUri, council.ClientId, council.Id, registered, scopes, state, challenge, nonce, consentId, expires), null);
 
         static (PendingAuthorization?, OAuthError?) Fail(OAuthError error) => (null, error);

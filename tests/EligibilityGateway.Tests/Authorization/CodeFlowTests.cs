@@ -204,7 +204,7 @@ public sealed class CodeFlowTests(ConsentGateway gateway) : IClassFixture<Consen
         var path = CodeFlowDriver.AuthorizePath(await flow.PushAsync(flow.ParParameters(await flow.NewConsentAsync())));
         await flow.SignInAsync(returnUrl: path);
 
-        gateway.Clock.Now += PushedAuthorizationEndpoint.RequestLifetime + TimeSpan.FromSeconds(1);
+        gateway.Clock.Now += new AuthorizationServerOptions().PushedRequestLifetime + TimeSpan.FromSeconds(1);
         using var response = await flow.Browser.GetAsync(path);
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);

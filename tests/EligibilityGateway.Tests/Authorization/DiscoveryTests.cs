@@ -121,6 +121,8 @@ public sealed class DiscoveryTests
     [Theory]
     [InlineData("Authorization:AccessTokenLifetime", "00:10:01", "AccessTokenLifetime")]
     [InlineData("Authorization:AccessTokenLifetime", "00:00:00", "AccessTokenLifetime")]
+    [InlineData("Authorization:PushedRequestLifetime", "00:10:01", "PushedRequestLifetime")]
+    [InlineData("Authorization:PushedRequestLifetime", "00:00:00", "PushedRequestLifetime")]
     [InlineData("Authorization:Issuer", "gateway.example.gov.uk", "Issuer")]
     [InlineData("Authorization:Issuer", "https://gateway.example.gov.uk/?tenant=1", "Issuer")]
     public async Task Start_WithInvalidAuthorizationSetting_FailsNamingTheSetting(string key, string value, string named)
