@@ -63,6 +63,32 @@ for trx in "$results"/*.trx; do
   n=$(sed -E 's/.* notExecuted="([0-9]+)".*/\1/' <<<"$counters")
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + n))
 done
+
+# The OAuth interop suite (tests/interop/README.md): oauth4webapi and jose against the sandbox just built, and the
+# same flow against oidc-provider as the reference. Its counts join the closing line; a failure fails the script.
+interop_report="$results/interop.junit.xml"
+interop_status=0
+(
+  cd tests/interop
+  npm ci --no-audit --no-fund --loglevel=error &&
+    node --test --test-concurrency=1 \
+      --test-reporter=spec --test-reporter-destination=stdout \
+      --test-reporter=junit --test-reporter-destination="$interop_report" \
+      interop.test.mjs
+) || interop_status=$?
+if [[ -s "$interop_report" ]]; then
+  interop_summary=$(node tests/interop/summary.mjs "$interop_report")
+  sed -e '$d' -e 's/^/interop, /' <<<"$interop_summary"
+  read -r p f n <<<"$(tail -n 1 <<<"$interop_summary")"
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + n))
+else
+  echo "The interop suite wrote no report." >&2
+  failed=$((failed + 1))
+fi
+if ((interop_status != 0)); then
+  status=$interop_status
+fi
+
 echo "$passed passed, $failed failed, $skipped skipped"
 
 if ((passed == 0)); then
