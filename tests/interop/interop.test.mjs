@@ -209,6 +209,51 @@ function describeCodeFlow(peer, method, extraSteps = {}) {
   });
 }
 
+/**
+ * OpenID Connect on the same flow: with `openid` and a `nonce` pushed, the code exchange must answer an ID token
+ * (OpenID Connect Core §3.1.3.3) for the client, carrying the nonce, signed with a key of the JWKS.
+ */
+function describeOpenIdConnect(peer, { userinfo = false } = {}) {
+  describe('OpenID Connect', () => {
+    const s = {};
+    const c = () => peer.clients.private_key_jwt;
+
+    it('publishes the OpenID Connect Discovery members it must (subject types, ID token algorithms)', () => {
+      assert.ok(Array.isArray(peer.as.subject_types_supported) && peer.as.subject_types_supported.length > 0);
+      assert.ok(peer.as.id_token_signing_alg_values_supported.includes('ES256'));
+    });
+
+    it('answers an ID token carrying the nonce, signed with a key of its JWKS, for a code whose grant includes openid', async () => {
+      Object.assign(s, await pkce());
+      s.nonce = oauth.generateRandomNonce();
+      s.details = await peer.authorizationDetails(c());
+      const par = await push(peer.as, c(), {
+        ...parParameters({ redirectUri: c().redirectUri, scope: `openid ${SCOPE}`, challenge: s.challenge, state: s.state, details: s.details }),
+        nonce: s.nonce,
+      });
+      const location = await peer.authorize(authorizationUrl(peer.as, c().client, par.request_uri), c().redirectUri);
+      const callback = oauth.validateAuthResponse(peer.as, c().client, location, s.state);
+      const response = await oauth.authorizationCodeGrantRequest(peer.as, c().client, c().auth, callback, c().redirectUri, s.verifier, insecure);
+      s.tokens = await oauth.processAuthorizationCodeResponse(peer.as, c().client, response, { expectedNonce: s.nonce, requireIdToken: true });
+      s.claims = oauth.getValidatedIdTokenClaims(s.tokens);
+      assert.equal(s.claims.nonce, s.nonce);
+      assert.equal(s.claims.aud, c().client.client_id);
+      assert.equal(s.claims.sub, jose.decodeJwt(s.tokens.access_token).sub, 'the same subject as the access token');
+      const { payload } = await jose.jwtVerify(s.tokens.id_token, jose.createRemoteJWKSet(new URL(peer.as.jwks_uri)),
+        { issuer: peer.as.issuer, audience: c().client.client_id, algorithms: ['ES256'] });
+      assert.equal(payload.sub, s.claims.sub);
+    });
+
+    if (userinfo) {
+      it('userinfo answers the ID token\'s sub for the access token', async () => {
+        const response = await oauth.userInfoRequest(peer.as, c().client, s.tokens.access_token, insecure);
+        const info = await oauth.processUserInfoResponse(peer.as, c().client, s.claims.sub, response);
+        assert.deepEqual(Object.keys(info), ['sub'], 'the subject only, no personal data');
+      });
+    }
+  });
+}
+
 function describeDiscovery(peer) {
   it('discovery: PAR required, S256 only, iss in responses, both client authentication methods, RAR type', () => {
     const as = peer.as;
@@ -253,6 +298,7 @@ describe('gateway', () => {
   };
   describeCodeFlow(gatewayPeer, 'private_key_jwt', gatewaySteps);
   describeCodeFlow(gatewayPeer, 'client_secret_basic', gatewaySteps);
+  describeOpenIdConnect(gatewayPeer, { userinfo: true });
 });
 
 describe('gateway: refusals', () => {
@@ -635,4 +681,6 @@ describe('reference: oidc-provider', () => {
   describeDiscovery(referencePeer);
   describeCodeFlow(referencePeer, 'private_key_jwt');
   describeCodeFlow(referencePeer, 'client_secret_basic');
+  // oidc-provider's userinfo takes only access tokens for itself, and these are for eligibility-gateway.
+  describeOpenIdConnect(referencePeer);
 });

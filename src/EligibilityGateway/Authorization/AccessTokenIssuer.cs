@@ -76,6 +76,37 @@ internal sealed class AccessTokenIssuer
     public IssuedAccessToken IssueForConsent(OAuthClient client, string grantType, string authenticationMethod, ImmutableArray<string> scopes, string subject, string consentId) =>
         Issue(client, grantType, authenticationMethod, scopes, subject, consentId);
 
+    /// <summary>
+    /// OpenID Connect Core §3.1.3.3: the ID token of a code exchange whose grant includes <c>openid</c>, signed like the
+    /// access tokens (ES256, <c>typ: JWT</c>): <c>iss</c>, <c>sub</c> (the same pairwise identifier), <c>aud</c> = the
+    /// council's client id, <c>iat</c>, <c>exp</c>, <c>nonce</c> when one was pushed (§3.1.3.6), and <c>at_hash</c>
+    /// (§3.1.3.8: the left half of the SHA-256 of the access token). It says only who authorised, never who they are.
+    /// </summary>
+    public string IssueIdToken(string clientId, string subject, string? nonce, IssuedAccessToken accessToken)
+    {
+        var hash = SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(accessToken.Token));
+        var claims = new Dictionary<string, object>(3, StringComparer.Ordinal)
+        {
+            [AccessTokenClaims.Subject] = subject,
+            ["at_hash"] = Base64UrlEncoder.Encode(hash[..(hash.Length / 2)]),
+        };
+        if (nonce is not null)
+        {
+            claims["nonce"] = nonce;
+        }
+
+        return handler.CreateToken(new SecurityTokenDescriptor
+        {
+            TokenType = "JWT",
+            Issuer = issuer.Value,
+            Audience = clientId,
+            IssuedAt = accessToken.IssuedAt.UtcDateTime,
+            Expires = accessToken.ExpiresAt.UtcDateTime,
+            SigningCredentials = credentials,
+            Claims = claims,
+        });
+    }
+
     private IssuedAccessToken Issue(OAuthClient client, string grantType, string authenticationMethod, ImmutableArray<string> scopes, string subject, string? consentId)
     {
         // JWT NumericDate is whole seconds; truncating here keeps what the token says and what is recorded identical.

@@ -103,6 +103,7 @@ internal sealed class InMemoryPendingAuthorizationStore : IPendingAuthorizationS
 }
 
 /// <summary>An authorization code and what it stands for (RFC 6749 §4.1.2), kept by the hash of the code.</summary>
+/// <param name="Nonce">The <c>nonce</c> pushed with the request, returned in the ID token (OpenID Connect Core §3.1.3.6).</param>
 internal sealed record AuthorizationCodeGrant(
     string ClientId,
     Uri RedirectUri,
@@ -110,7 +111,8 @@ internal sealed record AuthorizationCodeGrant(
     ImmutableArray<string> Scopes,
     string ConsentId,
     string Subject,
-    DateTimeOffset ExpiresAt);
+    DateTimeOffset ExpiresAt,
+    string? Nonce = null);
 
 /// <summary>The outcome of redeeming a code.</summary>
 internal abstract record CodeRedemption

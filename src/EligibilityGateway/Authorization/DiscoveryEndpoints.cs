@@ -60,7 +60,10 @@ internal sealed class DiscoveryEndpoints
         AuthorizationDetailsTypesSupported: [ConsentAuthorizationDetails.Type],
         TokenEndpointAuthMethodsSupported: monitor.Current.Definition.Sandbox ? WithClientSecretBasic : PrivateKeyJwtOnly,
         TokenEndpointAuthSigningAlgValuesSupported: PrivateKeyJwtAuthenticator.SupportedAlgorithms,
-        ScopesSupported: GatewayScopes.Supported);
+        ScopesSupported: GatewayScopes.Supported,
+        // OpenID Connect Discovery 1.0 §3: a citizen's sub is pairwise per council (OIDC Core §8.1); ID tokens are ES256.
+        SubjectTypesSupported: ["pairwise"],
+        IdTokenSigningAlgValuesSupported: [SecurityAlgorithms.EcdsaSha256]);
 
     public async Task WriteMetadataAsync(HttpContext context)
     {

@@ -101,7 +101,7 @@ internal sealed class TokenEndpoint(
         // Every token the code leads to is of one family, so that a replay of the code revokes them all.
         var familyId = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         codeExchange.RecordIssued(request, familyId);
-        await IssueConsentBoundAsync(context, client, method, AuthorizationCodeExchange.Grant, grant.Scopes, grant.Scopes, grant.Subject, consent!, familyId);
+        await IssueConsentBoundAsync(context, client, method, AuthorizationCodeExchange.Grant, grant.Scopes, grant.Scopes, grant.Subject, consent!, familyId, grant);
     }
 
     /// <summary>RFC 6749 §6: a refresh token for a new access token and a new refresh token (<see cref="RefreshTokenExchange"/>).</summary>
@@ -119,9 +119,10 @@ internal sealed class TokenEndpoint(
 
     /// <summary>
     /// Issues an access token bound to the consent, records it, and a refresh token of the same family that keeps the
-    /// original grant's scopes and lives until the consent expires.
+    /// original grant's scopes and lives until the consent expires. A code exchange whose grant includes <c>openid</c>
+    /// also gets an ID token (OpenID Connect Core §3.1.3.3); a refresh does not (§12.2 makes it optional).
     /// </summary>
-    private async Task IssueConsentBoundAsync(HttpContext context, OAuthClient client, string method, string grantType, ImmutableArray<string> scopes, ImmutableArray<string> refreshScopes, string subject, Consents.Consent consent, string familyId)
+    private async Task IssueConsentBoundAsync(HttpContext context, OAuthClient client, string method, string grantType, ImmutableArray<string> scopes, ImmutableArray<string> refreshScopes, string subject, Consents.Consent consent, string familyId, AuthorizationCodeGrant? code = null)
     {
         var issued = issuer.IssueForConsent(client, grantType, method, scopes, subject, consent.ConsentId);
         if (!await TryRecordAsync(issued, context.RequestAborted))
@@ -133,7 +134,8 @@ internal sealed class TokenEndpoint(
         consentTokens.TrackAccessToken(consent.ConsentId, familyId, issued.TokenId, issued.ExpiresAt);
         var refreshToken = consentTokens.IssueRefreshToken(new RefreshTokenRecord(client.ClientId, consent.ConsentId, subject, refreshScopes, familyId, timeProvider.GetUtcNow(), consent.ExpiresAt));
         Log.TokenIssued(logger, issued.TokenId, issued.ClientId, issued.Scope, issued.ExpiresAt);
-        await WriteTokenAsync(context, issued, [new EligibilityCheckDetail(ConsentAuthorizationDetails.Type, consent.ConsentId)], refreshToken);
+        var idToken = code is not null && scopes.Contains(PushedAuthorizationEndpoint.OpenIdScope) ? issuer.IssueIdToken(client.ClientId, subject, code.Nonce, issued) : null;
+        await WriteTokenAsync(context, issued, [new EligibilityCheckDetail(ConsentAuthorizationDetails.Type, consent.ConsentId)], refreshToken, idToken);
     }
 
     /// <summary>RFC 6749 §4.4.2: <c>grant_type</c> is required; RFC 6749 §5.2 <c>unsupported_grant_type</c> for any other than client_credentials.</summary>
@@ -215,13 +217,13 @@ internal sealed class TokenEndpoint(
     }
 
     /// <summary>RFC 6749 §5.1: JSON, <c>Cache-Control: no-store</c>, <c>Pragma: no-cache</c>.</summary>
-    private async Task WriteTokenAsync(HttpContext context, IssuedAccessToken issued, IReadOnlyList<EligibilityCheckDetail>? authorizationDetails = null, string? refreshToken = null)
+    private async Task WriteTokenAsync(HttpContext context, IssuedAccessToken issued, IReadOnlyList<EligibilityCheckDetail>? authorizationDetails = null, string? refreshToken = null, string? idToken = null)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         SetNoStore(response);
         response.ContentType = "application/json";
-        var body = new TokenResponse(issued.Token, "Bearer", (int)issuer.Lifetime.TotalSeconds, issued.Scope, authorizationDetails, refreshToken);
+        var body = new TokenResponse(issued.Token, "Bearer", (int)issuer.Lifetime.TotalSeconds, issued.Scope, authorizationDetails, refreshToken, idToken);
         await JsonSerializer.SerializeAsync(response.Body, body, AuthorizationJsonContext.Default.TokenResponse, context.RequestAborted);
     }
 

@@ -217,6 +217,8 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             ["refresh_token"] = Schemas.String("With `authorization_code` and `refresh_token` only: opaque, single use (rotated on each use; the previous one "
                 + "serves once more within 60 seconds, for a lost response), valid until the consent expires and refused once it is revoked."),
             ["authorization_details"] = AuthorizationDetailsSchema("With `authorization_code` only: the consent the token is bound to (RFC 9396 §7)."),
+            ["id_token"] = Schemas.String("With `authorization_code` when `openid` was granted: an ES256 ID token (OpenID Connect Core §3.1.3.3) with `iss`, "
+                + "the pairwise `sub`, `aud` = the council's client id, `iat`, `exp`, `at_hash` and the pushed `nonce`; nothing about who the citizen is."),
         });
 
     private static OpenApiSchema AuthorizationDetailsSchema(string description) => new()
@@ -571,7 +573,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
         ["issuer", "authorization_endpoint", "pushed_authorization_request_endpoint", "require_pushed_authorization_requests", "token_endpoint",
             "introspection_endpoint", "revocation_endpoint", "userinfo_endpoint", "end_session_endpoint", "jwks_uri", "grant_types_supported", "response_types_supported", "code_challenge_methods_supported",
             "authorization_response_iss_parameter_supported", "authorization_details_types_supported", "token_endpoint_auth_methods_supported",
-            "token_endpoint_auth_signing_alg_values_supported", "scopes_supported"],
+            "token_endpoint_auth_signing_alg_values_supported", "scopes_supported", "subject_types_supported", "id_token_signing_alg_values_supported"],
         new Dictionary<string, IOpenApiSchema>
         {
             ["issuer"] = Schemas.String("The issuer identifier: `Authorization:Issuer`, or derived once from the address the gateway is bound to — never from a request.", "uri"),
@@ -594,6 +596,8 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                 "`client_secret_basic` is listed only while a sandbox framework is in force."),
             ["token_endpoint_auth_signing_alg_values_supported"] = Schemas.ArrayOf(Schemas.Enum(PrivateKeyJwtAuthenticator.SupportedAlgorithms)),
             ["scopes_supported"] = Schemas.ArrayOf(Schemas.Enum(GatewayScopes.Supported)),
+            ["subject_types_supported"] = Schemas.ArrayOf(Schemas.Const("pairwise"), "OpenID Connect Discovery 1.0 §3: a citizen's `sub` differs per council."),
+            ["id_token_signing_alg_values_supported"] = Schemas.ArrayOf(Schemas.Const("ES256"), "OpenID Connect Discovery 1.0 §3."),
         });
 
     private static OpenApiOperation JwksOperation(OpenApiDocument document) => new()

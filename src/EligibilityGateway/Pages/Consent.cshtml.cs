@@ -89,7 +89,7 @@ internal sealed class ConsentPageModel(
         var parameters = new Dictionary<string, string?>(StringComparer.Ordinal);
         if (decision == AllowDecision
             && await consents.AuthoriseAsync(pending.ConsentId, citizen.Identity, citizen.Subject, cancellationToken) is ConsentChange.Made { Consent: var authorised }
-            && codes.Issue(expires => new AuthorizationCodeGrant(pending.ClientId, pending.RedirectUri, pending.CodeChallenge, pending.Scopes, pending.ConsentId, PairwiseSubject(pending.ClientId, authorised), expires)) is { } code)
+            && codes.Issue(expires => new AuthorizationCodeGrant(pending.ClientId, pending.RedirectUri, pending.CodeChallenge, pending.Scopes, pending.ConsentId, PairwiseSubject(pending.ClientId, authorised), expires, pending.Nonce)) is { } code)
         {
             parameters["code"] = code;
         }

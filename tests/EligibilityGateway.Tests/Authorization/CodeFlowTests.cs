@@ -56,6 +56,55 @@ public sealed class CodeFlowTests(ConsentGateway gateway) : IClassFixture<Consen
     }
 
     [Fact]
+    public async Task Exchange_WithOpenIdGranted_AnswersAnIdTokenForTheCouncil_CarryingTheNonceAndThePairwiseSubject()
+    {
+        // Found by the interop suite (tests/interop): openid was granted and the nonce accepted at PAR, but no ID token
+        // came back (OpenID Connect Core §3.1.3.3) and the nonce was dropped.
+        using var flow = new CodeFlowDriver(gateway);
+        var (_, callback) = await flow.AuthoriseAsync("allow");
+
+        using var exchanged = await flow.ExchangeAsync(CodeFlowDriver.Query(callback)["code"]);
+        var body = await Json.ReadAsync(exchanged);
+        var accessToken = body.GetProperty("access_token").GetString()!;
+        var idToken = body.GetProperty("id_token").GetString()!;
+
+        using var jwks = await gateway.Http.GetAsync(gateway.Url("/connect/jwks"));
+        var validation = await new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().ValidateTokenAsync(idToken, new Microsoft.IdentityModel.Tokens.TokenValidationParameters
+        {
+            ValidIssuer = Issuer,
+            ValidAudience = "leeds",
+            IssuerSigningKeys = new Microsoft.IdentityModel.Tokens.JsonWebKeySet(await jwks.Content.ReadAsStringAsync()).GetSigningKeys(),
+            ValidAlgorithms = ["ES256"],
+        });
+        validation.IsValid.Should().BeTrue(validation.Exception?.Message);
+        var claims = validation.Claims;
+        claims["nonce"].Should().Be("nonce-1");
+        claims["sub"].Should().Be(new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(accessToken).Subject, "the same pairwise identifier as the access token");
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(accessToken));
+        claims["at_hash"].Should().Be(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(hash[..16]));
+        idToken.Should().NotContain("AB123456C");
+    }
+
+    [Fact]
+    public async Task Exchange_WithoutOpenId_AnswersNoIdToken()
+    {
+        using var flow = new CodeFlowDriver(gateway);
+        var consentId = await flow.NewConsentAsync();
+        var parameters = flow.ParParameters(consentId);
+        parameters["scope"] = "eligibility.check";
+        var path = CodeFlowDriver.AuthorizePath(await flow.PushAsync(parameters));
+        await flow.SignInAsync(returnUrl: path);
+        using var decided = await flow.DecideAsync(path, "allow");
+        var callback = await flow.FollowToCouncilAsync(decided);
+
+        using var exchanged = await flow.ExchangeAsync(CodeFlowDriver.Query(callback)["code"]);
+        var body = await Json.ReadAsync(exchanged);
+
+        exchanged.StatusCode.Should().Be(HttpStatusCode.OK);
+        body.TryGetProperty("id_token", out _).Should().BeFalse();
+    }
+
+    [Fact]
     public async Task ConsentPage_SaysWhoAsksWhomForWhatUntilWhen_AndIsProtected()
     {
         using var flow = new CodeFlowDriver(gateway);

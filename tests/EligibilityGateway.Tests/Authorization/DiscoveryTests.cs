@@ -26,6 +26,8 @@ public sealed class DiscoveryTests
         Strings(json, "token_endpoint_auth_methods_supported").Should().Equal("private_key_jwt", "client_secret_basic");
         Strings(json, "token_endpoint_auth_signing_alg_values_supported").Should().Equal("ES256", "PS256", "RS256");
         Strings(json, "scopes_supported").Should().Equal("eligibility.check", "consents.manage", "audit.read");
+        Strings(json, "subject_types_supported").Should().Equal("pairwise");
+        Strings(json, "id_token_signing_alg_values_supported").Should().Equal("ES256");
         Strings(json, "response_types_supported").Should().Equal("code");
     }
 
