@@ -142,30 +142,44 @@ internal static partial class AuditorEndpoints
             return body.Problem;
         }
 
+        var subjectErrors = new ValidationErrors();
+        var today = DateOnly.FromDateTime(timeProvider.GetUtcNow().UtcDateTime);
+        if (SubjectReferenceOf((AuditSubjectSearchBody)body.Value!, subjects, today, subjectErrors) is not { } reference)
+        {
+            return Invalid(subjectErrors);
+        }
+
+        var query = new AuditQuery { ScopeCouncilId = auditor.Scope.CouncilId, SubjectReference = reference };
+        return await PageAsync(store, query, page!, context.RequestAborted);
+    }
+
+    /// <summary>
+    /// The subject reference of the person a subject search names, or null with <paramref name="errors"/> naming the
+    /// search's members (<c>nationalInsuranceNumber</c>, <c>nationalAsylumSeekerServiceNumber</c>, <c>dateOfBirth</c>).
+    /// The API's subject search and the auditor pages' share it. Personal data: never logged.
+    /// </summary>
+    internal static string? SubjectReferenceOf(AuditSubjectSearchBody search, SubjectReferences subjects, DateOnly today, ValidationErrors errors)
+    {
         // The check API's own rules, so that a person is searched for exactly as a check about them was recorded.
         // The reference leaves the surname out (SubjectReferences), so any valid name stands in for it here.
-        var search = (AuditSubjectSearchBody)body.Value!;
-        var today = DateOnly.FromDateTime(timeProvider.GetUtcNow().UtcDateTime);
         var validation = CheckRequestValidator.Validate(
             new CheckRequestBody("subject-search", "public-task", "subject-search", new SubjectBody(search.NationalInsuranceNumber, search.NationalAsylumSeekerServiceNumber, "Search", search.DateOfBirth)),
             _ => true,
             today);
         if (validation.Request is null)
         {
-            var subjectErrors = new ValidationErrors();
             foreach (var (field, messages) in validation.Errors.ToDictionary())
             {
                 foreach (var message in messages)
                 {
-                    subjectErrors.Add(field.StartsWith("subject.", StringComparison.Ordinal) ? field["subject.".Length..] : field, message);
+                    errors.Add(field.StartsWith("subject.", StringComparison.Ordinal) ? field["subject.".Length..] : field, message);
                 }
             }
 
-            return Invalid(subjectErrors);
+            return null;
         }
 
-        var query = new AuditQuery { ScopeCouncilId = auditor.Scope.CouncilId, SubjectReference = subjects.Compute(validation.Request.Subject) };
-        return await PageAsync(store, query, page!, context.RequestAborted);
+        return subjects.Compute(validation.Request.Subject);
     }
 
     private static async Task<IResult> VerifyAsync(HttpContext context, TrustFrameworkMonitor frameworks, IAuditStore store, AuditCheckpointVerifier keys, ILoggerFactory loggers)

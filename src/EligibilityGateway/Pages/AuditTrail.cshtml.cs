@@ -19,7 +19,7 @@ namespace EligibilityGateway.Pages;
 /// </summary>
 [Authorize(Policy = PagePolicies.Auditor)]
 internal sealed class AuditTrailModel(
-    TrustFrameworkMonitor frameworks, IAuditStore store, KeyRing keyRing, TimeProvider timeProvider, ILogger<AuditTrailModel> logger) : PageModel
+    TrustFrameworkMonitor frameworks, IAuditStore store, KeyRing keyRing, SubjectReferences subjects, TimeProvider timeProvider, ILogger<AuditTrailModel> logger) : PageModel
 {
     /// <summary>Records per page.</summary>
     public const int PageSize = 50;
@@ -62,9 +62,24 @@ internal sealed class AuditTrailModel(
     /// <summary>Whether this page was reached through a paging link (so "no records" means "none further").</summary>
     public bool Paged { get; private set; }
 
-    public string? NewerHref { get; private set; }
+    /// <summary>The cursor of the page of newer records, when there is one.</summary>
+    public string? NewerCursor { get; private set; }
 
-    public string? OlderHref { get; private set; }
+    /// <summary>The cursor of the page of older records, when there is one.</summary>
+    public string? OlderCursor { get; private set; }
+
+    /// <summary>Whether a "Newer records" link leads back to the newest page (an empty page reached by a cursor).</summary>
+    public bool NewerIsFirstPage { get; private set; }
+
+    public string? NewerHref => NewerIsFirstPage ? Filters.Href() : NewerCursor is { } cursor ? Filters.Href("cursor=" + cursor) : null;
+
+    public string? OlderHref => OlderCursor is { } cursor ? Filters.Href("cursor=" + cursor) : null;
+
+    /// <summary>
+    /// The person searched for, as typed, on the page that answers a subject search (null otherwise). Personal data:
+    /// only ever in the POST body and this no-store page, never in a URL or a log.
+    /// </summary>
+    public AuditSubjectSearchBody? Subject { get; private set; }
 
     public AuditChart? ChartByOutcome { get; private set; }
 
@@ -87,6 +102,8 @@ internal sealed class AuditTrailModel(
     public string ExportHref(string format) => Filters.Href("handler=export&format=" + format);
 
     public string VerifyAction => Filters.Href("handler=verify");
+
+    public string SubjectAction => Filters.Href("handler=subject");
 
     public string CouncilName(string? councilId) =>
         councilId is null ? "None" : frameworks.TryGetCurrent(out var framework) && framework.TryGetCouncil(councilId, out var council) ? council.Name : councilId;
@@ -148,6 +165,46 @@ internal sealed class AuditTrailModel(
         return await ShowAsync(query, cancellationToken);
     }
 
+    /// <summary>
+    /// <b>Find records about a person</b> (POST, antiforgery-checked): the identifiers arrive in the form body, are
+    /// checked by the check API's rules and turned into the subject reference by the auditor API's own code
+    /// (<see cref="AuditorEndpoints.SubjectReferenceOf"/>), and the page shows the records with that reference that
+    /// match the filters, within the auditor's scope. Paging re-posts the same form with the cursor.
+    /// </summary>
+    public async Task<IActionResult> OnPostSubjectAsync(CancellationToken cancellationToken)
+    {
+        // Read from the form here rather than bound as handler arguments: MVC's trace log writes a handler's argument
+        // values, and these are a person's identifiers.
+        var form = await Request.ReadFormAsync(cancellationToken);
+        var cursor = form["cursor"].FirstOrDefault();
+        var query = Prepare();
+        Subject = new AuditSubjectSearchBody(
+            Blank(form["nationalInsuranceNumber"].FirstOrDefault()), Blank(form["nationalAsylumSeekerServiceNumber"].FirstOrDefault()), Blank(form["dateOfBirth"].FirstOrDefault()));
+        var problems = new ValidationErrors();
+        var today = DateOnly.FromDateTime(timeProvider.GetUtcNow().UtcDateTime);
+        var reference = AuditorEndpoints.SubjectReferenceOf(Subject, subjects, today, problems);
+        foreach (var (field, messages) in problems.ToDictionary())
+        {
+            var id = field switch
+            {
+                "nationalAsylumSeekerServiceNumber" => "nationalAsylumSeekerServiceNumber",
+                "dateOfBirth" => "dateOfBirth",
+                _ => "nationalInsuranceNumber",
+            };
+            if (Errors.All.All(e => e.Message != messages[0]))
+            {
+                Errors.Add(id, messages[0].TrimEnd('.'));
+            }
+        }
+
+        if (query is null || reference is null)
+        {
+            return await ShowAsync(null, cancellationToken);
+        }
+
+        return await ShowAsync(query with { SubjectReference = reference }, cancellationToken, cursor);
+    }
+
     internal static ProblemPage VerifyForbidden { get; } = new(
         StatusCodes.Status403Forbidden,
         "Only an auditor of every council can verify the audit trail",
@@ -181,7 +238,10 @@ internal sealed class AuditTrailModel(
         return scoped;
     }
 
-    private async Task<IActionResult> ShowAsync(AuditQuery? query, CancellationToken cancellationToken)
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    /// <param name="cursor">The paging cursor of a subject search's form; otherwise the query string's.</param>
+    private async Task<IActionResult> ShowAsync(AuditQuery? query, CancellationToken cancellationToken, string? cursor = null)
     {
         ViewData["HasErrors"] = Errors.Any;
         if (query is null)
@@ -192,7 +252,7 @@ internal sealed class AuditTrailModel(
         }
 
         var paging = new ValidationErrors();
-        var page = AuditorEndpoints.ParsePaging(new AuditPagingParameters(PageSize.ToString(CultureInfo.InvariantCulture), Request.Query["cursor"].FirstOrDefault(), null), paging);
+        var page = AuditorEndpoints.ParsePaging(new AuditPagingParameters(PageSize.ToString(CultureInfo.InvariantCulture), Subject is null ? Request.Query["cursor"].FirstOrDefault() : Blank(cursor), null), paging);
         if (page is null)
         {
             Errors.Add("records", "This page link is not valid any more; start again from the newest records");
@@ -225,14 +285,14 @@ internal sealed class AuditTrailModel(
         Events = shown;
         if (shown.Count == 0)
         {
-            NewerHref = Paged ? Filters.Href() : null;
+            NewerIsFirstPage = Paged;
             return;
         }
 
         var hasOlder = ascending || more;
         var hasNewer = ascending ? more : Paged;
-        OlderHref = hasOlder ? Filters.Href("cursor=" + AuditCursor.Encode(shown[^1].Sequence, AuditOrder.Descending)) : null;
-        NewerHref = hasNewer ? Filters.Href("cursor=" + AuditCursor.Encode(shown[0].Sequence, AuditOrder.Ascending)) : null;
+        OlderCursor = hasOlder ? AuditCursor.Encode(shown[^1].Sequence, AuditOrder.Descending) : null;
+        NewerCursor = hasNewer ? AuditCursor.Encode(shown[0].Sequence, AuditOrder.Ascending) : null;
     }
 
     /// <summary>

@@ -1,5 +1,8 @@
 using System.Net;
+using EligibilityGateway.Audit;
+using EligibilityGateway.Checks;
 using EligibilityGateway.Tests.Audit;
+using Microsoft.Extensions.DependencyInjection;
 using EligibilityGateway.Tests.EndToEnd;
 
 namespace EligibilityGateway.Tests.Pages;
@@ -22,6 +25,9 @@ public sealed class AuditPagesFixture : SandboxFixture, IAsyncLifetime
 
     public const int PagingRecords = 120;
 
+    /// <summary>Records about Khan (by the sandbox's own subject-reference key), for paging a subject search.</summary>
+    public const int KhanRecords = 60;
+
     async Task IAsyncLifetime.InitializeAsync()
     {
         await InitializeAsync();
@@ -40,6 +46,9 @@ public sealed class AuditPagesFixture : SandboxFixture, IAsyncLifetime
         }
 
         await this.AppendDirectlyAsync(PagingRecords, n => AuditTestLog.Check(n) with { SchemeId = PagingScheme, CaseReference = $"PAGING-{n:D4}" });
+        var khan = Sandbox.GatewayServices.GetRequiredService<SubjectReferences>()
+            .Compute(new Subject(IdentifierKind.NationalAsylumSeekerServiceNumber, "240712349", "Khan", new DateOnly(1990, 1, 1)));
+        await this.AppendDirectlyAsync(KhanRecords, n => AuditTestLog.Check(n) with { SchemeId = PagingScheme + "-khan", SubjectReference = khan, CaseReference = $"KHAN-{n:D4}" });
     }
 
     /// <summary>A new browser (its own cookie jar, redirects not followed) signed in as <paramref name="username"/>, landing on /audit.</summary>

@@ -282,6 +282,117 @@ public sealed partial class AuditPagesTests(AuditPagesFixture sandbox) : IClassF
         desc.Should().Contain("eligible").And.Contain("not found");
     }
 
+    [Fact]
+    public async Task SubjectSearch_FindsThePersonsChecks_WithinTheAuditorsScope_AndNeverPutsTheIdentifiersInALinkOrALog()
+    {
+        using var auditor = await sandbox.SignedInAsync("auditor");
+        using var leeds = await sandbox.SignedInAsync("leeds-auditor");
+
+        var smith = await SearchAsync(auditor, "AB 12 34 56 C", null, "1990-01-01");
+        var taylor = await SearchAsync(auditor, "EH345678B", null, "1978-11-30");
+        var taylorForLeeds = await SearchAsync(leeds, "EH345678B", null, "1978-11-30");
+        var nobody = await SearchAsync(auditor, "AB123456C", null, "1990-01-02");
+
+        smith.Should().Contain("Records about the person you searched for").And.Contain(AuditPagesFixture.LeedsSmith)
+            .And.NotContain(AuditPagesFixture.LeedsJones).And.NotContain(AuditPagesFixture.LeedsBrown);
+        taylor.Should().Contain(AuditPagesFixture.CamdenRefused, "a refused check is about the person too");
+        taylorForLeeds.Should().NotContain(AuditPagesFixture.CamdenRefused).And.Contain("No records match these filters.");
+        nobody.Should().NotContain(AuditPagesFixture.LeedsSmith, "another date of birth is another person");
+        foreach (var html in new[] { smith, taylor })
+        {
+            Regex.Matches(html, "(?:href|action)=\"([^\"]*)\"").Select(m => m.Groups[1].Value)
+                .Should().NotContain(u => u.Contains("AB123456C") || u.Contains("AB 12") || u.Contains("EH345678B") || u.Contains("1990-01-01") || u.Contains("1978-11-30"));
+        }
+
+        sandbox.Logs.Lines.Should().NotContain(l => l.Contains("AB123456C") || l.Contains("AB 12 34 56 C") || l.Contains("EH345678B") || l.Contains("1978-11-30"));
+    }
+
+    [Fact]
+    public async Task SubjectSearch_PagesByPostingTheSearchAgainWithTheCursor()
+    {
+        using var auditor = await sandbox.SignedInAsync("auditor");
+
+        var first = await SearchAsync(auditor, null, "240712349", "1990-01-01");
+        var firstPage = Sequences(first).ToList();
+        var older = SearchPage(first, "Older records");
+        older.Should().NotBeNull("60 records about Khan are more than one page");
+        using var olderResponse = await auditor.PostAsync(older!.Value.Action, new FormUrlEncodedContent(older.Value.Fields));
+        var second = await olderResponse.Content.ReadAsStringAsync();
+        var secondPage = Sequences(second).ToList();
+        var newer = SearchPage(second, "Newer records");
+        using var newerResponse = await auditor.PostAsync(newer!.Value.Action, new FormUrlEncodedContent(newer.Value.Fields));
+        var back = Sequences(await newerResponse.Content.ReadAsStringAsync()).ToList();
+
+        firstPage.Should().HaveCount(50);
+        secondPage.Should().HaveCount(AuditPagesFixture.KhanRecords - 50);
+        firstPage.Concat(secondPage).Should().OnlyHaveUniqueItems().And.BeInDescendingOrder();
+        second.Should().Contain("KHAN-0001").And.NotContain(AuditPagesFixture.LeedsSmith);
+        SearchPage(second, "Older records").Should().BeNull();
+        back.Should().Equal(firstPage);
+        older.Value.Action.Should().NotContain("240712349", "the identifiers travel in the form body only");
+    }
+
+    [Fact]
+    public async Task SubjectSearch_WithABadIdentifier_Is400WithTheErrorSummary_AndWithoutAToken_IsRefused()
+    {
+        using var auditor = await sandbox.SignedInAsync("auditor");
+        var token = await TokenAsync(auditor, "/audit");
+
+        using var bad = await auditor.PostAsync("/audit?handler=subject", Search(token, "not-a-number", null, "1990-01-01"));
+        using var none = await auditor.PostAsync("/audit?handler=subject", Search(token, null, null, "31/01/1990"));
+        using var unsigned = await auditor.PostAsync("/audit?handler=subject", Search(null, "AB123456C", null, "1990-01-01"));
+
+        bad.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        var html = await bad.Content.ReadAsStringAsync();
+        html.Should().Contain("<li><a href=\"#nationalInsuranceNumber\">Not a valid National Insurance number");
+        html.Should().Contain("<title>Error: Audit trail – Eligibility Gateway</title>").And.NotContain(AuditPagesFixture.LeedsSmith);
+        none.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await none.Content.ReadAsStringAsync()).Should().Contain("<li><a href=\"#nationalInsuranceNumber\">").And.Contain("<li><a href=\"#dateOfBirth\">");
+        unsigned.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await unsigned.Content.ReadAsStringAsync()).Should().Contain("Sorry, there is a problem with the form you sent").And.NotContain(AuditPagesFixture.LeedsSmith);
+    }
+
+    private static async Task<string> SearchAsync(HttpClient client, string? nino, string? nass, string dateOfBirth)
+    {
+        var token = await TokenAsync(client, "/audit");
+        using var response = await client.PostAsync("/audit?handler=subject", Search(token, nino, nass, dateOfBirth));
+        var html = await response.Content.ReadAsStringAsync();
+        response.StatusCode.Should().Be(HttpStatusCode.OK, html);
+        return html;
+    }
+
+    /// <summary>The paging form of a subject search whose button says <paramref name="button"/>: its action and fields.</summary>
+    private static (string Action, Dictionary<string, string> Fields)? SearchPage(string html, string button)
+    {
+        foreach (Match form in Regex.Matches(html, "<form method=\"post\" action=\"([^\"]+)\"[^>]*>(.*?)</form>", RegexOptions.Singleline))
+        {
+            if (form.Groups[2].Value.Contains($">{button}</button>", StringComparison.Ordinal))
+            {
+                var fields = Regex.Matches(form.Groups[2].Value, "<input (?:type=\"hidden\" )?name=\"([^\"]+)\" (?:type=\"hidden\" )?value=\"([^\"]*)\"")
+                    .ToDictionary(m => m.Groups[1].Value, m => WebUtility.HtmlDecode(m.Groups[2].Value));
+                return (WebUtility.HtmlDecode(form.Groups[1].Value), fields);
+            }
+        }
+
+        return null;
+    }
+
+    private static FormUrlEncodedContent Search(string? token, string? nino, string? nass, string dateOfBirth)
+    {
+        var form = new Dictionary<string, string>
+        {
+            ["nationalInsuranceNumber"] = nino ?? "",
+            ["nationalAsylumSeekerServiceNumber"] = nass ?? "",
+            ["dateOfBirth"] = dateOfBirth,
+        };
+        if (token is not null)
+        {
+            form["__RequestVerificationToken"] = token;
+        }
+
+        return new FormUrlEncodedContent(form);
+    }
+
     private static async Task<string> PageAsync(HttpClient client, string path)
     {
         using var response = await client.GetAsync(path);
