@@ -70,7 +70,7 @@ interop_report="$results/interop.junit.xml"
 interop_status=0
 (
   cd tests/interop
-  npm ci --no-audit --no-fund --loglevel=error &&
+  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error &&
     node --test --test-concurrency=1 \
       --test-reporter=spec --test-reporter-destination=stdout \
       --test-reporter=junit --test-reporter-destination="$interop_report" \

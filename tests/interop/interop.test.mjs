@@ -266,6 +266,7 @@ function describeDiscovery(peer) {
       assert.ok(as.token_endpoint_auth_methods_supported.includes(method), method);
     }
     assert.ok(as.authorization_details_types_supported.includes('eligibility-check'));
+    assert.ok(as.scopes_supported.includes('openid'), 'OpenID Connect Discovery 1.0 §3: openid is listed');
     for (const endpoint of ['introspection_endpoint', 'revocation_endpoint', 'jwks_uri', 'token_endpoint']) {
       assert.ok(as[endpoint], endpoint);
     }

@@ -60,7 +60,8 @@ internal sealed class DiscoveryEndpoints
         AuthorizationDetailsTypesSupported: [ConsentAuthorizationDetails.Type],
         TokenEndpointAuthMethodsSupported: monitor.Current.Definition.Sandbox ? WithClientSecretBasic : PrivateKeyJwtOnly,
         TokenEndpointAuthSigningAlgValuesSupported: PrivateKeyJwtAuthenticator.SupportedAlgorithms,
-        ScopesSupported: GatewayScopes.Supported,
+        // openid is granted in the authorization-code flow only (PAR); it comes first, as in the scope a code grants.
+        ScopesSupported: [PushedAuthorizationEndpoint.OpenIdScope, .. GatewayScopes.Supported],
         // OpenID Connect Discovery 1.0 §3: a citizen's sub is pairwise per council (OIDC Core §8.1); ID tokens are ES256.
         SubjectTypesSupported: ["pairwise"],
         IdTokenSigningAlgValuesSupported: [SecurityAlgorithms.EcdsaSha256]);

@@ -595,7 +595,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                 Schemas.Enum([ClientAuthentication.PrivateKeyJwtMethod, ClientAuthentication.ClientSecretBasicMethod]),
                 "`client_secret_basic` is listed only while a sandbox framework is in force."),
             ["token_endpoint_auth_signing_alg_values_supported"] = Schemas.ArrayOf(Schemas.Enum(PrivateKeyJwtAuthenticator.SupportedAlgorithms)),
-            ["scopes_supported"] = Schemas.ArrayOf(Schemas.Enum(GatewayScopes.Supported)),
+            ["scopes_supported"] = Schemas.ArrayOf(Schemas.Enum([PushedAuthorizationEndpoint.OpenIdScope, .. GatewayScopes.Supported]), "`openid` only in the authorization-code flow."),
             ["subject_types_supported"] = Schemas.ArrayOf(Schemas.Const("pairwise"), "OpenID Connect Discovery 1.0 §3: a citizen's `sub` differs per council."),
             ["id_token_signing_alg_values_supported"] = Schemas.ArrayOf(Schemas.Const("ES256"), "OpenID Connect Discovery 1.0 §3."),
         });

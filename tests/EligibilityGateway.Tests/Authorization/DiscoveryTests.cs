@@ -25,7 +25,7 @@ public sealed class DiscoveryTests
         Strings(json, "grant_types_supported").Should().Equal("authorization_code", "refresh_token", "client_credentials");
         Strings(json, "token_endpoint_auth_methods_supported").Should().Equal("private_key_jwt", "client_secret_basic");
         Strings(json, "token_endpoint_auth_signing_alg_values_supported").Should().Equal("ES256", "PS256", "RS256");
-        Strings(json, "scopes_supported").Should().Equal("eligibility.check", "consents.manage", "audit.read");
+        Strings(json, "scopes_supported").Should().Equal("openid", "eligibility.check", "consents.manage", "audit.read");
         Strings(json, "subject_types_supported").Should().Equal("pairwise");
         Strings(json, "id_token_signing_alg_values_supported").Should().Equal("ES256");
         Strings(json, "response_types_supported").Should().Equal("code");
