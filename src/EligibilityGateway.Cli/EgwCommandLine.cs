@@ -2,8 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using EligibilityGateway.Audit;
+using EligibilityGateway.Security;
 using EligibilityGateway.TrustFramework;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace EligibilityGateway.Cli;
 
@@ -16,7 +20,7 @@ internal static class EgwCommandLine
     /// <summary>Success; for <c>audit verify</c>, the log verified.</summary>
     public const int Ok = 0;
 
-    /// <summary><c>audit verify</c>: the log has been altered; <c>trust-framework validate</c>: the file is invalid.</summary>
+    /// <summary><c>audit verify</c>: the log has been altered; <c>trust-framework validate</c>: the file is invalid; <c>audit purge</c>: the purge failed.</summary>
     public const int Failed = 1;
 
     /// <summary>The command line was wrong, or a named file could not be read.</summary>
@@ -44,7 +48,7 @@ internal static class EgwCommandLine
 
     private static RootCommand Build(EgwConsole console)
     {
-        var root = new RootCommand("Eligibility Gateway operator tool: verify and export the audit log, validate a trust framework.");
+        var root = new RootCommand("Eligibility Gateway operator tool: verify, export and purge the audit log, validate a trust framework.");
         root.Add(AuditCommand(console));
         root.Add(TrustFrameworkCommand(console));
         return root;
@@ -73,7 +77,23 @@ internal static class EgwCommandLine
         };
         export.SetAction((result, cancellationToken) => ExportAsync(result.GetRequiredValue(exportDatabase), result.GetRequiredValue(format), result.GetValue(output), console, cancellationToken));
 
-        return new Command("audit", "Work with an audit log.") { verify, export };
+        var purgeDatabase = new Option<FileInfo?>("--database") { Description = "The SQLite audit database the gateway writes (opened for writing; the gateway may be running)." };
+        var purgePostgres = new Option<string?>("--postgres") { Description = "An Npgsql connection string, when the log is in PostgreSQL (instead of --database)." };
+        var keys = new Option<DirectoryInfo>("--keys") { Description = "The gateway's key directory: the purge event is appended to the chain, and checkpoints that fall due are signed with the active audit key.", Required = true };
+        var activeAuditKey = new Option<string?>("--active-audit-key") { Description = "The kid of the active audit key, as Keys:ActiveAuditSigningKeyId (default: the key in audit-signing.json)." };
+        var framework = new Option<FileInfo>("--trust-framework") { Description = "The trust framework in force: each scheme's audit_retention decides what has expired.", Required = true };
+        var purge = new Command("purge", "Remove records past their scheme's audit_retention, up to a signed checkpoint, and record the purge in the log. Exit code 0 (purged or nothing to purge), 1 failed, 2 usage error.")
+        {
+            purgeDatabase,
+            purgePostgres,
+            keys,
+            activeAuditKey,
+            framework,
+        };
+        purge.SetAction((result, cancellationToken) => PurgeAsync(
+            result.GetValue(purgeDatabase), result.GetValue(purgePostgres), result.GetRequiredValue(keys), result.GetValue(activeAuditKey), result.GetRequiredValue(framework), console, cancellationToken));
+
+        return new Command("audit", "Work with an audit log.") { verify, export, purge };
     }
 
     private static Command TrustFrameworkCommand(EgwConsole console)
@@ -171,6 +191,69 @@ internal static class EgwCommandLine
     {
         await using var writer = new StreamWriter(output, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16, leaveOpen: true);
         return await AuditExport.WriteCsvAsync(rows, writer, cancellationToken);
+    }
+
+    private static async Task<int> PurgeAsync(
+        FileInfo? database, string? postgres, DirectoryInfo keys, string? activeAuditKey, FileInfo frameworkFile, EgwConsole console, CancellationToken cancellationToken)
+    {
+        if ((database is null) == string.IsNullOrWhiteSpace(postgres))
+        {
+            await console.Error.WriteLineAsync("egw: give exactly one of --database and --postgres.");
+            return UsageError;
+        }
+
+        if (database is { Exists: false })
+        {
+            // Never create a log here: a missing file is an incident, not an empty log to purge.
+            await console.Error.WriteLineAsync($"egw: no such file '{database}'");
+            return UsageError;
+        }
+
+        if (!frameworkFile.Exists)
+        {
+            await console.Error.WriteLineAsync($"egw: no such file '{frameworkFile}'");
+            return UsageError;
+        }
+
+        var loaded = TrustFrameworkLoader.LoadFile(frameworkFile.FullName, frameworkFile.ToString());
+        if (loaded.Definition is not { } definition)
+        {
+            foreach (var error in loaded.Errors)
+            {
+                await console.Error.WriteLineAsync(error.ToString());
+            }
+
+            return UsageError;
+        }
+
+        // The gateway's own composition of the log (writer, chain, checkpoints), so the purge event is appended exactly
+        // as the gateway appends any record, alongside a running gateway.
+        var settings = new Dictionary<string, string?>
+        {
+            ["Keys:Directory"] = keys.FullName,
+            ["Keys:ActiveAuditSigningKeyId"] = activeAuditKey,
+            ["Audit:Sqlite:Path"] = database?.FullName,
+            ["Audit:Postgres:ConnectionString"] = postgres,
+        };
+        var services = new ServiceCollection();
+        services.AddLogging();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddKeyRing();
+        services.AddAuditTrail(configuration);
+        await using var provider = services.BuildServiceProvider();
+        try
+        {
+            await provider.GetRequiredService<AuditLog>().OpenAsync(cancellationToken);
+            var result = await provider.GetRequiredService<AuditPurger>().PurgeAsync(definition, cancellationToken);
+            await console.Out.WriteLineAsync(AuditPurgeResult.Describe(result));
+            return Ok;
+        }
+        catch (Exception ex) when (ex is AuditUnavailableException or InvalidOperationException or KeyRingException or OptionsValidationException)
+        {
+            await console.Error.WriteLineAsync($"egw: the purge failed: {ex.Message}");
+            return Failed;
+        }
     }
 
     private static async Task<int> ValidateAsync(FileInfo file, EgwConsole console)

@@ -38,6 +38,7 @@ public static class GatewayApplication
         builder.Services.AddKeyRing();
         builder.Services.AddTrustFramework(builder.Configuration);
         builder.Services.AddAuditTrail(builder.Configuration);
+        builder.Services.AddAuditRetention();
         builder.Services.AddAnswerCache(builder.Configuration);
         builder.Services.AddProviders(builder.Configuration); // after AddTrustFramework: it checks the loaded framework
         builder.Services.AddGatewayAuthorizationServer(builder.Configuration);

@@ -36,6 +36,12 @@ internal static class AuditEventTypes
 
     /// <summary>A trust framework version was put in force (SPEC §6).</summary>
     public const string TrustFrameworkLoaded = "trust-framework.loaded";
+
+    /// <summary>
+    /// Records whose audit retention had expired were purged (SPEC §6); <see cref="AuditEntry.Rule"/> declares the range
+    /// (<see cref="AuditRetention.PurgeRule"/>). Appended before the records go, so the chain itself says what was purged.
+    /// </summary>
+    public const string AuditPurged = "audit.purged";
 }
 
 /// <summary>What the policy engine decided (SPEC §6: "decision and the rule that made it").</summary>

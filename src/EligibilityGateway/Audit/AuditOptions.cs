@@ -23,6 +23,21 @@ internal sealed class AuditOptions
 
     /// <summary>When signed checkpoints are issued (section <c>Audit:Checkpoints</c>).</summary>
     public AuditCheckpointOptions Checkpoints { get; set; } = new();
+
+    /// <summary>The retention purge (section <c>Audit:Retention</c>; the periods come from the trust framework).</summary>
+    public AuditRetentionOptions Retention { get; set; } = new();
+}
+
+/// <summary>Configuration section <c>Audit:Retention</c>: when the gateway purges records past their scheme's <c>audit_retention</c>.</summary>
+internal sealed class AuditRetentionOptions
+{
+    /// <summary>Whether the gateway purges by itself.</summary>
+    /// <value>Default true. Off, records are kept until <c>egw audit purge</c> is run.</value>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>How often the purge runs.</summary>
+    /// <value>Default 1 day; 1 minute to 7 days. The first run is at start. Retention periods are years, so a day's lateness does not matter.</value>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromDays(1);
 }
 
 /// <summary>Configuration section <c>Audit:Checkpoints</c>: a checkpoint is issued after whichever comes first, and on shutdown.</summary>
@@ -117,6 +132,11 @@ internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
         if (options.Checkpoints.Interval < TimeSpan.FromSeconds(1) || options.Checkpoints.Interval > TimeSpan.FromDays(1))
         {
             failures.Add("Audit:Checkpoints:Interval must be from 00:00:01 to 1.00:00:00.");
+        }
+
+        if (options.Retention.Interval < TimeSpan.FromMinutes(1) || options.Retention.Interval > TimeSpan.FromDays(7))
+        {
+            failures.Add("Audit:Retention:Interval must be from 00:01:00 to 7.00:00:00.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

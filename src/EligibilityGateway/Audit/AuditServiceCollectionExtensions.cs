@@ -68,8 +68,19 @@ public static class AuditServiceCollectionExtensions
         });
         services.TryAddSingleton<AuditLog>();
         services.TryAddSingleton<IAuditLog>(provider => provider.GetRequiredService<AuditLog>());
+        services.TryAddSingleton<AuditPurger>();
         services.AddHostedService(provider => provider.GetRequiredService<AuditLog>());
         services.AddHealthChecks().AddCheck<AuditStoreHealthCheck>(AuditStoreHealthCheck.Name, tags: [EligibilityGateway.GatewayApplication.ReadyTag]);
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the retention purge that runs in the background (<c>Audit:Retention</c>, README.md "Retention"). Needs
+    /// <c>AddAuditTrail</c> and <c>AddTrustFramework</c>: the periods are each scheme's <c>audit_retention</c>.
+    /// </summary>
+    public static IServiceCollection AddAuditRetention(this IServiceCollection services)
+    {
+        services.AddHostedService<AuditRetentionService>();
         return services;
     }
 

@@ -14,7 +14,8 @@ internal abstract record AuditVerification
     /// <param name="Count">Records walked.</param>
     /// <param name="LastSequence">The last record's sequence; 0 for an empty log.</param>
     /// <param name="LastCheckpoint">The newest checkpoint, or null when none has been signed yet.</param>
-    public sealed record Valid(long Count, long LastSequence, AuditCheckpoint? LastCheckpoint) : AuditVerification;
+    /// <param name="Purged">The oldest records, removed under retention, when there are any: the walk started from their anchor checkpoint.</param>
+    public sealed record Valid(long Count, long LastSequence, AuditCheckpoint? LastCheckpoint, AuditPurgedRange? Purged = null) : AuditVerification;
 
     /// <summary>The log has been altered; <paramref name="FirstBadSequence"/> is the first record that cannot be trusted.</summary>
     public sealed record Invalid(long FirstBadSequence, string Reason) : AuditVerification;
@@ -24,11 +25,21 @@ internal abstract record AuditVerification
         Valid { LastCheckpoint: null } v => string.Create(CultureInfo.InvariantCulture,
             $"valid: {v.Count} records, last sequence {v.LastSequence}, no signed checkpoint yet (the chain is consistent but nothing signs it)"),
         Valid v => string.Create(CultureInfo.InvariantCulture,
-            $"valid: {v.Count} records, last sequence {v.LastSequence}, last checkpoint at {v.LastCheckpoint!.Sequence} signed {AuditRecordFormat.FormatTime(v.LastCheckpoint.IssuedAt)} by key {v.LastCheckpoint.KeyId}"),
+            $"valid: {v.Count} records, last sequence {v.LastSequence}, last checkpoint at {v.LastCheckpoint!.Sequence} signed {AuditRecordFormat.FormatTime(v.LastCheckpoint.IssuedAt)} by key {v.LastCheckpoint.KeyId}{Describe(v.Purged)}"),
         Invalid i => string.Create(CultureInfo.InvariantCulture, $"invalid at sequence {i.FirstBadSequence}: {i.Reason}"),
         _ => throw new ArgumentOutOfRangeException(nameof(result)),
     };
+
+    private static string Describe(AuditPurgedRange? purged) => purged is null ? "" : string.Create(CultureInfo.InvariantCulture,
+        $"; sequences 1 to {purged.LastSequence} purged under retention, anchored at checkpoint {purged.AnchorCheckpoint} (purge recorded at sequence {purged.PurgeEventSequence})");
 }
+
+/// <summary>
+/// Records 1 to <paramref name="LastSequence"/> were purged under retention: they are gone, the signed checkpoint at
+/// <paramref name="LastSequence"/> (<paramref name="AnchorCheckpoint"/>) carries the chain on, and the purge event at
+/// <paramref name="PurgeEventSequence"/> declares the removal (README.md, "Retention").
+/// </summary>
+internal sealed record AuditPurgedRange(long LastSequence, long AnchorCheckpoint, long PurgeEventSequence);
 
 /// <summary>
 /// Verifies an audit log (SPEC §6), in the gateway and offline in <c>egw audit verify</c>: walks the records in
@@ -38,7 +49,11 @@ internal abstract record AuditVerification
 /// </summary>
 internal static class AuditVerifier
 {
-    /// <summary>Verifies everything the store holds, from the first record (or from the checkpoint just before it, when older records were purged).</summary>
+    /// <summary>
+    /// Verifies everything the store holds, from the first record, or — when older records were purged under retention —
+    /// from the signed checkpoint just before the first remaining record, provided a purge event in the remaining chain
+    /// declares that range purged (README.md, "Retention").
+    /// </summary>
     public static async Task<AuditVerification> VerifyAsync(IAuditStore store, AuditCheckpointVerifier keys, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -89,6 +104,8 @@ internal static class AuditVerifier
         long count = 0;
         long lastGoodCheckpoint = 0;
         AuditCheckpoint? lastCheckpoint = null;
+        long purgedThrough = 0;
+        (long Through, long Sequence) declared = (0, 0);
         var first = true;
         await foreach (var row in records.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
@@ -97,11 +114,13 @@ internal static class AuditVerifier
                 first = false;
                 if (row.Sequence > 1 && signed.TryGetValue(row.Sequence - 1, out var anchor))
                 {
-                    // Older records were purged: the chain resumes from the signed head hash at the purge boundary.
+                    // Older records are gone. The chain resumes from the signed head hash at that boundary; whether
+                    // they went by a retention purge or by deletion is settled at the end, by the purge events.
                     AuditChain.TryParseHex(anchor.Payload.HeadHash, previousHash);
                     expected = row.Sequence;
                     lastGoodCheckpoint = row.Sequence - 1;
                     lastCheckpoint = anchor.Stored;
+                    purgedThrough = row.Sequence - 1;
                 }
             }
 
@@ -142,9 +161,23 @@ internal static class AuditVerifier
                 lastCheckpoint = checkpoint.Stored;
             }
 
+            if (AuditRetention.TryReadPurge(row, out var through) && through > declared.Through)
+            {
+                // Trusted only now that its hash checks: a purge event is part of the chain like any record.
+                declared = (through, row.Sequence);
+            }
+
             (previousHash, recomputed) = (recomputed, previousHash);
             expected++;
             count++;
+        }
+
+        if (purgedThrough > declared.Through)
+        {
+            // Removing a prefix up to a checkpoint looks like a purge; only a purge event in the chain that covers it
+            // makes it one. Without that, records from the end of the last declared purge on were deleted.
+            return Bad(declared.Through + 1, string.Create(CultureInfo.InvariantCulture,
+                $"records {declared.Through + 1} to {purgedThrough} are missing: they end at the checkpoint at sequence {purgedThrough}, but no purge event in the log declares them purged under retention"));
         }
 
         var lastSequence = expected - 1;
@@ -155,7 +188,8 @@ internal static class AuditVerifier
                 $"the log ends at sequence {lastSequence}, but a checkpoint was signed at sequence {newest}: records from {lastSequence + 1} were removed"));
         }
 
-        return new AuditVerification.Valid(count, lastSequence, signed.Count > 0 ? signed.Values.Last().Stored : lastCheckpoint);
+        return new AuditVerification.Valid(count, lastSequence, signed.Count > 0 ? signed.Values.Last().Stored : lastCheckpoint,
+            purgedThrough > 0 ? new AuditPurgedRange(purgedThrough, purgedThrough, declared.Sequence) : null);
     }
 
     private static AuditVerification.Invalid Bad(long sequence, string reason) => new(sequence, reason);

@@ -87,7 +87,15 @@ internal sealed record AuditVerifyResponse(
     long? LastSequence,
     long? LastCheckpoint,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? FirstBadSequence,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), Description("Present when the oldest records were purged under retention: the walk started from the anchor checkpoint.")] AuditPurgedView? Purged = null);
+
+/// <summary>Records <c>from</c> (always 1) to <c>to</c> were purged under retention (README.md, "Retention").</summary>
+internal sealed record AuditPurgedView(
+    [property: Description("The first purged sequence: 1.")] long From,
+    [property: Description("The last purged sequence; the checkpoint there anchors the rest of the chain.")] long To,
+    [property: Description("The signed checkpoint the verification started from (equal to `to`).")] long AnchorCheckpoint,
+    [property: Description("The sequence of the `audit.purged` event that declares the removal.")] long PurgeEventSequence);
 
 /// <summary>A signed checkpoint: the compact JWS as stored, and the stored columns its payload signs.</summary>
 internal sealed record AuditCheckpointView(long Sequence, string HeadHash, DateTime IssuedAt, long? PreviousCheckpoint, string KeyId, string Jws);

@@ -196,7 +196,8 @@ internal static partial class AuditorEndpoints
             case AuditVerification.Valid valid:
                 Log.AuditVerified(logger, auditor.Id, valid.Count, valid.LastSequence);
                 return TypedResults.Json(
-                    new AuditVerifyResponse(true, valid.Count, valid.LastSequence, valid.LastCheckpoint?.Sequence, null, null),
+                    new AuditVerifyResponse(true, valid.Count, valid.LastSequence, valid.LastCheckpoint?.Sequence, null, null,
+                        valid.Purged is { } purged ? new AuditPurgedView(1, purged.LastSequence, purged.AnchorCheckpoint, purged.PurgeEventSequence) : null),
                     AuditApiJsonContext.Default.AuditVerifyResponse);
             case AuditVerification.Invalid invalid:
                 Log.AuditVerificationFailed(logger, auditor.Id, invalid.FirstBadSequence);

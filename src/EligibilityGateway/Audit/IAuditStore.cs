@@ -32,6 +32,16 @@ internal interface IAuditStore : IAsyncDisposable
     /// </summary>
     ValueTask<AuditCheckpoint?> CheckpointAsync(DateTimeOffset now, bool force, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Retention purge (README.md, "Retention"): in one transaction, deletes every record with a sequence up to
+    /// <paramref name="checkpointSequence"/>, which must be the sequence of a stored checkpoint (the anchor the rest of
+    /// the chain verifies from) and below the head (the purge event that declares the removal comes after it).
+    /// Checkpoints are kept. Returns how many records were deleted (0 when they already were). Callable beside the
+    /// writer, on a connection of its own.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No checkpoint at that sequence, or it is the head.</exception>
+    ValueTask<long> DeleteThroughCheckpointAsync(long checkpointSequence, CancellationToken cancellationToken);
+
     /// <summary>Every record from <paramref name="fromSequence"/> on, as stored, in sequence order, streamed from one snapshot.</summary>
     IAsyncEnumerable<AuditChainRow> ReadChainAsync(long fromSequence, CancellationToken cancellationToken);
 

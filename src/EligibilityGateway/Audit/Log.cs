@@ -34,4 +34,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1508, Level = LogLevel.Error, Message = "Audit checkpoint could not be written to {StoreKind}; the next one will cover its records")]
     public static partial void CheckpointFailed(ILogger logger, string storeKind, Exception exception);
+
+    [LoggerMessage(EventId = 1550, Level = LogLevel.Information, Message = "Audit retention purge removed sequences {FirstSequence} to {LastSequence} ({RecordCount} records), anchored at the checkpoint at {LastSequence}; recorded at sequence {PurgeEventSequence}")]
+    public static partial void Purged(ILogger logger, long firstSequence, long lastSequence, long recordCount, long purgeEventSequence);
+
+    [LoggerMessage(EventId = 1551, Level = LogLevel.Debug, Message = "Audit retention purge: nothing to purge ({Reason})")]
+    public static partial void NothingToPurge(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1552, Level = LogLevel.Error, Message = "Audit retention purge failed; it is tried again at the next interval")]
+    public static partial void PurgeFailed(ILogger logger, Exception exception);
 }

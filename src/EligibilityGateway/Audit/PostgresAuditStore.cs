@@ -438,6 +438,46 @@ internal sealed class PostgresAuditStore : IAuditStore
 
     private static string Where(List<string> conditions) => conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
 
+    public async ValueTask<long> DeleteThroughCheckpointAsync(long checkpointSequence, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Not under the head lock: the rows it deletes lie below the head, so appenders carry on meanwhile.
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using var command = new NpgsqlCommand(
+                "SELECT (SELECT count(*) FROM audit_checkpoints WHERE sequence = $1), (SELECT sequence FROM audit_head WHERE id = 1);", connection);
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = checkpointSequence });
+            long anchors;
+            long head;
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                await reader.ReadAsync(cancellationToken);
+                (anchors, head) = (reader.GetInt64(0), reader.IsDBNull(1) ? 0 : reader.GetInt64(1));
+            }
+
+            if (anchors != 1)
+            {
+                throw new InvalidOperationException($"There is no checkpoint at sequence {checkpointSequence}; records are purged only up to a signed checkpoint.");
+            }
+
+            if (head <= checkpointSequence)
+            {
+                throw new InvalidOperationException($"Sequence {checkpointSequence} is the head of the log; the purge event must follow the purged records.");
+            }
+
+            await using var delete = new NpgsqlCommand("DELETE FROM audit_records WHERE sequence <= $1;", connection);
+            delete.Parameters.Add(new NpgsqlParameter<long> { TypedValue = checkpointSequence });
+            long deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return deleted;
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new AuditUnavailableException(AuditUnavailableReason.CommitFailed, $"The audit store could not purge: {ex.Message}", ex);
+        }
+    }
+
     public async ValueTask<long> ProbeAsync(CancellationToken cancellationToken)
     {
         try

@@ -497,6 +497,55 @@ internal sealed class SqliteAuditStore : IAuditStore
 
     private static string Where(List<string> conditions) => conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
 
+    public ValueTask<long> DeleteThroughCheckpointAsync(long checkpointSequence, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // A connection of its own, like the probe: the writer's stays with the writer. BEGIN IMMEDIATE waits for
+            // the writer's lock (busy timeout), so the checks below and the delete see one committed state.
+            using var connection = OpenForWriting(writeConnectionString);
+            using var transaction = connection.BeginTransaction(deferred: false);
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = """
+                SELECT (SELECT COUNT(*) FROM audit_checkpoints WHERE sequence = $through),
+                       (SELECT COALESCE(MAX(sequence), 0) FROM audit_records);
+                """;
+            command.Parameters.AddWithValue("$through", checkpointSequence);
+            long anchors;
+            long head;
+            using (var reader = command.ExecuteReader())
+            {
+                reader.Read();
+                (anchors, head) = (reader.GetInt64(0), reader.GetInt64(1));
+            }
+
+            if (anchors != 1)
+            {
+                throw new InvalidOperationException($"There is no checkpoint at sequence {checkpointSequence}; records are purged only up to a signed checkpoint.");
+            }
+
+            if (head <= checkpointSequence)
+            {
+                throw new InvalidOperationException($"Sequence {checkpointSequence} is the head of the log; the purge event must follow the purged records.");
+            }
+
+            command.CommandText = "DELETE FROM audit_records WHERE sequence <= $through;";
+            long deleted = command.ExecuteNonQuery();
+            transaction.Commit();
+            if (!File.Exists(path))
+            {
+                throw new IOException($"The audit database '{path}' no longer exists.");
+            }
+
+            return ValueTask.FromResult(deleted);
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException)
+        {
+            throw new AuditUnavailableException(AuditUnavailableReason.CommitFailed, $"The audit store could not purge: {ex.Message}", ex);
+        }
+    }
+
     public ValueTask<long> ProbeAsync(CancellationToken cancellationToken)
     {
         try

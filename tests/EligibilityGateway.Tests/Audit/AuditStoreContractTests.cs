@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using EligibilityGateway.Audit;
 using EligibilityGateway.Checks;
 using EligibilityGateway.Security;
+using EligibilityGateway.Tests.Caching;
 
 namespace EligibilityGateway.Tests.Audit;
 
@@ -25,7 +26,7 @@ public abstract class AuditStoreContractTests
     /// <summary>A store over the same data opened for reading only, as the CLI opens it, without the key ring.</summary>
     private protected abstract IAuditStore OpenForVerification(AuditTestLog audit);
 
-    private protected async Task<AuditTestLog> CreateLogAsync(IDictionary<string, string?>? settings = null, bool open = true)
+    private protected async Task<AuditTestLog> CreateLogAsync(IDictionary<string, string?>? settings = null, bool open = true, TimeProvider? timeProvider = null)
     {
         var merged = new Dictionary<string, string?>(await StoreSettingsAsync());
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
@@ -33,7 +34,7 @@ public abstract class AuditStoreContractTests
             merged[key] = value;
         }
 
-        return await AuditTestLog.CreateAsync(settings: merged, open: open);
+        return await AuditTestLog.CreateAsync(settings: merged, open: open, timeProvider: timeProvider);
     }
 
     [Fact]
@@ -275,6 +276,151 @@ public abstract class AuditStoreContractTests
         var valid = result.Should().BeOfType<AuditVerification.Valid>().Subject;
         valid.Count.Should().Be(23);
         valid.LastCheckpoint!.Sequence.Should().Be(20);
+    }
+
+    [Fact]
+    public async Task Purge_WhenEveryRecordHasExpired_RemovesThemUpToTheLastCheckpointRecordsThePurgeAndTheRestVerifies()
+    {
+        var clock = new ManualTimeProvider(AuditRetentionTests.Start);
+        await using var audit = await CreateLogAsync(AuditTampering.CheckpointEveryTen, timeProvider: clock);
+        for (var i = 1; i <= 25; i++)
+        {
+            await audit.Log.AppendAsync(AuditTestLog.Check(i));
+        }
+
+        clock.Advance(TimeSpan.FromDays(2));
+        var result = await audit.Purger().PurgeAsync(AuditRetentionTests.Framework(fsm: TimeSpan.FromDays(1), cts: TimeSpan.FromDays(30)), CancellationToken.None);
+
+        result.Should().Be(new AuditPurgeResult.Purged(1, 20, 20, 26), "records 21 to 25 have no checkpoint after them to anchor on, so they wait");
+        var records = await audit.ReadAllAsync();
+        records.Select(r => r.Sequence).Should().Equal(21, 22, 23, 24, 25, 26);
+        var purge = records[^1];
+        purge.Entry.Should().BeEquivalentTo(new AuditEntry
+        {
+            EventType = AuditEventTypes.AuditPurged,
+            Rule = "retention:purged:1-20",
+            FrameworkId = "eligibility-gateway-sandbox",
+            FrameworkVersion = AuditRetentionTests.Framework(TimeSpan.FromDays(1), TimeSpan.FromDays(30)).Version,
+        });
+        (await audit.Store.ReadCheckpointsAsync(CancellationToken.None)).Select(c => c.Sequence).Should().StartWith([10L, 20L], "checkpoints are kept: the one at 20 anchors the rest");
+        await audit.CloseAsync();
+
+        var verification = await VerifyAsync(audit);
+
+        var valid = verification.Should().BeOfType<AuditVerification.Valid>().Subject;
+        valid.Purged.Should().Be(new AuditPurgedRange(20, 20, 26));
+        valid.Count.Should().Be(6);
+        valid.LastSequence.Should().Be(26);
+        AuditVerification.Describe(valid).Should().Contain("sequences 1 to 20 purged under retention, anchored at checkpoint 20 (purge recorded at sequence 26)");
+    }
+
+    [Fact]
+    public async Task Purge_KeepsEverythingFromTheOldestRecordAnySchemeMustKeep_AndALaterPurgeAlsoTakesTheEarlierPurgeEvent()
+    {
+        var clock = new ManualTimeProvider(AuditRetentionTests.Start);
+        await using var audit = await CreateLogAsync(AuditTampering.CheckpointEveryTen, timeProvider: clock);
+        for (var i = 1; i <= 25; i++)
+        {
+            // Records 11 to 15 are of the scheme kept for 30 days; the others of the scheme kept for one.
+            await audit.Log.AppendAsync(AuditTestLog.Check(i) with { SchemeId = i is >= 11 and <= 15 ? "council-tax-support" : "free-school-meals" });
+        }
+
+        var framework = AuditRetentionTests.Framework(fsm: TimeSpan.FromDays(1), cts: TimeSpan.FromDays(30));
+        clock.Advance(TimeSpan.FromDays(2));
+        var first = await audit.Purger().PurgeAsync(framework, CancellationToken.None);
+
+        first.Should().Be(new AuditPurgeResult.Purged(1, 10, 10, 26), "record 11 must be kept, so the boundary is the checkpoint before it");
+        (await audit.ReadAllAsync()).Select(r => r.Sequence).Should().Equal(Enumerable.Range(11, 16).Select(n => (long)n), "expired records after a kept one stay too");
+        (await VerifyOpenAsync(audit)).Should().BeOfType<AuditVerification.Valid>().Which.Purged.Should().Be(new AuditPurgedRange(10, 10, 26));
+
+        clock.Advance(TimeSpan.FromDays(31));
+        var second = await audit.Purger().PurgeAsync(framework, CancellationToken.None);
+
+        second.Should().Be(new AuditPurgeResult.Purged(11, 26, 16, 27), "the first purge's event (26, no scheme: the longest retention) has expired too, and a checkpoint was signed there");
+        (await audit.ReadAllAsync()).Select(r => r.Sequence).Should().Equal([27L]);
+        var receipt = await audit.Log.AppendAsync(AuditTestLog.Check(99));
+        receipt.Sequence.Should().Be(28, "appending carries on from the head, gap-free");
+        await audit.CloseAsync();
+        var verification = await VerifyAsync(audit);
+        verification.Should().BeOfType<AuditVerification.Valid>(AuditVerification.Describe(verification)).Which.Purged.Should().Be(new AuditPurgedRange(26, 26, 27));
+    }
+
+    [Fact]
+    public async Task Purge_WhenNoCheckpointFollowsTheExpiredRecords_RemovesNothingAndRecordsNothing()
+    {
+        var clock = new ManualTimeProvider(AuditRetentionTests.Start);
+        await using var audit = await CreateLogAsync(AuditTampering.CheckpointEveryTen, timeProvider: clock);
+        for (var i = 1; i <= 5; i++)
+        {
+            await audit.Log.AppendAsync(AuditTestLog.Check(i));
+        }
+
+        clock.Advance(TimeSpan.FromDays(2));
+        var result = await audit.Purger().PurgeAsync(AuditRetentionTests.Framework(TimeSpan.FromDays(1), TimeSpan.FromDays(1)), CancellationToken.None);
+
+        result.Should().BeOfType<AuditPurgeResult.NothingToPurge>().Which.Reason.Should().Contain("no signed checkpoint");
+        (await audit.ReadAllAsync()).Should().HaveCount(5);
+    }
+
+    [Fact]
+    public async Task Purge_WhenTheOldestRecordIsWithinItsRetention_RemovesNothing()
+    {
+        await using var audit = await CreateLogAsync(AuditTampering.CheckpointEveryTen);
+        for (var i = 1; i <= 12; i++)
+        {
+            await audit.Log.AppendAsync(AuditTestLog.Check(i));
+        }
+
+        var result = await audit.Purger().PurgeAsync(AuditRetentionTests.Framework(TimeSpan.FromDays(1), TimeSpan.FromDays(1)), CancellationToken.None);
+
+        result.Should().BeOfType<AuditPurgeResult.NothingToPurge>().Which.Reason.Should().Contain("sequence 1, is still within its retention");
+        (await audit.ReadAllAsync()).Should().HaveCount(12);
+    }
+
+    [Fact]
+    public async Task DeleteThroughCheckpoint_RefusesASequenceWithoutACheckpointAndTheHead()
+    {
+        await using var audit = await CreateLogAsync(AuditTampering.CheckpointEveryTen);
+        for (var i = 1; i <= 10; i++)
+        {
+            await audit.Log.AppendAsync(AuditTestLog.Check(i));
+        }
+
+        var withoutAnchor = () => audit.Store.DeleteThroughCheckpointAsync(5, CancellationToken.None).AsTask();
+        var theHead = () => audit.Store.DeleteThroughCheckpointAsync(10, CancellationToken.None).AsTask();
+
+        await withoutAnchor.Should().ThrowAsync<InvalidOperationException>().WithMessage("*no checkpoint at sequence 5*");
+        await theHead.Should().ThrowAsync<InvalidOperationException>().WithMessage("*head of the log*");
+        (await audit.ReadAllAsync()).Should().HaveCount(10);
+    }
+
+    [Fact]
+    public async Task Verify_WhenRecordsBeyondTheDeclaredPurgeAreDeletedUpToACheckpoint_NamesTheFirstUndeclaredRecord()
+    {
+        var clock = new ManualTimeProvider(AuditRetentionTests.Start);
+        await using var audit = await CreateLogAsync(AuditTampering.CheckpointEveryTen, timeProvider: clock);
+        for (var i = 1; i <= 25; i++)
+        {
+            await audit.Log.AppendAsync(AuditTestLog.Check(i) with { SchemeId = i is >= 11 and <= 15 ? "council-tax-support" : "free-school-meals" });
+        }
+
+        clock.Advance(TimeSpan.FromDays(2));
+        (await audit.Purger().PurgeAsync(AuditRetentionTests.Framework(TimeSpan.FromDays(1), TimeSpan.FromDays(30)), CancellationToken.None))
+            .Should().Be(new AuditPurgeResult.Purged(1, 10, 10, 26));
+        await audit.CloseAsync();
+        await TamperAsync("delete-up-to-the-checkpoint-at-20", audit);
+
+        var result = await VerifyAsync(audit);
+
+        var invalid = result.Should().BeOfType<AuditVerification.Invalid>().Subject;
+        invalid.FirstBadSequence.Should().Be(11, "the purge event declares 1 to 10; 11 to 20 were deleted, anchor or not");
+        invalid.Reason.Should().Contain("no purge event in the log declares them purged");
+    }
+
+    private async Task<AuditVerification> VerifyOpenAsync(AuditTestLog audit)
+    {
+        var keys = System.Text.Encoding.UTF8.GetString(AuditKeySet.Serialize(audit.Keys().PublicAuditKeys()));
+        return await AuditVerifier.VerifyAsync(audit.Store, new AuditCheckpointVerifier(keys), CancellationToken.None);
     }
 
     private async Task<AuditVerification> VerifyAsync(AuditTestLog audit)

@@ -58,6 +58,7 @@ internal static class AuditTampering
         { "swap-two-records", 14 },
         { "truncate-the-tail-after-a-checkpoint", 16 },
         { "rewrite-the-chain-after-a-record-changed", 11 },
+        { "delete-the-oldest-records-up-to-a-checkpoint", 1 },
     };
 
     public static void Apply(string tampering, string databasePath)
@@ -72,6 +73,13 @@ internal static class AuditTampering
                 break;
             case "delete-a-record":
                 Execute(connection, "DELETE FROM audit_records WHERE sequence = 12;");
+                break;
+            case "delete-the-oldest-records-up-to-a-checkpoint":
+                // Looks like a retention purge (it ends at the checkpoint at 10), but no purge event declares it.
+                Execute(connection, "DELETE FROM audit_records WHERE sequence <= 10;");
+                break;
+            case "delete-up-to-the-checkpoint-at-20":
+                Execute(connection, "DELETE FROM audit_records WHERE sequence <= 20;");
                 break;
             case "delete-a-record-and-renumber":
                 Execute(connection, "DELETE FROM audit_records WHERE sequence = 12;");
@@ -193,6 +201,9 @@ internal static class AuditTampering
         await using var store = new SqliteAuditStore(databasePath, TimeSpan.FromSeconds(5), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         return await AuditVerifier.VerifyAsync(store, new AuditCheckpointVerifier(publicKeySet), CancellationToken.None);
     }
+
+    /// <summary>The retention purger of a test log, on the log's own clock.</summary>
+    public static AuditPurger Purger(this AuditTestLog audit) => audit.Services.GetRequiredService<AuditPurger>();
 
     /// <summary>The key ring of a test log.</summary>
     public static KeyRing Keys(this AuditTestLog audit) => audit.Services.GetRequiredService<KeyRing>();

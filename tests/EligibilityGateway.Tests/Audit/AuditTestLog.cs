@@ -37,7 +37,8 @@ internal sealed class AuditTestLog : IAsyncDisposable
     public IServiceProvider Services => services;
 
     /// <summary>Composes a log; opens it unless <paramref name="open"/> is false.</summary>
-    public static async Task<AuditTestLog> CreateAsync(string? directory = null, IDictionary<string, string?>? settings = null, bool open = true)
+    /// <param name="timeProvider">The clock that stamps records; the system clock unless a test needs records from another time.</param>
+    public static async Task<AuditTestLog> CreateAsync(string? directory = null, IDictionary<string, string?>? settings = null, bool open = true, TimeProvider? timeProvider = null)
     {
         directory ??= System.IO.Directory.CreateTempSubdirectory("egw-audit-").FullName;
         var configuration = new ConfigurationBuilder()
@@ -53,6 +54,11 @@ internal sealed class AuditTestLog : IAsyncDisposable
         var collection = new ServiceCollection();
         collection.AddLogging();
         collection.AddSingleton<IConfiguration>(configuration);
+        if (timeProvider is not null)
+        {
+            collection.AddSingleton(timeProvider);
+        }
+
         collection.AddKeyRing();
         collection.AddAuditTrail(configuration);
         var log = new AuditTestLog(directory, collection.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }));

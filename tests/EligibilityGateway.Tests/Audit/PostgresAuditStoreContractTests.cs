@@ -174,6 +174,12 @@ internal static class PostgresAuditTampering
             case "delete-a-record":
                 await ExecuteAsync(connection, "DELETE FROM audit_records WHERE sequence = 12;");
                 break;
+            case "delete-the-oldest-records-up-to-a-checkpoint":
+                await ExecuteAsync(connection, "DELETE FROM audit_records WHERE sequence <= 10;");
+                break;
+            case "delete-up-to-the-checkpoint-at-20":
+                await ExecuteAsync(connection, "DELETE FROM audit_records WHERE sequence <= 20;");
+                break;
             case "delete-a-record-and-renumber":
                 // Through negative numbers, because PostgreSQL checks the primary key row by row.
                 await ExecuteAsync(connection, "DELETE FROM audit_records WHERE sequence = 12;");

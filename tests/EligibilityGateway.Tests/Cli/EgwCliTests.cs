@@ -138,6 +138,59 @@ public sealed class EgwCliTests : IDisposable
         run.StandardOutputBytes.Count(b => b == (byte)'\n').Should().Be(AuditTampering.Records);
     }
 
+    [Fact]
+    public async Task AuditPurge_OnALogPastItsRetention_PurgesUpToTheLastCheckpoint_ThenVerifyReportsThePurgedRangeAsValid()
+    {
+        // Written in 2019: older than the sandbox framework's six-year (P2190D) retention today.
+        var audit = await AuditTestLog.CreateAsync(
+            Path.Combine(workspace, "gateway"), AuditTampering.CheckpointEveryTen, timeProvider: new Caching.ManualTimeProvider(new DateTimeOffset(2019, 11, 1, 9, 0, 0, TimeSpan.Zero)));
+        for (var i = 1; i <= 25; i++)
+        {
+            await audit.Log.AppendAsync(AuditTestLog.Check(i));
+        }
+
+        await audit.CloseAsync();
+        SqliteConnection.ClearAllPools();
+        var keys = Path.Combine(audit.Directory, "keys");
+        var framework = Path.Combine(TrustFrameworkFiles.RepositoryRoot, "trust-frameworks", "sandbox.yaml");
+        var jwks = Path.Combine(workspace, "audit.jwks.json");
+        await File.WriteAllTextAsync(jwks, AuditTampering.PublicKeySet(keys));
+
+        var purge = await RunAsync("audit", "purge", "--database", audit.DatabasePath, "--keys", keys, "--trust-framework", framework);
+        var again = await RunAsync("audit", "purge", "--database", audit.DatabasePath, "--keys", keys, "--trust-framework", framework);
+        SqliteConnection.ClearAllPools();
+        var verify = await RunAsync("audit", "verify", "--database", audit.DatabasePath, "--jwks", jwks);
+
+        purge.ExitCode.Should().Be(0, purge.Error);
+        purge.Output.Should().StartWith("purged sequences 1 to 25 (25 records) under retention, anchored at checkpoint 25; the purge is recorded at sequence 26");
+        again.ExitCode.Should().Be(0, again.Error);
+        again.Output.Should().StartWith("nothing to purge: the oldest record, sequence 26, is still within its retention");
+        verify.ExitCode.Should().Be(0, verify.Output + verify.Error);
+        verify.Output.Should().StartWith("valid: 1 records, last sequence 26").And.Contain("sequences 1 to 25 purged under retention, anchored at checkpoint 25 (purge recorded at sequence 26)");
+    }
+
+    [Theory]
+    [InlineData("--database", "{database}", "--postgres", "Host=127.0.0.1", "--keys", "{keys}", "--trust-framework", "{framework}")]
+    [InlineData("--keys", "{keys}", "--trust-framework", "{framework}")]
+    [InlineData("--database", "{missing}", "--keys", "{keys}", "--trust-framework", "{framework}")]
+    [InlineData("--database", "{database}", "--keys", "{keys}", "--trust-framework", "{missing}")]
+    [InlineData("--database", "{database}", "--keys", "{keys}", "--trust-framework", "{database}")]
+    public async Task AuditPurge_OnAUsageError_ExitsTwoAndChangesNothing(params string[] args)
+    {
+        var (database, _) = await CopyOfAClosedLogAsync();
+        var before = await File.ReadAllBytesAsync(database);
+        var resolved = args.Select(a => a.Replace("{database}", database, StringComparison.Ordinal)
+            .Replace("{keys}", Path.Combine(workspace, "keys"), StringComparison.Ordinal)
+            .Replace("{framework}", Path.Combine(TrustFrameworkFiles.RepositoryRoot, "trust-frameworks", "sandbox.yaml"), StringComparison.Ordinal)
+            .Replace("{missing}", Path.Combine(workspace, "missing.db"), StringComparison.Ordinal)).ToArray();
+
+        var run = await RunAsync(["audit", "purge", .. resolved]);
+
+        run.ExitCode.Should().Be(2, run.Output);
+        run.Error.Should().NotBeEmpty();
+        (await File.ReadAllBytesAsync(database)).Should().Equal(before);
+    }
+
     [Theory]
     [InlineData("sandbox.yaml")]
     [InlineData("example-england.yaml")]
