@@ -41,6 +41,7 @@ public static class GatewayApplication
         builder.Services.AddAuditRetention();
         builder.Services.AddAnswerCache(builder.Configuration);
         builder.Services.AddProviders(builder.Configuration); // after AddTrustFramework: it checks the loaded framework
+        builder.Services.AddSharedReplicaState(); // before AddGatewayAuthorizationServer: Redis-backed stores when Cache:Redis is set
         builder.Services.AddGatewayAuthorizationServer(builder.Configuration);
         builder.Services.AddGatewayAuthentication();
         builder.Services.AddGatewayPages(); // after AddGatewayAuthentication, so that the API's Bearer scheme stays the default

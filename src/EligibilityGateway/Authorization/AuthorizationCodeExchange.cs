@@ -12,7 +12,7 @@ namespace EligibilityGateway.Authorization;
 /// the verifier matches the S256 challenge (RFC 7636 §4.6) → the consent is still authorised.
 /// </summary>
 internal sealed class AuthorizationCodeExchange(
-    AuthorizationCodeStore codes,
+    IAuthorizationCodeStore codes,
     ConsentTokenRegistry tokens,
     ConsentService consents,
     TimeProvider timeProvider,

@@ -128,15 +128,35 @@ internal abstract record CodeRedemption
 }
 
 /// <summary>
+/// Authorization codes (RFC 6749 §4.1.2): single use, at most <see cref="AuthorizationCodeStore.Lifetime"/>, and a
+/// replay returns the token families the code started. <see cref="AuthorizationCodeStore"/> serves one replica;
+/// <see cref="RedisAuthorizationCodeStore"/> every replica sharing Redis.
+/// </summary>
+internal interface IAuthorizationCodeStore
+{
+    /// <summary>A new code for the grant, or null when the store is full or unavailable.</summary>
+    string? Issue(Func<DateTimeOffset, AuthorizationCodeGrant> grant);
+
+    /// <summary>Marks the code redeemed, once; a second call (on any replica) is a replay.</summary>
+    CodeRedemption Redeem(string code);
+
+    /// <summary>Remembers the token family the code started, so that a replay can revoke it.</summary>
+    void RecordIssued(string code, string familyId);
+}
+
+/// <summary>
 /// Authorization codes (RFC 6749 §4.1.2): 256 random bits, single use, at most <see cref="Lifetime"/>; only a
 /// SHA-256 of the code is kept. A redeemed code is remembered for ten minutes after it would have expired, with the
 /// token family it started (the access token and the refresh tokens rotated from it), so that a replay can revoke them (RFC 6749 §4.1.2: "SHOULD revoke … all tokens previously
 /// issued based on that authorization code").
 /// </summary>
-internal sealed class AuthorizationCodeStore(TimeProvider timeProvider)
+internal sealed class AuthorizationCodeStore(TimeProvider timeProvider) : IAuthorizationCodeStore
 {
     /// <summary>RFC 6749 §4.1.2 recommends at most ten minutes; SPEC §5.1 says at most 60 seconds.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
+
+    /// <summary>A code is remembered this long after it expires, as long as the tokens it issued can live, so that its replay still revokes them.</summary>
+    public static readonly TimeSpan Retention = TimeSpan.FromMinutes(10);
 
     /// <summary>Live codes held at most; a full store refuses new codes rather than forget live ones.</summary>
     public const int Capacity = 10_000;
@@ -203,7 +223,7 @@ internal sealed class AuthorizationCodeStore(TimeProvider timeProvider)
         foreach (var (key, entry) in codes)
         {
             // A redeemed code is kept as long as the tokens it issued can live, so that its replay still revokes them.
-            if (entry.Grant.ExpiresAt + TimeSpan.FromMinutes(10) <= now)
+            if (entry.Grant.ExpiresAt + Retention <= now)
             {
                 codes.TryRemove(key, out _);
             }

@@ -32,6 +32,7 @@ public static class AuthorizationServiceCollectionExtensions
         services.TryAddSingleton<TokenEndpoint>();
         services.TryAddSingleton<IPendingAuthorizationStore, InMemoryPendingAuthorizationStore>();
         services.TryAddSingleton<AuthorizationCodeStore>();
+        services.TryAddSingleton<IAuthorizationCodeStore>(provider => provider.GetRequiredService<AuthorizationCodeStore>());
         services.TryAddSingleton<RevokedAccessTokens>();
         services.TryAddSingleton<AuthorizationCodeExchange>();
         services.TryAddSingleton<ConsentTokenRegistry>();

@@ -42,4 +42,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1213, Level = LogLevel.Warning, Message = "Refresh token of {ClientId} refused: {Description}")]
     public static partial void RefreshTokenRefused(ILogger logger, string clientId, string description);
+
+    [LoggerMessage(EventId = 1214, Level = LogLevel.Warning, Message = "The shared {Store} store in Redis could not be used ({ErrorType}); the request is refused")]
+    public static partial void SharedStateUnavailable(ILogger logger, string store, string errorType);
 }

@@ -23,7 +23,7 @@ namespace EligibilityGateway.Pages;
 [Authorize(Policy = PagePolicies.Citizen)]
 internal sealed class ConsentPageModel(
     IPendingAuthorizationStore requests,
-    AuthorizationCodeStore codes,
+    IAuthorizationCodeStore codes,
     ConsentService consents,
     TrustFrameworkMonitor monitor,
     GatewayIssuer issuer,

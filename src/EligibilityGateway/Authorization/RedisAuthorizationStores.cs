@@ -1,0 +1,246 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using EligibilityGateway.Caching;
+using EligibilityGateway.Security;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using StackExchange.Redis;
+
+namespace EligibilityGateway.Authorization;
+
+/// <summary>
+/// The Redis connection and value sealing shared by the authorization server's cross-replica state (pending PAR
+/// requests, decisions, authorization codes) and the data-protection key ring, when <c>Cache:Redis</c> is set.
+/// Unlike the answer cache this state does not fail open: with Redis unreachable, a flow that needs it is refused
+/// (PAR answers 503 <c>temporarily_unavailable</c>, a code is <c>invalid_grant</c>), never half-done.
+/// </summary>
+/// <remarks>
+/// Keys are <c>egw:{kind}:v1:</c> followed by the hex SHA-256 of the secret they are found by (a request URI, a
+/// code), so Redis never holds a usable request URI or code, nor anything personal. Values are sealed with
+/// AES-256-GCM under a key derived (HKDF) from the cache encryption key, with the Redis key as associated data, so a
+/// value copied to another key does not open: layout <c>nonce (12) ‖ ciphertext ‖ tag (16)</c> of UTF-8 JSON.
+/// The calls are synchronous because the stores' callers are (the consent page, PAR, the code exchange); each is one
+/// round trip on loopback or a LAN, bounded by <see cref="CacheOptions.OperationTimeout"/>, on low-rate paths.
+/// </remarks>
+internal sealed class SharedAuthorizationState : IDisposable
+{
+    private const int NonceBytes = 12;
+    private const int TagBytes = 16;
+
+    private readonly Lazy<ConnectionMultiplexer> connection;
+    private readonly byte[] sealingKey;
+
+    public SharedAuthorizationState(IOptions<CacheOptions> options, KeyRing keyRing)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(keyRing);
+        var settings = options.Value;
+        IsEnabled = !string.IsNullOrWhiteSpace(settings.Redis);
+        sealingKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, keyRing.CacheEncryptionKey, 32, salt: [], info: "eligibility-gateway/authorization-state/v1"u8.ToArray());
+        connection = new Lazy<ConnectionMultiplexer>(
+            () =>
+            {
+                var configuration = ConfigurationOptions.Parse(settings.Redis!);
+                configuration.AbortOnConnectFail = false;
+                configuration.ConnectTimeout = (int)settings.ConnectTimeout.TotalMilliseconds;
+                configuration.SyncTimeout = (int)Math.Max(settings.OperationTimeout.TotalMilliseconds, 1000);
+                configuration.ResponseTimeout = configuration.SyncTimeout;
+                configuration.ReconnectRetryPolicy = new LinearRetry(configuration.ConnectTimeout);
+                configuration.KeepAlive = 5;
+                configuration.ClientName = "eligibility-gateway-authorization";
+                return ConnectionMultiplexer.Connect(configuration);
+            },
+            LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>True when <c>Cache:Redis</c> is set: several replicas may share this state.</summary>
+    public bool IsEnabled { get; }
+
+    public IDatabase Database => connection.Value.GetDatabase();
+
+    /// <summary>The Redis key of a record of <paramref name="kind"/> found by <paramref name="secret"/>.</summary>
+    public static string Key(string kind, string secret) =>
+        $"egw:{kind}:v1:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+
+    public byte[] Seal<T>(string key, T value)
+    {
+        var plaintext = JsonSerializer.SerializeToUtf8Bytes(value);
+        var sealedValue = new byte[NonceBytes + plaintext.Length + TagBytes];
+        var nonce = sealedValue.AsSpan(0, NonceBytes);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(sealingKey, TagBytes);
+        aes.Encrypt(nonce, plaintext, sealedValue.AsSpan(NonceBytes, plaintext.Length), sealedValue.AsSpan(NonceBytes + plaintext.Length), Encoding.UTF8.GetBytes(key));
+        return sealedValue;
+    }
+
+    /// <summary>The value sealed under <paramref name="key"/>; default when it is absent, altered, moved or unreadable.</summary>
+    public T? Unseal<T>(string key, RedisValue stored)
+    {
+        if (stored.IsNull)
+        {
+            return default;
+        }
+
+        var sealedValue = (byte[])stored!;
+        if (sealedValue.Length < NonceBytes + TagBytes)
+        {
+            return default;
+        }
+
+        var plaintext = new byte[sealedValue.Length - NonceBytes - TagBytes];
+        try
+        {
+            using var aes = new AesGcm(sealingKey, TagBytes);
+            aes.Decrypt(sealedValue.AsSpan(0, NonceBytes), sealedValue.AsSpan(NonceBytes, plaintext.Length), sealedValue.AsSpan(NonceBytes + plaintext.Length), plaintext, Encoding.UTF8.GetBytes(key));
+            return JsonSerializer.Deserialize<T>(plaintext);
+        }
+        catch (Exception ex) when (ex is AuthenticationTagMismatchException or JsonException)
+        {
+            return default;
+        }
+    }
+
+    /// <summary>
+    /// Atomically reads and deletes a key (Redis 6.2 <c>GETDEL</c>, which StackExchange.Redis 1.2.6 has no method for,
+    /// as a script): of two replicas taking the same single-use record, exactly one gets it.
+    /// </summary>
+    public RedisValue TakeValue(string key) =>
+        (RedisValue)Database.ScriptEvaluate("local v = redis.call('GET', KEYS[1]) if v then redis.call('DEL', KEYS[1]) end return v", [key]);
+
+    public void Dispose()
+    {
+        if (connection.IsValueCreated)
+        {
+            connection.Value.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// <see cref="IPendingAuthorizationStore"/> in Redis, so that a request pushed to one replica can be authorised on
+/// another: <c>SET NX PX</c> to add, an atomic get-and-delete to take (RFC 9126 §4: single use across replicas).
+/// </summary>
+internal sealed class RedisPendingAuthorizationStore(SharedAuthorizationState state, TimeProvider timeProvider, ILogger<RedisPendingAuthorizationStore> logger) : IPendingAuthorizationStore
+{
+    public bool TryAdd(PendingAuthorization pending)
+    {
+        var key = SharedAuthorizationState.Key("par", pending.RequestUri);
+        return Guard(() => state.Database.StringSet(key, state.Seal(key, pending), Ttl(pending.ExpiresAt), When.NotExists), false);
+    }
+
+    public PendingAuthorization? Find(string requestUri, DateTimeOffset now)
+    {
+        var key = SharedAuthorizationState.Key("par", requestUri);
+        return Guard(() => state.Unseal<PendingAuthorization>(key, state.Database.StringGet(key)) is { } found && found.ExpiresAt > now && found.RequestUri == requestUri ? found : null, null);
+    }
+
+    public PendingAuthorization? TryTake(string requestUri, DateTimeOffset now)
+    {
+        var key = SharedAuthorizationState.Key("par", requestUri);
+        return Guard(() => state.Unseal<PendingAuthorization>(key, state.TakeValue(key)) is { } found && found.ExpiresAt > now && found.RequestUri == requestUri ? found : null, null);
+    }
+
+    public void AddDecision(string requestUri, AuthorizationDecision decision)
+    {
+        var key = SharedAuthorizationState.Key("par-decision", requestUri);
+        Guard(() => state.Database.StringSet(key, state.Seal(key, decision), Ttl(decision.ExpiresAt)), false);
+    }
+
+    public AuthorizationDecision? TakeDecision(string requestUri, DateTimeOffset now)
+    {
+        var key = SharedAuthorizationState.Key("par-decision", requestUri);
+        return Guard(() => state.Unseal<AuthorizationDecision>(key, state.TakeValue(key)) is { } decision && decision.ExpiresAt > now ? decision : null, null);
+    }
+
+    private TimeSpan Ttl(DateTimeOffset expiresAt) => Max(expiresAt - timeProvider.GetUtcNow(), TimeSpan.FromSeconds(1));
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private T Guard<T>(Func<T> operation, T unavailable)
+    {
+        try
+        {
+            return operation();
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.SharedStateUnavailable(logger, "pending authorization", ex.GetType().Name);
+            return unavailable;
+        }
+    }
+}
+
+/// <summary>
+/// <see cref="IAuthorizationCodeStore"/> in Redis: a code issued on one replica is redeemed on any, exactly once. The
+/// grant is sealed under the code's hash; redemption is <c>SET NX</c> of a marker beside it, which only one replica
+/// can win; the families a code started are a set beside it, so that a replay on any replica learns what to revoke.
+/// </summary>
+internal sealed class RedisAuthorizationCodeStore(SharedAuthorizationState state, TimeProvider timeProvider, ILogger<RedisAuthorizationCodeStore> logger) : IAuthorizationCodeStore
+{
+    public string? Issue(Func<DateTimeOffset, AuthorizationCodeGrant> grant)
+    {
+        var now = timeProvider.GetUtcNow();
+        var code = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+        var key = SharedAuthorizationState.Key("code", code);
+        try
+        {
+            return state.Database.StringSet(key, state.Seal(key, grant(now + AuthorizationCodeStore.Lifetime)), AuthorizationCodeStore.Lifetime + AuthorizationCodeStore.Retention, When.NotExists)
+                ? code
+                : null;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.SharedStateUnavailable(logger, "authorization code", ex.GetType().Name);
+            return null;
+        }
+    }
+
+    public CodeRedemption Redeem(string code)
+    {
+        var key = SharedAuthorizationState.Key("code", code);
+        try
+        {
+            var database = state.Database;
+            if (state.Unseal<AuthorizationCodeGrant>(key, database.StringGet(key)) is not { } grant)
+            {
+                return new CodeRedemption.Refused([]);
+            }
+
+            var redeemed = key + ":redeemed";
+            if (grant.ExpiresAt <= timeProvider.GetUtcNow())
+            {
+                return database.KeyExists(redeemed) ? new CodeRedemption.Refused(Families(database, key)) : new CodeRedemption.Refused([]);
+            }
+
+            // Of every replica redeeming this code, exactly one sets the marker.
+            return database.StringSet(redeemed, "1", AuthorizationCodeStore.Lifetime + AuthorizationCodeStore.Retention, When.NotExists)
+                ? new CodeRedemption.Redeemed(grant)
+                : new CodeRedemption.Refused(Families(database, key));
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.SharedStateUnavailable(logger, "authorization code", ex.GetType().Name);
+            return new CodeRedemption.Refused([]);
+        }
+    }
+
+    public void RecordIssued(string code, string familyId)
+    {
+        var families = SharedAuthorizationState.Key("code", code) + ":families";
+        try
+        {
+            var database = state.Database;
+            database.SetAdd(families, familyId);
+            database.KeyExpire(families, AuthorizationCodeStore.Lifetime + AuthorizationCodeStore.Retention);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.SharedStateUnavailable(logger, "authorization code", ex.GetType().Name);
+        }
+    }
+
+    private static ImmutableArray<string> Families(IDatabase database, string key) =>
+        [.. database.SetMembers(key + ":families").Select(v => (string)v!)];
+}
