@@ -32,25 +32,30 @@ internal sealed class SharedAuthorizationState : IDisposable
     private readonly Lazy<ConnectionMultiplexer> connection;
     private readonly byte[] sealingKey;
 
-    public SharedAuthorizationState(IOptions<CacheOptions> options, KeyRing keyRing)
+    public SharedAuthorizationState(IConfiguration configuration, IOptions<CacheOptions> options, KeyRing keyRing)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(keyRing);
-        var settings = options.Value;
-        IsEnabled = !string.IsNullOrWhiteSpace(settings.Redis);
+
+        // Read from configuration rather than the validated options: ASP.NET Core asks for the data-protection options
+        // (and so for this) while the application is built, before start-up validation reports a bad Cache section
+        // with its own message. The connection itself uses the validated options.
+        IsEnabled = !string.IsNullOrWhiteSpace(configuration.GetSection(CacheOptions.SectionName)[nameof(CacheOptions.Redis)]);
         sealingKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, keyRing.CacheEncryptionKey, 32, salt: [], info: "eligibility-gateway/authorization-state/v1"u8.ToArray());
         connection = new Lazy<ConnectionMultiplexer>(
             () =>
             {
-                var configuration = ConfigurationOptions.Parse(settings.Redis!);
-                configuration.AbortOnConnectFail = false;
-                configuration.ConnectTimeout = (int)settings.ConnectTimeout.TotalMilliseconds;
-                configuration.SyncTimeout = (int)Math.Max(settings.OperationTimeout.TotalMilliseconds, 1000);
-                configuration.ResponseTimeout = configuration.SyncTimeout;
-                configuration.ReconnectRetryPolicy = new LinearRetry(configuration.ConnectTimeout);
-                configuration.KeepAlive = 5;
-                configuration.ClientName = "eligibility-gateway-authorization";
-                return ConnectionMultiplexer.Connect(configuration);
+                var settings = options.Value;
+                var redis = ConfigurationOptions.Parse(settings.Redis!);
+                redis.AbortOnConnectFail = false;
+                redis.ConnectTimeout = (int)settings.ConnectTimeout.TotalMilliseconds;
+                redis.SyncTimeout = (int)Math.Max(settings.OperationTimeout.TotalMilliseconds, 1000);
+                redis.ResponseTimeout = redis.SyncTimeout;
+                redis.ReconnectRetryPolicy = new LinearRetry(redis.ConnectTimeout);
+                redis.KeepAlive = 5;
+                redis.ClientName = "eligibility-gateway-authorization";
+                return ConnectionMultiplexer.Connect(redis);
             },
             LazyThreadSafetyMode.ExecutionAndPublication);
     }
