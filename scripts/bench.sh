@@ -5,6 +5,11 @@
 #
 #   ./scripts/bench.sh                 # 15 s per phase after a 5 s warm-up
 #   BENCH_SECONDS=30 ./scripts/bench.sh
+#   BENCH_ONLY=audit ./scripts/bench.sh  # only audit append throughput, SQLite and PostgreSQL
+#
+# Audit append: BENCH_AUDIT_RECORDS (default 100000) records from BENCH_AUDIT_PRODUCERS (default 512) concurrent
+# producers through the gateway's own audit writer (group commit, hash chain, checkpoints), on SQLite and on a
+# throwaway PostgreSQL 15 cluster (skipped, with the reason in the summary, when PostgreSQL is not installed).
 #
 # Ratios matter more than absolute numbers: the machine is shared, so compare phases of one run.
 set -euo pipefail
@@ -15,6 +20,9 @@ cd "$root"
 seconds=${BENCH_SECONDS:-15}
 warmup=${BENCH_WARMUP_SECONDS:-5}
 connections=${BENCH_CONNECTIONS:-64}
+only=${BENCH_ONLY:-}
+audit_records=${BENCH_AUDIT_RECORDS:-100000}
+audit_producers=${BENCH_AUDIT_PRODUCERS:-512}
 
 need=()
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
@@ -61,6 +69,27 @@ wait_for() {
 echo "Building (Release)..." >&2
 dotnet build src/EligibilityGateway.Sandbox --configuration Release --nologo -clp:ErrorsOnly >&2
 dotnet build tests/EligibilityGateway.Benchmarks --configuration Release --nologo -clp:ErrorsOnly >&2
+
+# Audit append throughput (SPEC §11: >= 20,000 records/s on SQLite). Prints one JSON object holding a member per
+# store, in the same shape as the HTTP phases.
+audit_phase() {
+  echo "Phase audit append: $audit_records records, $audit_producers producers, SQLite then PostgreSQL" >&2
+  dotnet tests/EligibilityGateway.Benchmarks/bin/Release/net10.0/EligibilityGateway.Benchmarks.dll audit-append \
+    --store both --records "$audit_records" --producers "$audit_producers" | jq -s 'add'
+}
+
+if [[ $only == audit ]]; then
+  audit_json=$(audit_phase)
+  jq -n --argjson audit "$audit_json" --arg cores "$(nproc)" '{
+      machine: {cores: ($cores | tonumber)},
+      phases: $audit,
+      targets: {auditAppendSqliteRecordsPerSecond: 20000}
+    }'
+  exit 0
+elif [[ -n $only ]]; then
+  echo "BENCH_ONLY must be 'audit' or unset" >&2
+  exit 2
+fi
 
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize no >"$work/redis.log" 2>&1 &
@@ -113,10 +142,11 @@ cached_json=$(phase cachedCheck "$gateway/v1/checks" scripts/bench/checks-cached
 live_json=$(phase liveCheck "$gateway/v1/checks" scripts/bench/checks-live.lua)
 
 rss_kb=$(ps -o rss= -p "${pids[1]}" | tr -d ' ')
+audit_json=$(audit_phase)
 
-jq -n --argjson bare "$bare_json" --argjson cached "$cached_json" --argjson live "$live_json" \
+jq -n --argjson bare "$bare_json" --argjson cached "$cached_json" --argjson live "$live_json" --argjson audit "$audit_json" \
   --argjson seconds "$seconds" --argjson connections "$connections" --argjson rss "$rss_kb" --arg cores "$(nproc)" '
-  ($bare + $cached + $live) as $p
+  ($bare + $cached + $live + $audit) as $p
   | {
       machine: {cores: ($cores | tonumber)},
       settings: {secondsPerPhase: $seconds, connections: $connections},
@@ -125,6 +155,6 @@ jq -n --argjson bare "$bare_json" --argjson cached "$cached_json" --argjson live
         cachedToBare: (($p.cachedCheck.requestsPerSecond / $p.bare.requestsPerSecond) * 1000 | round / 1000),
         liveToBare: (($p.liveCheck.requestsPerSecond / $p.bare.requestsPerSecond) * 1000 | round / 1000)
       },
-      targets: {cachedToBare: 0.25, liveToBare: 0.15},
+      targets: {cachedToBare: 0.25, liveToBare: 0.15, auditAppendSqliteRecordsPerSecond: 20000},
       sandboxResidentMemoryMb: ($rss / 1024 | round)
     }'

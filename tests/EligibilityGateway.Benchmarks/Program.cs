@@ -5,12 +5,18 @@ namespace EligibilityGateway.Benchmarks;
 /// <summary>
 /// The ceiling that <c>scripts/bench.sh</c> measures the gateway against (SPEC §11): an ASP.NET Core app on
 /// the same Kestrel, with the gateway's logging defaults, answering a small JSON document of the size of a
-/// check response and doing nothing else.
+/// check response and doing nothing else. With <c>audit-append</c>, it measures audit append throughput instead
+/// (<see cref="AuditAppendBenchmark"/>).
 /// </summary>
 internal static class Program
 {
-    public static async Task Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
+        if (args is ["audit-append", .. var options])
+        {
+            return await AuditAppendBenchmark.RunAsync(options);
+        }
+
         var builder = WebApplication.CreateBuilder(args);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, BareJsonContext.Default));
@@ -21,6 +27,7 @@ internal static class Program
             "2026-11-23T10:00:00Z", "cache", "public-task", null, 1042);
         app.MapPost("/bare", () => TypedResults.Ok(answer));
         await app.RunAsync();
+        return 0;
     }
 }
 
