@@ -59,6 +59,9 @@ internal sealed class AuditTrailModel(
 
     public IReadOnlyList<AuditEvent> Events { get; private set; } = [];
 
+    /// <summary>Whether the records and the chart were read: false while the filters or the search have problems.</summary>
+    public bool Loaded { get; private set; }
+
     /// <summary>Whether this page was reached through a paging link (so "no records" means "none further").</summary>
     public bool Paged { get; private set; }
 
@@ -263,6 +266,7 @@ internal sealed class AuditTrailModel(
 
         await LoadRecordsAsync(query, page, cancellationToken);
         await LoadChartsAsync(query, cancellationToken);
+        Loaded = true;
         return Page();
     }
 

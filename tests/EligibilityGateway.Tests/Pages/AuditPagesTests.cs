@@ -188,6 +188,7 @@ public sealed partial class AuditPagesTests(AuditPagesFixture sandbox) : IClassF
         html.Should().Contain($"<li><a href=\"#{field}\">{message}");
         html.Should().Contain("<title>Error: Audit trail – Eligibility Gateway</title>");
         html.Should().Contain($"id=\"{field}\"", "the error summary links to the field");
+        html.Should().Contain("Correct the problems above to see the records.").And.NotContain("No records match");
         if (field != "records")
         {
             export.StatusCode.Should().Be(HttpStatusCode.BadRequest, "the export refuses the same filters");
