@@ -42,6 +42,7 @@ internal sealed class AuditTrailModel(
         (AuditEventTypes.Check, "Check"), (AuditEventTypes.ConsentCreated, "Consent created"), (AuditEventTypes.ConsentAuthorised, "Consent authorised"),
         (AuditEventTypes.ConsentRejected, "Consent rejected"), (AuditEventTypes.ConsentRevoked, "Consent revoked"), (AuditEventTypes.ConsentExpired, "Consent expired"),
         (AuditEventTypes.TokenIssued, "Token issued"), (AuditEventTypes.TrustFrameworkLoaded, "Trust framework loaded"),
+        (AuditEventTypes.AuditPurged, "Records purged"),
     ];
 
     private bool outsideScope;
