@@ -251,10 +251,32 @@ internal sealed class RevokedAccessTokens(TimeProvider timeProvider)
 
     private readonly ConcurrentDictionary<string, Entry> tokenIds = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Told of every revocation made on this replica, to tell the others (<see cref="AccessTokenRevocationChannel"/>);
+    /// arguments: the <c>jti</c> and whether only its consent was revoked.
+    /// </summary>
+    public Action<string, bool>? Revoked { get; set; }
+
     public void Revoke(string tokenId)
     {
+        Apply(tokenId, consentOnly: false);
+        Revoked?.Invoke(tokenId, false);
+    }
+
+    /// <summary>Records a revocation made on this or another replica, without telling anyone.</summary>
+    public void Apply(string tokenId, bool consentOnly)
+    {
         Sweep();
-        tokenIds[tokenId] = new Entry(timeProvider.GetUtcNow() + Keep, ConsentOnly: false);
+        var entry = new Entry(timeProvider.GetUtcNow() + Keep, consentOnly);
+        if (consentOnly)
+        {
+            // Never weaken a token's own revocation into a consent-only one.
+            tokenIds.TryAdd(tokenId, entry);
+        }
+        else
+        {
+            tokenIds[tokenId] = entry;
+        }
     }
 
     private void Sweep()
@@ -283,7 +305,7 @@ internal sealed class RevokedAccessTokens(TimeProvider timeProvider)
     /// </summary>
     public void RevokeForConsent(string tokenId)
     {
-        Sweep();
-        tokenIds.TryAdd(tokenId, new Entry(timeProvider.GetUtcNow() + Keep, ConsentOnly: true));
+        Apply(tokenId, consentOnly: true);
+        Revoked?.Invoke(tokenId, true);
     }
 }

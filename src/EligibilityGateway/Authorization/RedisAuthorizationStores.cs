@@ -65,6 +65,9 @@ internal sealed class SharedAuthorizationState : IDisposable
 
     public IDatabase Database => connection.Value.GetDatabase();
 
+    /// <summary>The shared connection (commands and, on its own socket, pub/sub).</summary>
+    public ConnectionMultiplexer Multiplexer => connection.Value;
+
     /// <summary>The Redis key of a record of <paramref name="kind"/> found by <paramref name="secret"/>.</summary>
     public static string Key(string kind, string secret) =>
         $"egw:{kind}:v1:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));

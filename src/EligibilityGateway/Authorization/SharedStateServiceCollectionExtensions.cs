@@ -13,8 +13,9 @@ internal static class SharedStateServiceCollectionExtensions
 
     /// <summary>
     /// With <c>Cache:Redis</c> set: pending authorization requests and decisions, authorization codes and the
-    /// data-protection key ring in Redis (<see cref="SharedAuthorizationState"/>); without it, the in-memory stores and
-    /// a per-process key ring, as before. Call before <c>AddGatewayAuthorizationServer</c>, whose in-memory stores are
+    /// data-protection key ring in Redis (<see cref="SharedAuthorizationState"/>), and access-token revocations told to
+    /// every replica (<see cref="AccessTokenRevocationChannel"/>); without it, the in-memory stores and a per-process
+    /// key ring, as before. Call before <c>AddGatewayAuthorizationServer</c>, whose in-memory stores are
     /// added only when none is registered. Needs the cache options (<c>AddAnswerCache</c>) and the key ring.
     /// </summary>
     public static IServiceCollection AddSharedReplicaState(this IServiceCollection services)
@@ -30,6 +31,10 @@ internal static class SharedStateServiceCollectionExtensions
         services.TryAddSingleton<IAuthorizationCodeStore>(provider => provider.GetRequiredService<SharedAuthorizationState>().IsEnabled
             ? provider.GetRequiredService<RedisAuthorizationCodeStore>()
             : provider.GetRequiredService<AuthorizationCodeStore>());
+
+        services.TryAddSingleton<RevokedAccessTokens>();
+        services.TryAddSingleton<AccessTokenRevocationChannel>();
+        services.AddHostedService(provider => provider.GetRequiredService<AccessTokenRevocationChannel>());
 
         services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
         services.AddOptions<KeyManagementOptions>().Configure<SharedAuthorizationState>((options, state) =>

@@ -212,6 +212,37 @@ public sealed partial class ReplicaPairTests(ReplicaPair replicas) : IClassFixtu
         page.StatusCode.Should().Be(HttpStatusCode.BadRequest, "an altered record does not open");
     }
 
+    [Fact]
+    public async Task AccessTokenRevokedOnOneReplica_IsRefusedByTheOtherWithinASecond()
+    {
+        using var http = new HttpClient();
+        using var issued = await PostAsClientAsync(http, replicas.FirstAddress, "/connect/token", new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "eligibility.check" });
+        var token = JsonDocument.Parse(await issued.Content.ReadAsStringAsync()).RootElement.GetProperty("access_token").GetString()!;
+        (await GetCheckAsync(http, replicas.SecondAddress, token)).Should().Be(HttpStatusCode.NotFound, "the token is good on the other replica, and the check unknown");
+
+        using var revoked = await PostAsClientAsync(http, replicas.FirstAddress, "/connect/revoke", new Dictionary<string, string> { ["token"] = token });
+        revoked.StatusCode.Should().Be(HttpStatusCode.OK);
+
+        (await GetCheckAsync(http, replicas.FirstAddress, token)).Should().Be(HttpStatusCode.Unauthorized);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        HttpStatusCode status;
+        do
+        {
+            status = await GetCheckAsync(http, replicas.SecondAddress, token);
+        }
+        while (status != HttpStatusCode.Unauthorized && waited.Elapsed < TimeSpan.FromSeconds(1));
+
+        status.Should().Be(HttpStatusCode.Unauthorized, "the revocation reaches every replica sharing Redis");
+    }
+
+    private static async Task<HttpStatusCode> GetCheckAsync(HttpClient http, Uri replica, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(replica, "/v1/checks/" + Guid.NewGuid()));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
+    }
+
     /// <summary>No key or value in Redis names the request URI, the code or the citizen.</summary>
     private async Task ShouldHoldNothingReadableAsync(params string[] secrets)
     {
