@@ -361,7 +361,8 @@ internal sealed class SqliteAuditStore : IAuditStore
         return ValueTask.FromResult(Read<IReadOnlyList<AuditRecord>>(connection =>
         {
             using var command = connection.CreateCommand();
-            // audit_records_by_subject (migration 3) matches this WHERE exactly, so the read is an index seek.
+            // audit_records_by_subject_sequence (migration 4) seeks (subject_reference, sequence < cursor) backwards; the
+            // event type is checked on the rows it reads (a person's non-check events are few).
             command.CommandText = $"""
                 SELECT {Columns} FROM audit_records
                 WHERE subject_reference = $subjectReference AND event_type = '{AuditEventTypes.Check}' AND sequence < $before

@@ -183,7 +183,7 @@ public sealed class AuditChainTests(ITestOutputHelper output)
                 DROP TABLE audit_checkpoints;
                 ALTER TABLE audit_records DROP COLUMN hash;
                 ALTER TABLE audit_records DROP COLUMN chain_version;
-                DROP INDEX audit_records_by_subject;
+                DROP INDEX IF EXISTS audit_records_by_subject;
                 DELETE FROM schema_migrations WHERE version >= 2;
                 """);
         }
