@@ -2,7 +2,7 @@ using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
-using EligibilityGateway.Checks;
+using EligibilityGateway.Authorization;
 using EligibilityGateway.Security;
 
 namespace EligibilityGateway.Pages;
@@ -23,8 +23,8 @@ internal sealed class FederatedPeopleDirectory(SandboxPeopleDirectory localAccou
 /// <summary>
 /// The citizens signed in through the identity provider, by session subject, for as long as their sign-in lasts.
 /// The session cookie holds only the subject, a keyed HMAC of the provider's issuer and <c>sub</c>; the verified
-/// identity stays here, on the server. In memory, so one replica's: a citizen whose next request reaches another
-/// replica signs in again (Pages/README.md).
+/// identity stays on the server: in this process, and with <c>Cache:Redis</c> set also in Redis, sealed with
+/// AES-GCM under a hashed key (<see cref="SharedAuthorizationState"/>), so that every replica finds the citizen.
 /// </summary>
 internal sealed class FederatedCitizens
 {
@@ -40,10 +40,14 @@ internal sealed class FederatedCitizens
     private readonly ConcurrentDictionary<string, Entry> entries = new(StringComparer.Ordinal);
     private readonly byte[] subjectKey;
     private readonly TimeProvider timeProvider;
+    private readonly SharedAuthorizationState shared;
+    private readonly ILogger<FederatedCitizens> logger;
 
-    public FederatedCitizens(KeyRing keyRing, TimeProvider timeProvider)
+    public FederatedCitizens(KeyRing keyRing, TimeProvider timeProvider, SharedAuthorizationState shared, ILogger<FederatedCitizens> logger)
     {
         ArgumentNullException.ThrowIfNull(keyRing);
+        this.shared = shared;
+        this.logger = logger;
         // A key of its own, derived from the subject-reference key so that every replica sharing the ring agrees.
         subjectKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, keyRing.SubjectReferenceKey, 32, salt: [], info: "eligibility-gateway/federated-subject/v1"u8.ToArray());
         this.timeProvider = timeProvider;
@@ -65,19 +69,41 @@ internal sealed class FederatedCitizens
         ArgumentNullException.ThrowIfNull(outcome);
         var now = timeProvider.GetUtcNow();
         var citizen = new Citizen(SubjectOf(outcome.Issuer, outcome.ProviderSubject), outcome.Identity.LastName, outcome.Identity);
+        var entry = new Entry(citizen, now + SignInLifetime);
+        if (Shared(database =>
+            {
+                var key = SharedKey(citizen.Subject);
+                return database.StringSet(key, shared.Seal(key, entry), SignInLifetime);
+            }))
+        {
+            return citizen;
+        }
+
+        // Without Redis (or while it is down) the sign-in is this replica's alone.
         if (entries.Count >= Capacity)
         {
             Sweep(now);
         }
 
-        entries[citizen.Subject] = new Entry(citizen, now + SignInLifetime);
+        entries[citizen.Subject] = entry;
         return citizen;
     }
 
     /// <summary>The citizen behind <paramref name="subject"/> while their sign-in lasts; null once it has ended.</summary>
     public Citizen? Find(string subject)
     {
-        if (!entries.TryGetValue(subject, out var entry))
+        Entry? entry = null;
+        if (!Shared(database =>
+            {
+                var key = SharedKey(subject);
+                entry = shared.Unseal<Entry>(key, database.StringGet(key));
+                return entry is not null;
+            }))
+        {
+            entries.TryGetValue(subject, out entry);
+        }
+
+        if (entry is null || entry.Citizen.Subject != subject)
         {
             return null;
         }
@@ -91,8 +117,36 @@ internal sealed class FederatedCitizens
         return null;
     }
 
-    /// <summary>Forgets the citizen on sign-out, so that their identity is not kept longer than their session.</summary>
-    public void Forget(string subject) => entries.TryRemove(subject, out _);
+    /// <summary>Forgets the citizen on sign-out, on every replica, so that their identity is not kept longer than their session.</summary>
+    public void Forget(string subject)
+    {
+        entries.TryRemove(subject, out _);
+        Shared(database => database.KeyDelete(SharedKey(subject)));
+    }
+
+    private static string SharedKey(string subject) => SharedAuthorizationState.Key("federated-citizen", subject);
+
+    /// <summary>
+    /// Runs a Redis step when Redis is configured (no local copy is kept then, so a sign-out on one replica ends the
+    /// session on all); false when Redis is not configured, the step found nothing, or Redis failed (logged).
+    /// </summary>
+    private bool Shared(Func<StackExchange.Redis.IDatabase, bool> step)
+    {
+        if (!shared.IsEnabled)
+        {
+            return false;
+        }
+
+        try
+        {
+            return step(shared.Database);
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            Log.FederatedCitizensUnshared(logger, ex.GetType().Name);
+            return false;
+        }
+    }
 
     private void Sweep(DateTimeOffset now)
     {
@@ -114,5 +168,6 @@ internal sealed class FederatedCitizens
         }
     }
 
-    private sealed record Entry(Citizen Citizen, DateTimeOffset Expires);
+    /// <summary>What is kept of a sign-in; serialised (sealed) into Redis when replicas share it.</summary>
+    internal sealed record Entry(Citizen Citizen, DateTimeOffset Expires);
 }

@@ -21,6 +21,7 @@ internal static class FederatedSignInServiceCollectionExtensions
         services.AddOptions<IdentityProviderOptions>().BindConfiguration(IdentityProviderOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IdentityProviderOptions>, IdentityProviderOptionsValidator>());
         services.TryAddSingleton<IdentityProviderClient>();
+        services.TryAddSingleton<EligibilityGateway.Authorization.SharedAuthorizationState>();
         services.TryAddSingleton<FederatedCitizens>();
         services.TryAddSingleton<SandboxPeopleDirectory>();
         services.TryAddSingleton<FederatedPeopleDirectory>();

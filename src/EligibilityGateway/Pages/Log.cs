@@ -29,4 +29,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2013, Level = LogLevel.Error, Message = "The identity provider's metadata was refused: {Reason}")]
     public static partial void IdentityProviderMetadataRefused(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "A federated sign-in could not be shared with the other replicas through Redis ({ErrorType})")]
+    public static partial void FederatedCitizensUnshared(ILogger logger, string errorType);
 }
