@@ -143,12 +143,16 @@ internal static class AuditAppendBenchmark
             int n;
             while ((n = Interlocked.Increment(ref next)) < records)
             {
-                await log.AppendAsync(entries[n % entries.Length]);
+                // A new check id for every record, made as the check API makes it (UUIDv7, time-ordered).
+                await log.AppendAsync(entries[n % entries.Length] with { CheckId = Guid.CreateVersion7(TimeProvider.System.GetUtcNow()).ToString() });
             }
         })));
     }
 
-    /// <summary>Allowed checks as the check API records them: two provider calls, a subject reference, released fields.</summary>
+    /// <summary>
+    /// Allowed checks as the check API records them: provider calls, a subject reference (4,096 people, so the subject
+    /// index sees random keys as it does in production), released fields; the check id is set per append.
+    /// </summary>
     private static AuditEntry[] Entries(SubjectReferences subjects, int count) =>
     [
         .. Enumerable.Range(0, count).Select(i => new AuditEntry
@@ -170,7 +174,6 @@ internal static class AuditAppendBenchmark
                 : ImmutableArray<ProviderCall>.Empty,
             TraceId = ActivityTraceId.CreateRandom().ToHexString(),
             SubjectReference = subjects.Compute(new Subject(IdentifierKind.NationalInsuranceNumber, $"QQ{i % 1_000_000:D6}C", "Bench", new DateOnly(1980, 1, 1).AddDays(i % 9000))),
-            CheckId = $"chk_{Guid.NewGuid():N}",
             CheckedAt = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero).AddMilliseconds(i),
             ValidUntil = new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero).AddMilliseconds(i),
             ConfirmedBy = i % 2 == 0 ? ImmutableArray.Create("dwp") : null,
