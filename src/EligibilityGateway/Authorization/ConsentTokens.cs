@@ -175,8 +175,21 @@ internal sealed class ConsentTokenRegistry(RevokedAccessTokens revokedAccessToke
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>RFC 6749 §4.1.2: a replayed code revokes the refresh family it started, and its access tokens.</summary>
+    /// <summary>
+    /// Told of every family revoked by a replayed code on this replica, to tell the others
+    /// (<see cref="AccessTokenRevocationChannel"/>): the family may have been issued by another replica.
+    /// </summary>
+    public Action<string>? FamilyRevoked { get; set; }
+
+    /// <summary>RFC 6749 §4.1.2: a replayed code revokes the refresh family it started, and its access tokens, on every replica.</summary>
     public void RevokeFamilyById(string familyId)
+    {
+        ApplyFamilyRevocation(familyId);
+        FamilyRevoked?.Invoke(familyId);
+    }
+
+    /// <summary>Revokes the family's refresh and access tokens known to this replica, without telling anyone.</summary>
+    public void ApplyFamilyRevocation(string familyId)
     {
         lock (gate)
         {

@@ -46,6 +46,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 1214, Level = LogLevel.Warning, Message = "The shared {Store} store in Redis could not be used ({ErrorType}); the request is refused")]
     public static partial void SharedStateUnavailable(ILogger logger, string store, string errorType);
 
-    [LoggerMessage(EventId = 1215, Level = LogLevel.Debug, Message = "Access-token revocation received from another replica (consent only: {ConsentOnly})")]
-    public static partial void AccessTokenRevocationReceived(ILogger logger, bool consentOnly);
+    [LoggerMessage(EventId = 1215, Level = LogLevel.Debug, Message = "Token revocation received from another replica (kind {Kind}: 0 token, 1 consent, F family)")]
+    public static partial void AccessTokenRevocationReceived(ILogger logger, string kind);
 }

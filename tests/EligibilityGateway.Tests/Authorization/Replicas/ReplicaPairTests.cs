@@ -85,7 +85,7 @@ public sealed partial class ReplicaPairTests(ReplicaPair replicas) : IClassFixtu
     private const string RedirectUri = "http://127.0.0.1:8080/demo/callback";
 
     [Fact]
-    public async Task RequestPushedToOneReplica_IsAuthorisedAndExchangedOnTheOther_AndItsCodeIsRefusedOnReplay()
+    public async Task RequestPushedToOneReplica_IsAuthorisedOnTheOther_AndItsCodeExchangedOnEither()
     {
         using var http = new HttpClient();
         var consentId = await CreateConsentAsync(http, replicas.FirstAddress);
@@ -137,9 +137,7 @@ public sealed partial class ReplicaPairTests(ReplicaPair replicas) : IClassFixtu
         exchanged.StatusCode.Should().Be(HttpStatusCode.OK, body);
         var accessToken = JsonDocument.Parse(body).RootElement.GetProperty("access_token").GetString()!;
 
-        using var replayed = await PostAsClientAsync(http, replicas.SecondAddress, "/connect/token", exchange);
-        replayed.StatusCode.Should().Be(HttpStatusCode.BadRequest);
-        JsonDocument.Parse(await replayed.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString().Should().Be("invalid_grant");
+        (await GetCheckAsync(http, replicas.SecondAddress, accessToken)).Should().Be(HttpStatusCode.NotFound, "the token works on either replica");
 
         using var check = new HttpRequestMessage(HttpMethod.Post, new Uri(replicas.SecondAddress, "/v1/checks"))
         {
@@ -158,6 +156,72 @@ public sealed partial class ReplicaPairTests(ReplicaPair replicas) : IClassFixtu
         }
 
         await ShouldHoldNothingReadableAsync(requestUri, code);
+    }
+
+    [Fact]
+    public async Task CodeReplayedOnTheOtherReplica_IsRefused_AndRevokesWhatTheFirstExchangeIssued()
+    {
+        using var http = new HttpClient();
+        var (code, verifier) = await AuthoriseOnSecondReplicaAsync(http);
+        var exchange = new Dictionary<string, string>
+        {
+            ["grant_type"] = "authorization_code",
+            ["code"] = code,
+            ["redirect_uri"] = RedirectUri,
+            ["code_verifier"] = verifier,
+        };
+        using var exchanged = await PostAsClientAsync(http, replicas.FirstAddress, "/connect/token", exchange);
+        var body = await exchanged.Content.ReadAsStringAsync();
+        exchanged.StatusCode.Should().Be(HttpStatusCode.OK, body);
+        var accessToken = JsonDocument.Parse(body).RootElement.GetProperty("access_token").GetString()!;
+        var refreshToken = JsonDocument.Parse(body).RootElement.GetProperty("refresh_token").GetString()!;
+
+        using var replayed = await PostAsClientAsync(http, replicas.SecondAddress, "/connect/token", exchange);
+        replayed.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        JsonDocument.Parse(await replayed.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString().Should().Be("invalid_grant");
+
+        // RFC 6749 §4.1.2: the replay revokes the tokens the code issued — on the replica that issued them, and everywhere.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        HttpStatusCode first, second;
+        do
+        {
+            first = await GetCheckAsync(http, replicas.FirstAddress, accessToken);
+            second = await GetCheckAsync(http, replicas.SecondAddress, accessToken);
+        }
+        while ((first != HttpStatusCode.Unauthorized || second != HttpStatusCode.Unauthorized) && waited.Elapsed < TimeSpan.FromSeconds(1));
+
+        first.Should().Be(HttpStatusCode.Unauthorized);
+        second.Should().Be(HttpStatusCode.Unauthorized);
+        using var refreshed = await PostAsClientAsync(http, replicas.FirstAddress, "/connect/token", new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = refreshToken });
+        refreshed.StatusCode.Should().Be(HttpStatusCode.BadRequest, "the refresh family is revoked on the replica that issued it");
+    }
+
+    /// <summary>PAR on the first replica, sign-in and Allow on the second; the code and the PKCE verifier.</summary>
+    private async Task<(string Code, string Verifier)> AuthoriseOnSecondReplicaAsync(HttpClient http)
+    {
+        var consentId = await CreateConsentAsync(http, replicas.FirstAddress);
+        var verifier = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+        using var pushed = await PostAsClientAsync(http, replicas.FirstAddress, "/connect/par", new Dictionary<string, string>
+        {
+            ["response_type"] = "code",
+            ["client_id"] = "leeds",
+            ["redirect_uri"] = RedirectUri,
+            ["scope"] = "eligibility.check",
+            ["code_challenge"] = Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(verifier))),
+            ["code_challenge_method"] = "S256",
+            ["authorization_details"] = $$"""[{"type":"eligibility-check","consent_id":"{{consentId}}"}]""",
+        });
+        var requestUri = JsonDocument.Parse(await pushed.Content.ReadAsStringAsync()).RootElement.GetProperty("request_uri").GetString()!;
+        var authorizePath = $"/connect/authorize?client_id=leeds&request_uri={Uri.EscapeDataString(requestUri)}";
+        using var browser = Browser(new CookieContainer(), replicas.SecondAddress);
+        await SignInAsync(browser, authorizePath);
+        using var allowed = await browser.PostAsync(authorizePath, new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = await FormTokenAsync(browser, authorizePath),
+            ["decision"] = "allow",
+        }));
+        using var toCouncil = await browser.GetAsync(allowed.Headers.Location);
+        return (QueryHelpers.ParseQuery(toCouncil.Headers.Location!.Query)["code"].ToString(), verifier);
     }
 
     [Fact]
