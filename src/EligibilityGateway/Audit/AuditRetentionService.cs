@@ -46,8 +46,10 @@ internal sealed class AuditRetentionService(
         {
             await purger.PurgeAsync(snapshot.Definition, stoppingToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is AuditUnavailableException or InvalidOperationException or FormatException)
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
         {
+            // Whatever went wrong (store down, a driver error mid-read), a background purge must never stop the host:
+            // the records stay, which is the safe direction, and the next run tries again.
             Log.PurgeFailed(logger, ex);
         }
     }
