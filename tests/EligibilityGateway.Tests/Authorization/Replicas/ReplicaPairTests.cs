@@ -122,7 +122,7 @@ public sealed partial class ReplicaPairTests(ReplicaPair replicas) : IClassFixtu
         // The request_uri was used once, on the second replica; the first does not offer it again.
         using (var again = await Browser(browser.Jar, replicas.FirstAddress).GetAsync(authorizePath))
         {
-            again.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+            again.StatusCode.Should().Be(HttpStatusCode.BadRequest, $"{again.Headers.Location} {await again.Content.ReadAsStringAsync()}");
         }
 
         var exchange = new Dictionary<string, string>
