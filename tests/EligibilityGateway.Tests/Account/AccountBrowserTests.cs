@@ -1,5 +1,4 @@
 using EligibilityGateway.Tests.Pages;
-using EligibilityGateway.Tests.TrustFramework;
 using Microsoft.Playwright;
 
 namespace EligibilityGateway.Tests.Account;
@@ -20,32 +19,8 @@ public sealed class AccountBrowserTests(AccountFixture sandbox) : IClassFixture<
             check.EnsureSuccessStatusCode();
         }
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumFactAttribute.ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = sandbox.Sandbox.GatewayAddress.ToString() });
-        var problems = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type is "error" or "warning")
-            {
-                problems.Add($"{message.Type}: {message.Text}");
-            }
-        };
-        page.PageError += (_, error) => problems.Add("page error: " + error);
-        page.Response += (_, response) =>
-        {
-            if (response.Status >= 400)
-            {
-                problems.Add($"{response.Status} for {response.Url}");
-            }
-        };
-        var screenshots = Path.Combine(TrustFrameworkFiles.RepositoryRoot, "artifacts", "screenshots");
-        Directory.CreateDirectory(screenshots);
+        await using var browser = await BrowserSession.OpenAsync(sandbox.Sandbox.GatewayAddress);
+        var page = browser.Page;
 
         await page.GotoAsync("/sign-in?returnUrl=%2Faccount");
         await page.GetByLabel("Username").FillAsync("smith");
@@ -59,18 +34,18 @@ public sealed class AccountBrowserTests(AccountFixture sandbox) : IClassFixture<
         await Assertions.Expect(card.Locator(".govuk-summary-list__row", new LocatorLocatorOptions { HasText = "Times used" }).Locator("dd")).ToHaveTextAsync("1");
         await Assertions.Expect(page.Locator("table.govuk-table")).ToContainTextAsync("With your consent");
         await card.ScrollIntoViewIfNeededAsync();
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "account-consents.png"), FullPage = true });
+        await browser.ScreenshotAsync("account-consents");
 
         await card.GetByRole(AriaRole.Button, new LocatorGetByRoleOptions { Name = "Revoke consent for Free school meals, Leeds City Council" }).ClickAsync();
 
         await Assertions.Expect(page.Locator(".govuk-notification-banner--success")).ToContainTextAsync("You withdrew your consent");
         await Assertions.Expect(page.Locator($"#consent-{consentId} .govuk-tag")).ToHaveTextAsync("Withdrawn");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "account-consent-withdrawn.png"), FullPage = true });
+        await browser.ScreenshotAsync("account-consent-withdrawn");
         using (var after = await sandbox.ConsentCheckAsync(consentId))
         {
             after.StatusCode.Should().Be(System.Net.HttpStatusCode.Conflict);
         }
 
-        problems.Should().BeEmpty();
+        browser.Problems.Should().BeEmpty();
     }
 }

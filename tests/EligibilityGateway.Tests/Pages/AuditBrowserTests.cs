@@ -1,4 +1,3 @@
-using EligibilityGateway.Tests.TrustFramework;
 using Microsoft.Playwright;
 
 namespace EligibilityGateway.Tests.Pages;
@@ -13,37 +12,8 @@ public sealed class AuditBrowserTests(AuditPagesFixture sandbox) : IClassFixture
     [ChromiumFact]
     public async Task Auditor_SignsInFiltersSeesTheChartAndVerifiesTheTrail()
     {
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumFactAttribute.ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions
-        {
-            BaseURL = sandbox.Sandbox.GatewayAddress.ToString(),
-            ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
-        });
-        var problems = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type is "error" or "warning")
-            {
-                problems.Add($"{message.Type}: {message.Text}");
-            }
-        };
-        page.PageError += (_, error) => problems.Add("page error: " + error);
-        page.RequestFailed += (_, request) => problems.Add($"request failed: {request.Url}");
-        page.Response += (_, response) =>
-        {
-            if (response.Status >= 400)
-            {
-                problems.Add($"{response.Status} for {response.Url}");
-            }
-        };
-        var screenshots = Path.Combine(TrustFrameworkFiles.RepositoryRoot, "artifacts", "screenshots");
-        Directory.CreateDirectory(screenshots);
+        await using var browser = await BrowserSession.OpenAsync(sandbox.Sandbox.GatewayAddress, new ViewportSize { Width = 1280, Height = 900 });
+        var page = browser.Page;
 
         await page.GotoAsync("/sign-in");
         await page.GetByLabel("Username").FillAsync("auditor");
@@ -73,14 +43,14 @@ public sealed class AuditBrowserTests(AuditPagesFixture sandbox) : IClassFixture
         await Assertions.Expect(page.Locator("#chart-outcome-desc")).ToContainTextAsync("eligible");
         await page.GetByText("Checks per day by outcome as a table").ClickAsync();
         await Assertions.Expect(page.Locator("#chart-outcome table")).ToBeVisibleAsync();
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "audit-filtered.png"), FullPage = true });
+        await browser.ScreenshotAsync("audit-filtered");
 
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Verify the audit trail" }).ClickAsync();
         await Assertions.Expect(page.Locator("#verification")).ToContainTextAsync("The audit trail is valid");
         await Assertions.Expect(page.Locator("#verification")).ToContainTextAsync("up to the head at sequence");
         await Assertions.Expect(table).ToContainTextAsync(AuditPagesFixture.LeedsSmith);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "audit-verified.png"), FullPage = true });
+        await browser.ScreenshotAsync("audit-verified");
 
-        problems.Should().BeEmpty();
+        browser.Problems.Should().BeEmpty();
     }
 }

@@ -1,4 +1,3 @@
-using EligibilityGateway.Tests.TrustFramework;
 using Microsoft.Playwright;
 
 namespace EligibilityGateway.Tests.Pages;
@@ -14,40 +13,15 @@ public sealed class BrowserSignInTests
     public async Task Citizen_SignsInLandsOnTheAccountAndSignsOut_WithGovukStylesAndNoConsoleError()
     {
         await using var gateway = await PageGateway.StartAsync();
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumFactAttribute.ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = gateway.BaseAddress.ToString() });
-        var problems = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type is "error" or "warning")
-            {
-                problems.Add($"{message.Type}: {message.Text}");
-            }
-        };
-        page.PageError += (_, error) => problems.Add("page error: " + error);
-        page.RequestFailed += (_, request) => problems.Add($"request failed: {request.Url}");
-        page.Response += (_, response) =>
-        {
-            if (response.Status >= 400)
-            {
-                problems.Add($"{response.Status} for {response.Url}");
-            }
-        };
-        var screenshots = Path.Combine(TrustFrameworkFiles.RepositoryRoot, "artifacts", "screenshots");
-        Directory.CreateDirectory(screenshots);
+        await using var browser = await BrowserSession.OpenAsync(gateway.BaseAddress);
+        var page = browser.Page;
 
         await page.GotoAsync("/");
         await Assertions.Expect(page).ToHaveTitleAsync("Check eligibility for council services with your consent – Eligibility Gateway");
         (await page.EvalOnSelectorAsync<string>(".govuk-generic-header", "e => getComputedStyle(e).backgroundColor")).Should().Be("rgb(11, 12, 12)");
         (await page.EvalOnSelectorAsync<string>("h1", "e => getComputedStyle(e).fontFamily")).Should().Contain("GDS Transport");
         (await page.EvalOnSelectorAsync<bool>("body", "e => e.classList.contains('govuk-frontend-supported')")).Should().BeTrue("the nonce'd inline script ran under the CSP");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "pages-start.png"), FullPage = true });
+        await browser.ScreenshotAsync("pages-start");
 
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Sign in" }).ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(gateway.BaseAddress + "sign-in");
@@ -56,22 +30,22 @@ public sealed class BrowserSignInTests
         await Assertions.Expect(page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Show password" })).ToBeVisibleAsync();
         await page.GetByLabel("Username").FillAsync("smith");
         await page.GetByLabel("Password", new PageGetByLabelOptions { Exact = true }).FillAsync(PageGateway.Password);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "pages-sign-in.png"), FullPage = true });
+        await browser.ScreenshotAsync("pages-sign-in");
         await page.Locator("form button[type=submit]").ClickAsync();
 
         await Assertions.Expect(page).ToHaveURLAsync(gateway.BaseAddress + "account");
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Your account");
         await Assertions.Expect(page.Locator(".govuk-summary-list")).ToContainTextAsync("AB 12 34 56 C");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "pages-account.png"), FullPage = true });
+        await browser.ScreenshotAsync("pages-account");
 
         await page.GetByRole(AriaRole.Link, new PageGetByRoleOptions { Name = "Sign out" }).ClickAsync();
         await page.Locator("main form button[type=submit]").ClickAsync();
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("You are signed out");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "pages-signed-out.png"), FullPage = true });
+        await browser.ScreenshotAsync("pages-signed-out");
         await page.GotoAsync("/account");
         await Assertions.Expect(page).ToHaveURLAsync(gateway.BaseAddress + "sign-in?returnUrl=%2Faccount");
 
-        problems.Should().BeEmpty();
+        browser.Problems.Should().BeEmpty();
     }
 }
 

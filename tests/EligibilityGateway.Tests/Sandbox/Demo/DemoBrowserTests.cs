@@ -1,5 +1,4 @@
 using EligibilityGateway.Tests.Pages;
-using EligibilityGateway.Tests.TrustFramework;
 using Microsoft.Playwright;
 
 namespace EligibilityGateway.Tests.Sandbox.Demo;
@@ -15,33 +14,8 @@ public sealed class DemoBrowserTests(DemoSandbox sandbox) : IClassFixture<DemoSa
     [ChromiumFact]
     public async Task Demo_ConsentCheckRevokeAndCheckAgain_ShowsEligibleThenThe409()
     {
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumFactAttribute.ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = sandbox.Address.ToString() });
-        var problems = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type is "error" or "warning")
-            {
-                problems.Add($"{message.Type}: {message.Text}");
-            }
-        };
-        page.PageError += (_, error) => problems.Add("page error: " + error);
-        page.RequestFailed += (_, request) => problems.Add($"request failed: {request.Url}");
-        page.Response += (_, response) =>
-        {
-            if (response.Status >= 400)
-            {
-                problems.Add($"{response.Status} for {response.Url}");
-            }
-        };
-        var screenshots = Path.Combine(TrustFrameworkFiles.RepositoryRoot, "artifacts", "screenshots");
-        Directory.CreateDirectory(screenshots);
+        await using var browser = await BrowserSession.OpenAsync(sandbox.Address);
+        var page = browser.Page;
 
         // The council officer starts.
         await page.GotoAsync("/demo");
@@ -50,7 +24,7 @@ public sealed class DemoBrowserTests(DemoSandbox sandbox) : IClassFixture<DemoSa
         await page.GetByLabel("Leeds City Council").CheckAsync();
         await page.GetByLabel("Free school meals").CheckAsync();
         await page.GetByLabel("Case reference").FillAsync("FSM-2026-000123");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "demo-start.png"), FullPage = true });
+        await browser.ScreenshotAsync("demo-start");
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Ask the resident for consent" }).ClickAsync();
 
         // The resident signs in on the gateway and reads the consent page.
@@ -59,22 +33,22 @@ public sealed class DemoBrowserTests(DemoSandbox sandbox) : IClassFixture<DemoSa
         await page.GetByLabel("Password", new PageGetByLabelOptions { Exact = true }).FillAsync("sandbox");
         await page.Locator("form button[type=submit]").ClickAsync();
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Let Leeds City Council check if you qualify for Free school meals");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "demo-consent.png"), FullPage = true });
+        await browser.ScreenshotAsync("demo-consent");
         await page.GetByRole(AriaRole.Button, new PageGetByRoleOptions { Name = "Allow" }).ClickAsync();
 
         // Back at the council: the code was exchanged and the check made; the address bar holds no code.
         await Assertions.Expect(page).ToHaveURLAsync(new Uri(sandbox.Address, "/demo/answer").AbsoluteUri);
         await Assertions.Expect(page.Locator("#answer h1")).ToHaveTextAsync("Eligible for free school meals");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "demo-answer-eligible.png"), FullPage = true });
+        await browser.ScreenshotAsync("demo-answer-eligible");
 
         // The resident withdraws the consent in their account on the gateway.
         await page.GotoAsync("/account");
         var card = page.Locator(".govuk-summary-card").Filter(new LocatorFilterOptions { HasText = "Free school meals" }).First;
         await Assertions.Expect(card).ToContainTextAsync("Leeds City Council");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "demo-account.png"), FullPage = true });
+        await browser.ScreenshotAsync("demo-account");
         await card.GetByRole(AriaRole.Button, new LocatorGetByRoleOptions { Name = "Revoke" }).ClickAsync();
         await Assertions.Expect(page.Locator(".govuk-notification-banner")).ToContainTextAsync("You withdrew your consent");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "demo-account-revoked.png"), FullPage = true });
+        await browser.ScreenshotAsync("demo-account-revoked");
 
         // The council checks again under the same token: the gateway's 409, shown plainly.
         await page.GotoAsync("/demo/answer");
@@ -82,8 +56,8 @@ public sealed class DemoBrowserTests(DemoSandbox sandbox) : IClassFixture<DemoSa
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("The gateway refused the check");
         await Assertions.Expect(page.Locator("#refusal")).ToContainTextAsync("409 Conflict");
         await Assertions.Expect(page.Locator("#refusal")).ToContainTextAsync("revoked");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "demo-answer-refused.png"), FullPage = true });
+        await browser.ScreenshotAsync("demo-answer-refused");
 
-        problems.Should().BeEmpty();
+        browser.Problems.Should().BeEmpty();
     }
 }
