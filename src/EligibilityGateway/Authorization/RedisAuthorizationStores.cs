@@ -20,14 +20,13 @@ namespace EligibilityGateway.Authorization;
 /// Keys are <c>egw:{kind}:v1:</c> followed by the hex SHA-256 of the secret they are found by (a request URI, a
 /// code), so Redis never holds a usable request URI or code, nor anything personal. Values are sealed with
 /// AES-256-GCM under a key derived (HKDF) from the cache encryption key, with the Redis key as associated data, so a
-/// value copied to another key does not open: layout <c>nonce (12) ‖ ciphertext ‖ tag (16)</c> of UTF-8 JSON.
+/// value copied to another key does not open: a <see cref="SealedEnvelope"/> of version 1 holding UTF-8 JSON.
 /// The calls are synchronous because the stores' callers are (the consent page, PAR, the code exchange); each is one
 /// round trip on loopback or a LAN, bounded by <see cref="CacheOptions.OperationTimeout"/>, on low-rate paths.
 /// </remarks>
 internal sealed class SharedAuthorizationState : IDisposable
 {
-    private const int NonceBytes = 12;
-    private const int TagBytes = 16;
+    private const byte FormatVersion = 1;
 
     private readonly Lazy<ConnectionMultiplexer> connection;
     private readonly byte[] sealingKey;
@@ -72,39 +71,22 @@ internal sealed class SharedAuthorizationState : IDisposable
     public static string Key(string kind, string secret) =>
         $"egw:{kind}:v1:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
 
-    public byte[] Seal<T>(string key, T value)
-    {
-        var plaintext = JsonSerializer.SerializeToUtf8Bytes(value);
-        var sealedValue = new byte[NonceBytes + plaintext.Length + TagBytes];
-        var nonce = sealedValue.AsSpan(0, NonceBytes);
-        RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(sealingKey, TagBytes);
-        aes.Encrypt(nonce, plaintext, sealedValue.AsSpan(NonceBytes, plaintext.Length), sealedValue.AsSpan(NonceBytes + plaintext.Length), Encoding.UTF8.GetBytes(key));
-        return sealedValue;
-    }
+    public byte[] Seal<T>(string key, T value) =>
+        SealedEnvelope.Seal(sealingKey, FormatVersion, JsonSerializer.SerializeToUtf8Bytes(value), Encoding.UTF8.GetBytes(key));
 
     /// <summary>The value sealed under <paramref name="key"/>; default when it is absent, altered, moved or unreadable.</summary>
     public T? Unseal<T>(string key, RedisValue stored)
     {
-        if (stored.IsNull)
+        if (stored.IsNull || SealedEnvelope.Open(sealingKey, FormatVersion, (byte[])stored!, Encoding.UTF8.GetBytes(key)) is not { } plaintext)
         {
             return default;
         }
 
-        var sealedValue = (byte[])stored!;
-        if (sealedValue.Length < NonceBytes + TagBytes)
-        {
-            return default;
-        }
-
-        var plaintext = new byte[sealedValue.Length - NonceBytes - TagBytes];
         try
         {
-            using var aes = new AesGcm(sealingKey, TagBytes);
-            aes.Decrypt(sealedValue.AsSpan(0, NonceBytes), sealedValue.AsSpan(NonceBytes, plaintext.Length), sealedValue.AsSpan(NonceBytes + plaintext.Length), plaintext, Encoding.UTF8.GetBytes(key));
             return JsonSerializer.Deserialize<T>(plaintext);
         }
-        catch (Exception ex) when (ex is AuthenticationTagMismatchException or JsonException)
+        catch (JsonException)
         {
             return default;
         }

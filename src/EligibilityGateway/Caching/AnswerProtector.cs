@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Collections.Immutable;
-using System.Security.Cryptography;
 using System.Text;
 using EligibilityGateway.Checks;
 using EligibilityGateway.Security;
@@ -10,64 +9,28 @@ namespace EligibilityGateway.Caching;
 /// <summary>
 /// Seals cached answers with AES-256-GCM under <see cref="KeyRing.CacheEncryptionKey"/> (SPEC §7). The key the
 /// value is stored under is authenticated as associated data, so a value copied to another key does not open.
-/// Layout (version 1): <c>version (1) ‖ nonce (12) ‖ ciphertext ‖ tag (16)</c>; the plaintext is
+/// Layout (version 1): <see cref="SealedEnvelope"/> (<c>version (1) ‖ nonce (12) ‖ ciphertext ‖ tag (16)</c>, the
+/// associated data <c>version ‖</c> the UTF-8 cache key); the plaintext is
 /// <c>outcome (1) ‖ checkedAt UTC ticks (8, big-endian) ‖ validUntil UTC ticks (8) ‖ count (1) ‖ (length (2) ‖ UTF-8)*</c>.
 /// </summary>
 internal sealed class AnswerProtector(KeyRing keyRing)
 {
     private const byte FormatVersion = 1;
-    private const int NonceBytes = 12;
-    private const int TagBytes = 16;
-    private const int HeaderBytes = 1 + NonceBytes;
     private const int FixedPlaintextBytes = 1 + 8 + 8 + 1;
 
     private readonly byte[] encryptionKey = keyRing.CacheEncryptionKey;
 
     /// <summary>Encrypts <paramref name="answer"/> for storage under <paramref name="key"/>, with a fresh random 96-bit nonce.</summary>
-    public byte[] Protect(CacheKey key, CachedAnswer answer)
-    {
-        var plaintext = Encode(answer);
-        var sealedValue = new byte[HeaderBytes + plaintext.Length + TagBytes];
-        sealedValue[0] = FormatVersion;
-        var nonce = sealedValue.AsSpan(1, NonceBytes);
-        RandomNumberGenerator.Fill(nonce);
-        // A new AesGcm per call: instances are not documented as thread-safe, and set-up costs microseconds.
-        using var aes = new AesGcm(encryptionKey, TagBytes);
-        aes.Encrypt(nonce, plaintext, sealedValue.AsSpan(HeaderBytes, plaintext.Length), sealedValue.AsSpan(HeaderBytes + plaintext.Length), AssociatedData(key));
-        return sealedValue;
-    }
+    public byte[] Protect(CacheKey key, CachedAnswer answer) =>
+        SealedEnvelope.Seal(encryptionKey, FormatVersion, Encode(answer), Encoding.UTF8.GetBytes(key.Value));
 
     /// <summary>Opens a stored value; false when it is of another version, was altered, was moved from another key, was sealed under another key or does not parse.</summary>
     public bool TryUnprotect(CacheKey key, ReadOnlySpan<byte> sealedValue, out CachedAnswer? answer)
     {
         answer = null;
-        if (sealedValue.Length < HeaderBytes + FixedPlaintextBytes + TagBytes || sealedValue[0] != FormatVersion)
-        {
-            return false;
-        }
-
-        var ciphertextLength = sealedValue.Length - HeaderBytes - TagBytes;
-        var plaintext = new byte[ciphertextLength];
-        try
-        {
-            using var aes = new AesGcm(encryptionKey, TagBytes);
-            aes.Decrypt(sealedValue.Slice(1, NonceBytes), sealedValue.Slice(HeaderBytes, ciphertextLength), sealedValue[^TagBytes..], plaintext, AssociatedData(key));
-        }
-        catch (AuthenticationTagMismatchException)
-        {
-            return false;
-        }
-
-        return TryDecode(plaintext, out answer);
-    }
-
-    private static byte[] AssociatedData(CacheKey key)
-    {
-        // The format version is authenticated too, so it cannot be changed to make another parser read the bytes.
-        var data = new byte[1 + Encoding.UTF8.GetByteCount(key.Value)];
-        data[0] = FormatVersion;
-        Encoding.UTF8.GetBytes(key.Value, data.AsSpan(1));
-        return data;
+        return sealedValue.Length >= SealedEnvelope.Overhead + FixedPlaintextBytes
+            && SealedEnvelope.Open(encryptionKey, FormatVersion, sealedValue, Encoding.UTF8.GetBytes(key.Value)) is { } plaintext
+            && TryDecode(plaintext, out answer);
     }
 
     private static byte[] Encode(CachedAnswer answer)

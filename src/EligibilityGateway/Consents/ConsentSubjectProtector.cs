@@ -9,16 +9,14 @@ namespace EligibilityGateway.Consents;
 /// <summary>
 /// Seals the citizen bound to a consent with AES-256-GCM under <see cref="KeyRing.ConsentEncryptionKey"/>. The
 /// consent id is authenticated as associated data, so sealed identifiers copied onto another consent's row do not
-/// open. Layout (version 1): <c>version (1) ‖ nonce (12) ‖ ciphertext ‖ tag (16)</c>; the plaintext is
+/// open. Layout (version 1): <see cref="SealedEnvelope"/> (<c>version (1) ‖ nonce (12) ‖ ciphertext ‖ tag (16)</c>,
+/// the associated data <c>version ‖ "eligibility-gateway/consent-subject/v1" ‖</c> the consent id); the plaintext is
 /// <c>kind (1: 1 NI, 2 NASS) ‖ date of birth as day number (4, big-endian) ‖ (length (2) ‖ UTF-8)</c> for the
 /// identifier, the surname and the citizen id, in that order.
 /// </summary>
 internal sealed class ConsentSubjectProtector(KeyRing keyRing)
 {
     private const byte FormatVersion = 1;
-    private const int NonceBytes = 12;
-    private const int TagBytes = 16;
-    private const int HeaderBytes = 1 + NonceBytes;
     private const int FixedPlaintextBytes = 1 + 4;
 
     private static readonly byte[] Domain = "eligibility-gateway/consent-subject/v1"u8.ToArray();
@@ -33,13 +31,7 @@ internal sealed class ConsentSubjectProtector(KeyRing keyRing)
         var plaintext = Encode(subject);
         try
         {
-            var sealedValue = new byte[HeaderBytes + plaintext.Length + TagBytes];
-            sealedValue[0] = FormatVersion;
-            var nonce = sealedValue.AsSpan(1, NonceBytes);
-            RandomNumberGenerator.Fill(nonce);
-            using var aes = new AesGcm(encryptionKey, TagBytes);
-            aes.Encrypt(nonce, plaintext, sealedValue.AsSpan(HeaderBytes, plaintext.Length), sealedValue.AsSpan(HeaderBytes + plaintext.Length), AssociatedData(consentId));
-            return sealedValue;
+            return SealedEnvelope.Seal(encryptionKey, FormatVersion, plaintext, AssociatedData(consentId));
         }
         finally
         {
@@ -51,22 +43,15 @@ internal sealed class ConsentSubjectProtector(KeyRing keyRing)
     public bool TryOpen(string consentId, ReadOnlySpan<byte> sealedValue, out ConsentedSubject? subject)
     {
         subject = null;
-        if (sealedValue.Length < HeaderBytes + FixedPlaintextBytes + TagBytes || sealedValue[0] != FormatVersion)
+        if (sealedValue.Length < SealedEnvelope.Overhead + FixedPlaintextBytes
+            || SealedEnvelope.Open(encryptionKey, FormatVersion, sealedValue, AssociatedData(consentId)) is not { } plaintext)
         {
             return false;
         }
 
-        var ciphertextLength = sealedValue.Length - HeaderBytes - TagBytes;
-        var plaintext = new byte[ciphertextLength];
         try
         {
-            using var aes = new AesGcm(encryptionKey, TagBytes);
-            aes.Decrypt(sealedValue.Slice(1, NonceBytes), sealedValue.Slice(HeaderBytes, ciphertextLength), sealedValue[^TagBytes..], plaintext, AssociatedData(consentId));
             return TryDecode(plaintext, out subject);
-        }
-        catch (AuthenticationTagMismatchException)
-        {
-            return false;
         }
         finally
         {
@@ -74,12 +59,12 @@ internal sealed class ConsentSubjectProtector(KeyRing keyRing)
         }
     }
 
+    // The envelope puts the version in front: version ‖ domain ‖ consent id, as format 1 has always authenticated.
     private static byte[] AssociatedData(string consentId)
     {
-        var data = new byte[1 + Domain.Length + Encoding.UTF8.GetByteCount(consentId)];
-        data[0] = FormatVersion;
-        Domain.CopyTo(data, 1);
-        Encoding.UTF8.GetBytes(consentId, data.AsSpan(1 + Domain.Length));
+        var data = new byte[Domain.Length + Encoding.UTF8.GetByteCount(consentId)];
+        Domain.CopyTo(data, 0);
+        Encoding.UTF8.GetBytes(consentId, data.AsSpan(Domain.Length));
         return data;
     }
 
