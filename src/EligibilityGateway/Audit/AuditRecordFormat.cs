@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Immutable;
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -154,4 +155,40 @@ internal static class AuditRecordFormat
 
         return confirmedBy.EnumerateArray().Select(p => p.GetString()!).ToImmutableArray();
     }
+
+    /// <summary>
+    /// A record from a row whose first 24 columns are <c>sequence, format_version, recorded_at</c> and then the
+    /// entry's columns in table order, as every store selects them.
+    /// </summary>
+    public static AuditRecord ReadRecord(DbDataReader reader)
+    {
+        var entry = new AuditEntry
+        {
+            EventType = reader.GetString(3),
+            CouncilId = Text(reader, 4),
+            ClientId = Text(reader, 5),
+            SchemeId = Text(reader, 6),
+            Purpose = Text(reader, 7),
+            LawfulBasis = Text(reader, 8),
+            ConsentId = Text(reader, 9),
+            CaseReference = Text(reader, 10),
+            Decision = Text(reader, 11),
+            Rule = Text(reader, 12),
+            Outcome = Text(reader, 13) is { } outcome ? ParseOutcome(outcome) : null,
+            ServedFrom = Text(reader, 14),
+            ProviderCalls = ParseProviderCalls(reader.GetString(15)),
+            TraceId = Text(reader, 16),
+            SubjectReference = Text(reader, 17),
+            CheckId = Text(reader, 18),
+            CheckedAt = Text(reader, 19) is { } checkedAt ? ParseTime(checkedAt) : null,
+            ValidUntil = Text(reader, 20) is { } validUntil ? ParseTime(validUntil) : null,
+            ConfirmedBy = ParseConfirmedBy(Text(reader, 21)),
+            FrameworkId = Text(reader, 22),
+            FrameworkVersion = Text(reader, 23),
+        };
+        return new AuditRecord(reader.GetInt64(0), ParseTime(reader.GetString(2)), reader.GetInt32(1), entry);
+    }
+
+    /// <summary>A nullable text column.</summary>
+    public static string? Text(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 }

@@ -395,7 +395,7 @@ internal sealed class PostgresAuditStore : IAuditStore
             var counts = new List<AuditDailyCount>();
             while (await reader.ReadAsync(cancellationToken))
             {
-                counts.Add(new AuditDailyCount(AuditDailyCount.DayOf(reader.GetString(0)), Text(reader, 1), Text(reader, 2), reader.GetInt64(3)));
+                counts.Add(new AuditDailyCount(AuditDailyCount.DayOf(reader.GetString(0)), AuditRecordFormat.Text(reader, 1), AuditRecordFormat.Text(reader, 2), reader.GetInt64(3)));
             }
 
             return AuditDailyCount.Ordered(counts);
@@ -556,7 +556,7 @@ internal sealed class PostgresAuditStore : IAuditStore
             var records = new List<AuditRecord>();
             while (await reader.ReadAsync(cancellationToken))
             {
-                records.Add(ReadRecord(reader));
+                records.Add(AuditRecordFormat.ReadRecord(reader));
             }
 
             return records;
@@ -566,35 +566,4 @@ internal sealed class PostgresAuditStore : IAuditStore
             throw new AuditUnavailableException(AuditUnavailableReason.ReadFailed, $"The audit store cannot be read: {ex.Message}", ex);
         }
     }
-
-    private static AuditRecord ReadRecord(NpgsqlDataReader reader)
-    {
-        var entry = new AuditEntry
-        {
-            EventType = reader.GetString(3),
-            CouncilId = Text(reader, 4),
-            ClientId = Text(reader, 5),
-            SchemeId = Text(reader, 6),
-            Purpose = Text(reader, 7),
-            LawfulBasis = Text(reader, 8),
-            ConsentId = Text(reader, 9),
-            CaseReference = Text(reader, 10),
-            Decision = Text(reader, 11),
-            Rule = Text(reader, 12),
-            Outcome = Text(reader, 13) is { } outcome ? AuditRecordFormat.ParseOutcome(outcome) : null,
-            ServedFrom = Text(reader, 14),
-            ProviderCalls = AuditRecordFormat.ParseProviderCalls(reader.GetString(15)),
-            TraceId = Text(reader, 16),
-            SubjectReference = Text(reader, 17),
-            CheckId = Text(reader, 18),
-            CheckedAt = Text(reader, 19) is { } checkedAt ? AuditRecordFormat.ParseTime(checkedAt) : null,
-            ValidUntil = Text(reader, 20) is { } validUntil ? AuditRecordFormat.ParseTime(validUntil) : null,
-            ConfirmedBy = AuditRecordFormat.ParseConfirmedBy(Text(reader, 21)),
-            FrameworkId = Text(reader, 22),
-            FrameworkVersion = Text(reader, 23),
-        };
-        return new AuditRecord(reader.GetInt64(0), AuditRecordFormat.ParseTime(reader.GetString(2)), reader.GetInt32(1), entry);
-    }
-
-    private static string? Text(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 }

@@ -315,7 +315,7 @@ internal sealed class SqliteAuditStore : IAuditStore
                 return null;
             }
 
-            var record = ReadRecord(reader);
+            var record = AuditRecordFormat.ReadRecord(reader);
             var entry = record.Entry;
             return new StoredCheck(
                 entry.CheckId!,
@@ -347,7 +347,7 @@ internal sealed class SqliteAuditStore : IAuditStore
             var records = new List<AuditRecord>();
             while (reader.Read())
             {
-                records.Add(ReadRecord(reader));
+                records.Add(AuditRecordFormat.ReadRecord(reader));
             }
 
             return records;
@@ -375,7 +375,7 @@ internal sealed class SqliteAuditStore : IAuditStore
             var records = new List<AuditRecord>();
             while (reader.Read())
             {
-                records.Add(ReadRecord(reader));
+                records.Add(AuditRecordFormat.ReadRecord(reader));
             }
 
             return records;
@@ -444,7 +444,7 @@ internal sealed class SqliteAuditStore : IAuditStore
             var counts = new List<AuditDailyCount>();
             while (reader.Read())
             {
-                counts.Add(new AuditDailyCount(AuditDailyCount.DayOf(reader.GetString(0)), Text(reader, 1), Text(reader, 2), reader.GetInt64(3)));
+                counts.Add(new AuditDailyCount(AuditDailyCount.DayOf(reader.GetString(0)), AuditRecordFormat.Text(reader, 1), AuditRecordFormat.Text(reader, 2), reader.GetInt64(3)));
             }
 
             return AuditDailyCount.Ordered(counts);
@@ -741,37 +741,6 @@ internal sealed class SqliteAuditStore : IAuditStore
             throw new AuditUnavailableException(AuditUnavailableReason.ReadFailed, $"The audit store cannot be read: {ex.Message}", ex);
         }
     }
-
-    private static AuditRecord ReadRecord(SqliteDataReader reader)
-    {
-        var entry = new AuditEntry
-        {
-            EventType = reader.GetString(3),
-            CouncilId = Text(reader, 4),
-            ClientId = Text(reader, 5),
-            SchemeId = Text(reader, 6),
-            Purpose = Text(reader, 7),
-            LawfulBasis = Text(reader, 8),
-            ConsentId = Text(reader, 9),
-            CaseReference = Text(reader, 10),
-            Decision = Text(reader, 11),
-            Rule = Text(reader, 12),
-            Outcome = Text(reader, 13) is { } outcome ? AuditRecordFormat.ParseOutcome(outcome) : null,
-            ServedFrom = Text(reader, 14),
-            ProviderCalls = AuditRecordFormat.ParseProviderCalls(reader.GetString(15)),
-            TraceId = Text(reader, 16),
-            SubjectReference = Text(reader, 17),
-            CheckId = Text(reader, 18),
-            CheckedAt = Text(reader, 19) is { } checkedAt ? AuditRecordFormat.ParseTime(checkedAt) : null,
-            ValidUntil = Text(reader, 20) is { } validUntil ? AuditRecordFormat.ParseTime(validUntil) : null,
-            ConfirmedBy = AuditRecordFormat.ParseConfirmedBy(Text(reader, 21)),
-            FrameworkId = Text(reader, 22),
-            FrameworkVersion = Text(reader, 23),
-        };
-        return new AuditRecord(reader.GetInt64(0), AuditRecordFormat.ParseTime(reader.GetString(2)), reader.GetInt32(1), entry);
-    }
-
-    private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     private static object Nullable(string? value) => (object?)value ?? DBNull.Value;
 }
