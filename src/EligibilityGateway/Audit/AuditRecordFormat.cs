@@ -156,6 +156,43 @@ internal static class AuditRecordFormat
         return confirmedBy.EnumerateArray().Select(p => p.GetString()!).ToImmutableArray();
     }
 
+    private static readonly string FormatVersionText = AuditChain.Integer(CurrentVersion);
+    private static readonly string ChainVersionText = AuditChain.Integer(AuditChain.CurrentVersion);
+
+    /// <summary>
+    /// Writes a new record's stored text into <paramref name="values"/>, one slot per column of
+    /// <see cref="AuditChain.CanonicalColumns"/>: what every store inserts and what the chain hash is computed over, so
+    /// both stores hash the same bytes. The inverse of <see cref="ReadRecord"/>.
+    /// </summary>
+    public static void WriteStoredValues(string?[] values, long sequence, string recordedAtText, AuditEntry entry)
+    {
+        values[0] = AuditChain.Integer(sequence);
+        values[1] = FormatVersionText;
+        values[2] = recordedAtText;
+        values[3] = entry.EventType;
+        values[4] = entry.CouncilId;
+        values[5] = entry.ClientId;
+        values[6] = entry.SchemeId;
+        values[7] = entry.Purpose;
+        values[8] = entry.LawfulBasis;
+        values[9] = entry.ConsentId;
+        values[10] = entry.CaseReference;
+        values[11] = entry.Decision;
+        values[12] = entry.Rule;
+        values[13] = entry.Outcome?.ToName();
+        values[14] = entry.ServedFrom;
+        values[15] = FormatProviderCalls(entry.ProviderCalls);
+        values[16] = entry.TraceId;
+        values[17] = entry.SubjectReference;
+        values[18] = entry.CheckId;
+        values[19] = entry.CheckedAt is { } checkedAt ? FormatTime(checkedAt) : null;
+        values[20] = entry.ValidUntil is { } validUntil ? FormatTime(validUntil) : null;
+        values[21] = FormatReleased(entry);
+        values[22] = entry.FrameworkId;
+        values[23] = entry.FrameworkVersion;
+        values[24] = ChainVersionText;
+    }
+
     /// <summary>
     /// A record from a row whose first 24 columns are <c>sequence, format_version, recorded_at</c> and then the
     /// entry's columns in table order, as every store selects them.

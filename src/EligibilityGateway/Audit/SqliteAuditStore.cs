@@ -126,38 +126,12 @@ internal sealed class SqliteAuditStore : IAuditStore
         insert!.Transaction = transaction;
         var parameters = insert.Parameters;
         var recordedAtText = AuditRecordFormat.FormatTime(recordedAt);
-        var formatVersion = AuditChain.Integer(AuditRecordFormat.CurrentVersion);
-        var chainVersion = AuditChain.Integer(AuditChain.CurrentVersion);
         string hashText = headHash!;
         for (var i = 0; i < entries.Count; i++)
         {
             var entry = entries[i];
             var sequence = first + i;
-            values[0] = AuditChain.Integer(sequence);
-            values[1] = formatVersion;
-            values[2] = recordedAtText;
-            values[3] = entry.EventType;
-            values[4] = entry.CouncilId;
-            values[5] = entry.ClientId;
-            values[6] = entry.SchemeId;
-            values[7] = entry.Purpose;
-            values[8] = entry.LawfulBasis;
-            values[9] = entry.ConsentId;
-            values[10] = entry.CaseReference;
-            values[11] = entry.Decision;
-            values[12] = entry.Rule;
-            values[13] = entry.Outcome?.ToName();
-            values[14] = entry.ServedFrom;
-            values[15] = AuditRecordFormat.FormatProviderCalls(entry.ProviderCalls);
-            values[16] = entry.TraceId;
-            values[17] = entry.SubjectReference;
-            values[18] = entry.CheckId;
-            values[19] = entry.CheckedAt is { } checkedAt ? AuditRecordFormat.FormatTime(checkedAt) : null;
-            values[20] = entry.ValidUntil is { } validUntil ? AuditRecordFormat.FormatTime(validUntil) : null;
-            values[21] = AuditRecordFormat.FormatReleased(entry);
-            values[22] = entry.FrameworkId;
-            values[23] = entry.FrameworkVersion;
-            values[24] = chainVersion;
+            AuditRecordFormat.WriteStoredValues(values, sequence, recordedAtText, entry);
 
             // hash = SHA-256(canonical(record) || previous hash), README.md "Chain".
             AuditChain.ComputeHash(values, previousHash, scratch, currentHash);
