@@ -143,20 +143,8 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                     + "and `client_assertion` in the body, `aud` exactly the issuer, `jti` single use, ES256, PS256 or RS256, keys from the trust framework) "
                     + "or, in a sandbox framework only, `client_secret_basic` (the `Authorization` header). A `client_secret` in the body is refused. "
                     + "Responses carry `Cache-Control: no-store` and `Pragma: no-cache`.",
-                Security =
-                [
-                    new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ClientSecretBasicScheme, document)] = [] },
-                    // private_key_jwt: the credential is the client assertion in the body, which no HTTP scheme describes.
-                    new OpenApiSecurityRequirement(),
-                ],
-                RequestBody = new OpenApiRequestBody
-                {
-                    Required = true,
-                    Content = new Dictionary<string, OpenApiMediaType>
-                    {
-                        ["application/x-www-form-urlencoded"] = Schemas.Json(new OpenApiSchemaReference("TokenRequest", document)),
-                    },
-                },
+                Security = ClientAuthenticationRequirements(document),
+                RequestBody = FormBody(new OpenApiSchemaReference("TokenRequest", document)),
                 Responses = new OpenApiResponses
                 {
                     ["200"] = new OpenApiResponse
@@ -253,19 +241,8 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                     + "`response_type=code`, a `redirect_uri` exactly as registered, `scope` with `eligibility.check` (and optionally `openid`), PKCE "
                     + "`code_challenge` with `code_challenge_method=S256`, and `authorization_details` with one `eligibility-check` entry naming a consent "
                     + "of this council awaiting authorisation. The `request_uri` answered is used once, at `GET /connect/authorize`, within `expires_in` seconds.",
-                Security =
-                [
-                    new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ClientSecretBasicScheme, document)] = [] },
-                    new OpenApiSecurityRequirement(),
-                ],
-                RequestBody = new OpenApiRequestBody
-                {
-                    Required = true,
-                    Content = new Dictionary<string, OpenApiMediaType>
-                    {
-                        ["application/x-www-form-urlencoded"] = Schemas.Json(new OpenApiSchemaReference("PushedAuthorizationRequest", document)),
-                    },
-                },
+                Security = ClientAuthenticationRequirements(document),
+                RequestBody = FormBody(new OpenApiSchemaReference("PushedAuthorizationRequest", document)),
                 Responses = new OpenApiResponses
                 {
                     ["201"] = new OpenApiResponse
@@ -327,11 +304,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                 Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
                 Summary = summary,
                 Description = description,
-                Security =
-                [
-                    new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ClientSecretBasicScheme, document)] = [] },
-                    new OpenApiSecurityRequirement(),
-                ],
+                Security = ClientAuthenticationRequirements(document),
                 RequestBody = new OpenApiRequestBody
                 {
                     Required = true,
@@ -526,6 +499,24 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             required: false);
         return response;
     }
+
+    /// <summary>
+    /// How a council authenticates at the token, PAR, introspection and revocation endpoints: <c>client_secret_basic</c>
+    /// (sandbox frameworks only) or <c>private_key_jwt</c>, whose credential is the client assertion in the body, which
+    /// no HTTP security scheme describes (hence the empty requirement beside it).
+    /// </summary>
+    private static List<OpenApiSecurityRequirement> ClientAuthenticationRequirements(OpenApiDocument document) =>
+    [
+        new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ClientSecretBasicScheme, document)] = [] },
+        new OpenApiSecurityRequirement(),
+    ];
+
+    /// <summary>A required <c>application/x-www-form-urlencoded</c> request body of <paramref name="schema"/>.</summary>
+    private static OpenApiRequestBody FormBody(IOpenApiSchema schema) => new()
+    {
+        Required = true,
+        Content = new Dictionary<string, OpenApiMediaType> { ["application/x-www-form-urlencoded"] = Schemas.Json(schema) },
+    };
 
     private static Dictionary<string, IOpenApiHeader> NoStoreHeaders() => new()
     {
