@@ -85,35 +85,26 @@ internal sealed class DemoGatewayClient(HttpClient http, IServer server, TimePro
         const string Step = "Discovery (GET /.well-known/oauth-authorization-server)";
         var expectedIssuer = GatewayAddress.GetLeftPart(UriPartial.Authority);
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(GatewayAddress, ".well-known/oauth-authorization-server"));
-        using var response = await SendAsync(request, cancellationToken);
-        if (response is null)
+        return await CallAsync<DemoServerMetadata>(Step, request, HttpStatusCode.OK, json =>
         {
-            return Unreachable<DemoServerMetadata>(Step);
-        }
+            var issuer = String(json, "issuer");
+            if (!string.Equals(issuer, expectedIssuer, StringComparison.Ordinal))
+            {
+                return new DemoCall<DemoServerMetadata>.Refused(Step, 200, "issuer_mismatch",
+                    $"The metadata names the issuer '{issuer}', not '{expectedIssuer}' where it was fetched (RFC 8414 §3.3).", null, null);
+            }
 
-        var body = await ReadJsonAsync(response, cancellationToken);
-        if (response.StatusCode != HttpStatusCode.OK || body is not { } json)
-        {
-            return Refusal<DemoServerMetadata>(Step, response, body);
-        }
+            if (!json.TryGetProperty("authorization_response_iss_parameter_supported", out var iss) || iss.ValueKind != JsonValueKind.True
+                || !Uri.TryCreate(String(json, "authorization_endpoint"), UriKind.Absolute, out var authorize)
+                || !Uri.TryCreate(String(json, "pushed_authorization_request_endpoint"), UriKind.Absolute, out var par)
+                || !Uri.TryCreate(String(json, "token_endpoint"), UriKind.Absolute, out var token))
+            {
+                return new DemoCall<DemoServerMetadata>.Refused(Step, 200, "incomplete_metadata",
+                    "The metadata lacks an endpoint the demo needs, or does not promise iss in the authorization response.", null, null);
+            }
 
-        var issuer = String(json, "issuer");
-        if (!string.Equals(issuer, expectedIssuer, StringComparison.Ordinal))
-        {
-            return new DemoCall<DemoServerMetadata>.Refused(Step, 200, "issuer_mismatch",
-                $"The metadata names the issuer '{issuer}', not '{expectedIssuer}' where it was fetched (RFC 8414 §3.3).", null, null);
-        }
-
-        if (!json.TryGetProperty("authorization_response_iss_parameter_supported", out var iss) || iss.ValueKind != JsonValueKind.True
-            || !Uri.TryCreate(String(json, "authorization_endpoint"), UriKind.Absolute, out var authorize)
-            || !Uri.TryCreate(String(json, "pushed_authorization_request_endpoint"), UriKind.Absolute, out var par)
-            || !Uri.TryCreate(String(json, "token_endpoint"), UriKind.Absolute, out var token))
-        {
-            return new DemoCall<DemoServerMetadata>.Refused(Step, 200, "incomplete_metadata",
-                "The metadata lacks an endpoint the demo needs, or does not promise iss in the authorization response.", null, null);
-        }
-
-        return new DemoCall<DemoServerMetadata>.Succeeded(new DemoServerMetadata(issuer!, authorize, par, token));
+            return new DemoCall<DemoServerMetadata>.Succeeded(new DemoServerMetadata(issuer!, authorize, par, token));
+        }, cancellationToken);
     }
 
     /// <summary>RFC 6749 §4.4: a token for the council's own system, here to manage consents.</summary>
@@ -145,26 +136,9 @@ internal sealed class DemoGatewayClient(HttpClient http, IServer server, TimePro
     /// <summary>SPEC §5.2: a consent awaiting the citizen's authorisation; its id.</summary>
     public async Task<DemoCall<string>> CreateConsentAsync(DemoCouncil council, string accessToken, DemoScheme scheme, string caseReference, CancellationToken cancellationToken)
     {
-        const string Step = "Create the consent (POST /v1/consents)";
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(GatewayAddress, "v1/consents"))
-        {
-            Content = Json(writer =>
-            {
-                writer.WriteString("scheme", scheme.Id);
-                writer.WriteString("caseReference", caseReference);
-            }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
-        using var response = await SendAsync(request, cancellationToken);
-        if (response is null)
-        {
-            return Unreachable<string>(Step);
-        }
-
-        var body = await ReadJsonAsync(response, cancellationToken);
-        return response.StatusCode == HttpStatusCode.Created && body is { } json && String(json, "consentId") is { } consentId
-            ? new DemoCall<string>.Succeeded(consentId)
-            : Refusal<string>(Step, response, body);
+        using var request = SchemeRequest("v1/consents", accessToken, scheme, caseReference);
+        return await CallAsync<string>("Create the consent (POST /v1/consents)", request, HttpStatusCode.Created,
+            json => String(json, "consentId") is { } consentId ? new DemoCall<string>.Succeeded(consentId) : null, cancellationToken);
     }
 
     /// <summary>
@@ -174,7 +148,6 @@ internal sealed class DemoGatewayClient(HttpClient http, IServer server, TimePro
     /// </summary>
     public async Task<DemoCall<string>> PushAsync(DemoServerMetadata metadata, DemoCouncil council, string consentId, string state, string codeChallenge, CancellationToken cancellationToken)
     {
-        const string Step = "Pushed authorization request (POST /connect/par)";
         var details = Encoding.UTF8.GetString(JsonBytes(writer =>
         {
             writer.WriteStartArray();
@@ -200,23 +173,60 @@ internal sealed class DemoGatewayClient(HttpClient http, IServer server, TimePro
             }),
         };
         request.Headers.Authorization = Basic(council);
-        using var response = await SendAsync(request, cancellationToken);
-        if (response is null)
-        {
-            return Unreachable<string>(Step);
-        }
-
-        var body = await ReadJsonAsync(response, cancellationToken);
-        return response.StatusCode == HttpStatusCode.Created && body is { } json && String(json, "request_uri") is { } requestUri
-            ? new DemoCall<string>.Succeeded(requestUri)
-            : Refusal<string>(Step, response, body);
+        return await CallAsync<string>("Pushed authorization request (POST /connect/par)", request, HttpStatusCode.Created,
+            json => String(json, "request_uri") is { } requestUri ? new DemoCall<string>.Succeeded(requestUri) : null, cancellationToken);
     }
 
     /// <summary>SPEC §4.1 under a consent: no subject and no lawful basis in the body, the token's consent decides both.</summary>
     public async Task<DemoCall<JsonElement>> CheckAsync(string accessToken, DemoScheme scheme, string caseReference, CancellationToken cancellationToken)
     {
-        const string Step = "Check (POST /v1/checks)";
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(GatewayAddress, "v1/checks"))
+        using var request = SchemeRequest("v1/checks", accessToken, scheme, caseReference);
+        return await CallAsync<JsonElement>("Check (POST /v1/checks)", request, HttpStatusCode.OK, json => new DemoCall<JsonElement>.Succeeded(json), cancellationToken);
+    }
+
+    private async Task<DemoCall<DemoTokens>> TokenAsync(string step, DemoServerMetadata metadata, DemoCouncil council, Dictionary<string, string> form, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, metadata.TokenEndpoint) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Authorization = Basic(council);
+        return await CallAsync<DemoTokens>(step, request, HttpStatusCode.OK, json =>
+        {
+            if (String(json, "access_token") is not { } accessToken)
+            {
+                return null;
+            }
+
+            var lifetime = json.TryGetProperty("expires_in", out var expiresIn) && expiresIn.TryGetInt32(out var seconds) ? seconds : 60;
+            string? consentId = null;
+            if (json.TryGetProperty("authorization_details", out var details) && details.ValueKind == JsonValueKind.Array)
+            {
+                consentId = details.EnumerateArray().Select(d => String(d, "consent_id")).FirstOrDefault(id => id is not null);
+            }
+
+            return new DemoCall<DemoTokens>.Succeeded(new DemoTokens(accessToken, timeProvider.GetUtcNow().AddSeconds(lifetime), String(json, "refresh_token"), consentId));
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends one step's request and reads the gateway's answer: what <paramref name="read"/> makes of the JSON when the
+    /// status is <paramref name="expected"/> (null: the answer lacks what the step needs), else the refusal to show,
+    /// or a 502 when the gateway never answered.
+    /// </summary>
+    private async Task<DemoCall<T>> CallAsync<T>(string step, HttpRequestMessage request, HttpStatusCode expected, Func<JsonElement, DemoCall<T>?> read, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(request, cancellationToken);
+        if (response is null)
+        {
+            return Unreachable<T>(step);
+        }
+
+        var body = await ReadJsonAsync(response, cancellationToken);
+        return response.StatusCode == expected && body is { } json && read(json) is { } call ? call : Refusal<T>(step, response, body);
+    }
+
+    /// <summary>A council API request about a scheme and case (a consent to create, a check under one), with the Bearer token.</summary>
+    private HttpRequestMessage SchemeRequest(string path, string accessToken, DemoScheme scheme, string caseReference)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(GatewayAddress, path))
         {
             Content = Json(writer =>
             {
@@ -225,42 +235,7 @@ internal sealed class DemoGatewayClient(HttpClient http, IServer server, TimePro
             }),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
-        using var response = await SendAsync(request, cancellationToken);
-        if (response is null)
-        {
-            return Unreachable<JsonElement>(Step);
-        }
-
-        var body = await ReadJsonAsync(response, cancellationToken);
-        return response.StatusCode == HttpStatusCode.OK && body is { } json
-            ? new DemoCall<JsonElement>.Succeeded(json)
-            : Refusal<JsonElement>(Step, response, body);
-    }
-
-    private async Task<DemoCall<DemoTokens>> TokenAsync(string step, DemoServerMetadata metadata, DemoCouncil council, Dictionary<string, string> form, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, metadata.TokenEndpoint) { Content = new FormUrlEncodedContent(form) };
-        request.Headers.Authorization = Basic(council);
-        using var response = await SendAsync(request, cancellationToken);
-        if (response is null)
-        {
-            return Unreachable<DemoTokens>(step);
-        }
-
-        var body = await ReadJsonAsync(response, cancellationToken);
-        if (response.StatusCode != HttpStatusCode.OK || body is not { } json || String(json, "access_token") is not { } accessToken)
-        {
-            return Refusal<DemoTokens>(step, response, body);
-        }
-
-        var lifetime = json.TryGetProperty("expires_in", out var expiresIn) && expiresIn.TryGetInt32(out var seconds) ? seconds : 60;
-        string? consentId = null;
-        if (json.TryGetProperty("authorization_details", out var details) && details.ValueKind == JsonValueKind.Array)
-        {
-            consentId = details.EnumerateArray().Select(d => String(d, "consent_id")).FirstOrDefault(id => id is not null);
-        }
-
-        return new DemoCall<DemoTokens>.Succeeded(new DemoTokens(accessToken, timeProvider.GetUtcNow().AddSeconds(lifetime), String(json, "refresh_token"), consentId));
+        return request;
     }
 
     /// <summary>The response, or null when the gateway could not be reached or did not answer in time.</summary>
