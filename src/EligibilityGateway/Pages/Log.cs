@@ -18,18 +18,18 @@ internal static partial class Log
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Page sign-out by a person with role {Role}")]
     public static partial void SignedOut(ILogger logger, string role);
 
-    [LoggerMessage(EventId = 2010, Level = LogLevel.Debug, Message = "Federated sign-in started: the citizen is sent to the identity provider")]
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Debug, Message = "Federated sign-in started: the citizen is sent to the identity provider")]
     public static partial void FederatedSignInStarted(ILogger logger);
 
-    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Federated sign-in refused ({Failure}): {Reason}")]
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Warning, Message = "Federated sign-in refused ({Failure}): {Reason}")]
     public static partial void FederatedSignInRefused(ILogger logger, FederatedSignInFailure failure, string reason);
 
-    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "The identity provider's {Step} could not be read ({ErrorType})")]
+    [LoggerMessage(EventId = 2022, Level = LogLevel.Warning, Message = "The identity provider's {Step} could not be read ({ErrorType})")]
     public static partial void IdentityProviderUnreachable(ILogger logger, string step, string errorType);
 
-    [LoggerMessage(EventId = 2013, Level = LogLevel.Error, Message = "The identity provider's metadata was refused: {Reason}")]
+    [LoggerMessage(EventId = 2023, Level = LogLevel.Error, Message = "The identity provider's metadata was refused: {Reason}")]
     public static partial void IdentityProviderMetadataRefused(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "A federated sign-in could not be shared with the other replicas through Redis ({ErrorType})")]
+    [LoggerMessage(EventId = 2024, Level = LogLevel.Warning, Message = "A federated sign-in could not be shared with the other replicas through Redis ({ErrorType})")]
     public static partial void FederatedCitizensUnshared(ILogger logger, string errorType);
 }
