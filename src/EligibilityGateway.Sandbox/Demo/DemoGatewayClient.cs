@@ -1,10 +1,8 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using EligibilityGateway.Authorization;
 
 namespace EligibilityGateway.Sandbox.Demo;
 
@@ -58,23 +56,13 @@ internal abstract record DemoCall<T>
 /// (<c>client_secret_basic</c>), discovery (RFC 8414), client credentials, consent creation, PAR (RFC 9126) with
 /// PKCE (RFC 7636), the code exchange, refresh and the check.
 /// </summary>
-internal sealed class DemoGatewayClient(HttpClient http, IServer server, TimeProvider timeProvider)
+internal sealed class DemoGatewayClient(HttpClient http, GatewayIssuer issuer, TimeProvider timeProvider)
 {
     /// <summary>
-    /// Where the gateway listens, as the demo's browser pages and the gateway's issuer both see it: the first bound
-    /// address, exactly as the gateway derives its issuer, never a request's Host header.
+    /// Where the gateway is, as the demo's browser pages and the gateway's tokens both name it: the gateway's issuer
+    /// (configured, or derived from its first bound address), never a request's Host header.
     /// </summary>
-    public Uri GatewayAddress
-    {
-        get
-        {
-            var first = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
-                ?? throw new InvalidOperationException("The gateway is bound to no address yet.");
-            var binding = BindingAddress.Parse(first);
-            var host = binding.Host is "+" or "*" or "0.0.0.0" or "[::]" or "::" ? "localhost" : binding.Host;
-            return new Uri(string.Create(CultureInfo.InvariantCulture, $"{binding.Scheme}://{host}:{binding.Port}/"));
-        }
-    }
+    public Uri GatewayAddress => new(issuer.Value + "/");
 
     /// <summary>The demo's redirect URI: <c>/demo/callback</c> at the gateway's address, as the trust framework must list it.</summary>
     public Uri RedirectUri => new(GatewayAddress, DemoCouncilEndpoints.CallbackPath);
