@@ -151,4 +151,26 @@ internal sealed record StoredCheck(
     string? CaseReference,
     ImmutableArray<string>? ConfirmedBy,
     ImmutableArray<ProviderCall> ProviderCalls,
-    long AuditSequence);
+    long AuditSequence)
+{
+    /// <summary>The check an answered-check record holds, as every store reads it back.</summary>
+    public static StoredCheck From(AuditRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var entry = record.Entry;
+        return new StoredCheck(
+            entry.CheckId!,
+            entry.CouncilId!,
+            entry.SchemeId!,
+            entry.Outcome!.Value,
+            entry.CheckedAt!.Value,
+            entry.ValidUntil!.Value,
+            entry.ServedFrom!,
+            entry.LawfulBasis!,
+            entry.ConsentId,
+            entry.CaseReference,
+            entry.ConfirmedBy,
+            entry.ProviderCalls,
+            record.Sequence);
+    }
+}

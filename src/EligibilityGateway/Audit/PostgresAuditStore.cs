@@ -254,22 +254,7 @@ internal sealed class PostgresAuditStore : IAuditStore
             return null;
         }
 
-        var record = records[0];
-        var entry = record.Entry;
-        return new StoredCheck(
-            entry.CheckId!,
-            entry.CouncilId!,
-            entry.SchemeId!,
-            entry.Outcome!.Value,
-            entry.CheckedAt!.Value,
-            entry.ValidUntil!.Value,
-            entry.ServedFrom!,
-            entry.LawfulBasis!,
-            entry.ConsentId,
-            entry.CaseReference,
-            entry.ConfirmedBy,
-            entry.ProviderCalls,
-            record.Sequence);
+        return StoredCheck.From(records[0]);
     }
 
     public async ValueTask<IReadOnlyList<AuditRecord>> ReadAsync(long fromSequence, int limit, CancellationToken cancellationToken)

@@ -289,22 +289,7 @@ internal sealed class SqliteAuditStore : IAuditStore
                 return null;
             }
 
-            var record = AuditRecordFormat.ReadRecord(reader);
-            var entry = record.Entry;
-            return new StoredCheck(
-                entry.CheckId!,
-                entry.CouncilId!,
-                entry.SchemeId!,
-                entry.Outcome!.Value,
-                entry.CheckedAt!.Value,
-                entry.ValidUntil!.Value,
-                entry.ServedFrom!,
-                entry.LawfulBasis!,
-                entry.ConsentId,
-                entry.CaseReference,
-                entry.ConfirmedBy,
-                entry.ProviderCalls,
-                record.Sequence);
+            return StoredCheck.From(AuditRecordFormat.ReadRecord(reader));
         }));
     }
 
@@ -317,14 +302,7 @@ internal sealed class SqliteAuditStore : IAuditStore
             command.CommandText = $"SELECT {Columns} FROM audit_records WHERE sequence >= $from ORDER BY sequence LIMIT $limit;";
             command.Parameters.AddWithValue("$from", fromSequence);
             command.Parameters.AddWithValue("$limit", limit);
-            using var reader = command.ExecuteReader();
-            var records = new List<AuditRecord>();
-            while (reader.Read())
-            {
-                records.Add(AuditRecordFormat.ReadRecord(reader));
-            }
-
-            return records;
+            return ReadRecords(command);
         }));
     }
 
@@ -345,14 +323,7 @@ internal sealed class SqliteAuditStore : IAuditStore
             command.Parameters.AddWithValue("$subjectReference", subjectReference);
             command.Parameters.AddWithValue("$before", beforeSequence ?? long.MaxValue);
             command.Parameters.AddWithValue("$limit", limit);
-            using var reader = command.ExecuteReader();
-            var records = new List<AuditRecord>();
-            while (reader.Read())
-            {
-                records.Add(AuditRecordFormat.ReadRecord(reader));
-            }
-
-            return records;
+            return ReadRecords(command);
         }));
     }
 
@@ -714,6 +685,18 @@ internal sealed class SqliteAuditStore : IAuditStore
         {
             throw new AuditUnavailableException(AuditUnavailableReason.ReadFailed, $"The audit store cannot be read: {ex.Message}", ex);
         }
+    }
+
+    private static List<AuditRecord> ReadRecords(SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        var records = new List<AuditRecord>();
+        while (reader.Read())
+        {
+            records.Add(AuditRecordFormat.ReadRecord(reader));
+        }
+
+        return records;
     }
 
     private static object Nullable(string? value) => (object?)value ?? DBNull.Value;
