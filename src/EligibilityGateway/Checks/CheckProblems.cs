@@ -61,7 +61,8 @@ internal static class CheckProblems
         StatusCodes.Status503ServiceUnavailable, AuditUnavailableType, "The check could not be recorded.",
         "The audit trail cannot record checks at the moment, so no answer is released. Retry later.");
 
-    private static IResult Problem(int status, string type, string title, string? detail = null, IDictionary<string, object?>? extensions = null) =>
+    /// <summary>An RFC 9457 problem of one of the gateway's own types (OpenApi/ProblemTypes.cs), for every API endpoint.</summary>
+    internal static IResult Problem(int status, string type, string title, string? detail = null, IDictionary<string, object?>? extensions = null) =>
         TypedResults.Problem(new ProblemDetails
         {
             Status = status,

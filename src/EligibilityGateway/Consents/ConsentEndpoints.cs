@@ -6,7 +6,6 @@ using System.Text.RegularExpressions;
 using EligibilityGateway.Authorization;
 using EligibilityGateway.Checks;
 using EligibilityGateway.TrustFramework;
-using Microsoft.AspNetCore.Mvc;
 
 namespace EligibilityGateway.Consents;
 
@@ -206,7 +205,7 @@ internal static class ConsentEndpoints
         {
             ConsentChange.Made made => Ok(made.Consent, timeProvider),
             ConsentChange.Unchanged unchanged => Ok(unchanged.Consent, timeProvider),
-            ConsentChange.Refused refused => Problem(
+            ConsentChange.Refused refused => CheckProblems.Problem(
                 StatusCodes.Status409Conflict, NotRevocableType, "The consent cannot be revoked.", refused.Reason,
                 new Dictionary<string, object?> { ["consentId"] = consentId, ["consentStatus"] = refused.Status.ToName() }),
             ConsentChange.NotFound => NotFound(),
@@ -237,24 +236,14 @@ internal static class ConsentEndpoints
     private static IResult Ok(Consent consent, TimeProvider timeProvider) =>
         TypedResults.Json(ConsentResponse.From(consent, timeProvider.GetUtcNow()), ConsentResponseJsonContext.Default.ConsentResponse);
 
-    private static IResult NotFound() => Problem(
+    private static IResult NotFound() => CheckProblems.Problem(
         StatusCodes.Status404NotFound, NotFoundType, "No such consent.", "There is no consent with this id that this client may see.");
 
-    private static IResult NotPermitted(string rule) => Problem(
+    private static IResult NotPermitted(string rule) => CheckProblems.Problem(
         StatusCodes.Status403Forbidden, CheckProblems.ForbiddenType, "The trust framework does not permit this consent.",
         $"Denied by rule '{rule}'.", new Dictionary<string, object?> { ["rule"] = rule });
 
-    private static IResult AuditUnavailable() => Problem(
+    private static IResult AuditUnavailable() => CheckProblems.Problem(
         StatusCodes.Status503ServiceUnavailable, CheckProblems.AuditUnavailableType, "The consent change could not be recorded.",
         "The audit trail cannot record consent changes at the moment, so nothing was changed. Retry later.");
-
-    private static IResult Problem(int status, string type, string title, string? detail = null, IDictionary<string, object?>? extensions = null) =>
-        TypedResults.Problem(new ProblemDetails
-        {
-            Status = status,
-            Type = type,
-            Title = title,
-            Detail = detail,
-            Extensions = extensions ?? new Dictionary<string, object?>(),
-        });
 }
