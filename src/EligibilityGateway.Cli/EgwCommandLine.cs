@@ -155,7 +155,7 @@ internal static class EgwCommandLine
             Stream output;
             try
             {
-                output = outputFile is null ? console.OpenStandardOutput() : new FileStream(outputFile.FullName, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+                output = outputFile is null ? console.OpenStandardOutput() : new FileStream(outputFile.FullName, PrivateExportFile());
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -278,6 +278,18 @@ internal static class EgwCommandLine
         }
 
         return Failed;
+    }
+
+    /// <summary>An export holds the audit trail: the owner's alone, as the database it came from (Security/PrivateFiles.cs).</summary>
+    private static FileStreamOptions PrivateExportFile()
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16, Options = FileOptions.Asynchronous };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = PrivateFiles.FileMode;
+        }
+
+        return options;
     }
 
     private static async Task<SqliteAuditStore?> OpenStoreAsync(FileInfo database, EgwConsole console)

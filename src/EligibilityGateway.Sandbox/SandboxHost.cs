@@ -1,4 +1,5 @@
 using EligibilityGateway.Sandbox.Demo;
+using EligibilityGateway.Security;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using MockCentralGovernment;
@@ -42,7 +43,7 @@ internal sealed class SandboxHost : IAsyncDisposable
     public static async Task<SandboxHost> StartAsync(SandboxOptions options, Action<WebApplicationBuilder>? configureGateway = null, CancellationToken cancellationToken = default)
     {
         var dataDirectory = Path.GetFullPath(options.DataDirectory);
-        Directory.CreateDirectory(dataDirectory);
+        PrivateFiles.CreateDirectory(dataDirectory);
         var trustFramework = Path.GetFullPath(options.TrustFrameworkPath ?? SandboxFiles.FindSandboxTrustFramework(Directory.GetCurrentDirectory()));
 
         var mock = MockGovernmentApplication.Build([], builder => Quieten(builder));

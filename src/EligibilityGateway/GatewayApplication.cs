@@ -1,6 +1,7 @@
 using EligibilityGateway.Authorization;
 using EligibilityGateway.Checks;
 using EligibilityGateway.Consents;
+using EligibilityGateway.Http;
 using EligibilityGateway.Pages;
 using EligibilityGateway.Security;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -49,6 +50,9 @@ public static class GatewayApplication
         builder.Services.AddConsents(builder.Configuration); // after AddAuditTrail and AddAnswerCache: it records and keys with them
         builder.Services.AddChecks();
         builder.Services.AddGatewayOpenApi();
+        builder.Services.AddPublicOrigin();
+        builder.Services.AddExceptionHandler<ClientErrorHandler>(); // after AddGatewayPages, whose handler answers for pages
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
         configure?.Invoke(builder);
 
@@ -56,8 +60,11 @@ public static class GatewayApplication
 
         // Keys are read now, so that a missing or malformed one stops start-up instead of failing the first request.
         app.Services.GetRequiredService<KeyRing>();
+        app.UsePublicOrigin();
+        app.UseApiResponseHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestBodyGuard();
         app.UseAuthentication();
         app.UseGatewayPages(); // pages swap the Bearer user for their own session, before authorization
         app.UseAuthorization();
@@ -78,7 +85,6 @@ public static class GatewayApplication
         ["Logging:LogLevel:Default"] = "Information",
         // Per-request framework logs add nothing the metrics do not, and cost throughput.
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
-        ["AllowedHosts"] = "*",
     };
 
     private static void MapHealth(WebApplication app)

@@ -1,4 +1,5 @@
 using EligibilityGateway.Checks;
+using EligibilityGateway.Security;
 using Microsoft.Data.Sqlite;
 
 namespace EligibilityGateway.Audit;
@@ -76,7 +77,7 @@ internal sealed class SqliteAuditStore : IAuditStore
 
     public ValueTask InitializeAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        PrivateFiles.EnsureFile(path);
         using (var connection = Open(createConnectionString))
         {
             foreach (var version in SqliteAuditSchema.Migrate(connection, timeProvider.GetUtcNow()))

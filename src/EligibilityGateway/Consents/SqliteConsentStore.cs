@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using EligibilityGateway.Security;
 using Microsoft.Data.Sqlite;
 
 namespace EligibilityGateway.Consents;
@@ -36,7 +37,7 @@ internal sealed class SqliteConsentStore : IConsentStore
 
     public ValueTask InitializeAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        PrivateFiles.EnsureFile(path);
         using var connection = Open();
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode = WAL;";

@@ -32,4 +32,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2024, Level = LogLevel.Warning, Message = "A federated sign-in could not be shared with the other replicas through Redis ({ErrorType})")]
     public static partial void FederatedCitizensUnshared(ILogger logger, string errorType);
+
+    [LoggerMessage(EventId = 2090, Level = LogLevel.Error, Message = "A page failed with {ExceptionType}")]
+    public static partial void PageFailed(ILogger logger, string exceptionType, Exception exception);
 }

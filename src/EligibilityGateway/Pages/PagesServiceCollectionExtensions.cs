@@ -25,6 +25,7 @@ public static class PagesServiceCollectionExtensions
         services.TryAddSingleton<IPeopleDirectory, SandboxPeopleDirectory>();
         services.TryAddSingleton<SignInThrottle>();
         services.TryAddSingleton<PageCookieSecurity>();
+        services.AddExceptionHandler<PageExceptionHandler>(); // before the API's handler, which would answer problem+json
 
         services.AddRazorPages(options =>
         {
@@ -57,6 +58,12 @@ public static class PagesServiceCollectionExtensions
                 options.LogoutPath = "/sign-out";
                 options.ReturnUrlParameter = "returnUrl";
                 options.Events.OnValidatePrincipal = PageAuthentication.ValidatePrincipalAsync;
+                // The cookie handler builds the sign-in URL from the request's Host; it must come from the issuer.
+                options.Events.OnRedirectToLogin = context =>
+                {
+                    context.Response.Redirect(PublicOrigin.Absolute(context.HttpContext.RequestServices.GetRequiredService<GatewayIssuer>(), context.RedirectUri));
+                    return Task.CompletedTask;
+                };
                 options.Events.OnRedirectToAccessDenied = context =>
                 {
                     context.Response.StatusCode = StatusCodes.Status403Forbidden;

@@ -18,6 +18,19 @@ internal sealed record ProblemPage(int StatusCode, string Heading, IReadOnlyList
         ["The form could not be accepted. This happens when a page has been open for a long time, or when the form did not come from this service.",
          "Go back, reload the page and try again."]);
 
+    /// <summary>The browser sent a request the service could not read (a broken or cut-short form).</summary>
+    public static ProblemPage Unreadable(int statusCode) => new(
+        statusCode,
+        "Sorry, there is a problem with the form you sent",
+        ["The form could not be read. It may have been cut short, or sent by something other than this service's pages.",
+         "Go back, reload the page and try again."]);
+
+    /// <summary>A fault of the service's own; what went wrong is in its logs, never on the page.</summary>
+    public static ProblemPage ServiceFault { get; } = new(
+        StatusCodes.Status500InternalServerError,
+        "Sorry, there is a problem with the service",
+        ["Try again later. Nothing you entered has been saved."]);
+
     /// <summary>Signed in, but as someone these pages are not for.</summary>
     public static ProblemPage Forbidden { get; } = new(
         StatusCodes.Status403Forbidden,

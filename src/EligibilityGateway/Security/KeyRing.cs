@@ -89,7 +89,7 @@ internal sealed class KeyRing
         var directory = Path.GetFullPath(options.Directory!);
         if (options.GenerateIfMissing)
         {
-            Directory.CreateDirectory(directory);
+            PrivateFiles.CreateDirectory(directory);
             GenerateMissing(directory);
         }
         else if (!Directory.Exists(directory))
