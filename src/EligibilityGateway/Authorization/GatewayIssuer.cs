@@ -29,6 +29,12 @@ internal sealed class GatewayIssuer
     /// <exception cref="InvalidOperationException">Not configured and the server has bound no address yet.</exception>
     public string Value => configured ?? Volatile.Read(ref derived) ?? Derive();
 
+    /// <summary>
+    /// The issuer's host name, for host filtering. Unlike <see cref="Value"/> it can be read before the server has
+    /// bound its ports (a host name does not depend on the port), so it never fixes a derived issuer too early.
+    /// </summary>
+    public string Host => configured is { } value ? new Uri(value).Host : ReachableHost(BindingAddress.Parse(FirstAddress()).Host);
+
     /// <summary>RFC 8414 <c>token_endpoint</c>.</summary>
     public string TokenEndpoint => Value + AuthorizationServerPaths.Token;
 
@@ -37,18 +43,16 @@ internal sealed class GatewayIssuer
 
     private string Derive()
     {
-        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses;
-        var first = addresses?.FirstOrDefault()
-            ?? throw new InvalidOperationException("Authorization:Issuer is not set and the server is bound to no address yet.");
-
+        var first = FirstAddress();
         var binding = BindingAddress.Parse(first);
-        var host = binding.Host;
-        var wildcard = host is "+" or "*" or "0.0.0.0" or "[::]" or "::";
-        if (wildcard)
+        if (binding.Port == 0)
         {
-            // A wildcard is not a name a client can reach; loopback is the only honest guess.
-            host = "localhost";
+            // Asked for before Kestrel chose the port: deriving now would publish port 0 for good.
+            throw new InvalidOperationException("Authorization:Issuer is not set and the server has not bound its port yet.");
         }
+
+        var host = ReachableHost(binding.Host);
+        var wildcard = host != binding.Host;
 
         var defaultPort = (binding.Scheme == Uri.UriSchemeHttps && binding.Port == 443) || (binding.Scheme == Uri.UriSchemeHttp && binding.Port == 80);
         var value = string.Create(CultureInfo.InvariantCulture, $"{binding.Scheme}://{host}{(defaultPort ? string.Empty : ":" + binding.Port.ToString(CultureInfo.InvariantCulture))}{binding.PathBase.TrimEnd('/')}");
@@ -60,6 +64,13 @@ internal sealed class GatewayIssuer
         Log.IssuerDerived(logger, value, first, wildcard);
         return value;
     }
+
+    private string FirstAddress() =>
+        server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+        ?? throw new InvalidOperationException("Authorization:Issuer is not set and the server is bound to no address yet.");
+
+    /// <summary>A wildcard is not a name a client can reach; loopback is the only honest guess.</summary>
+    private static string ReachableHost(string host) => host is "+" or "*" or "0.0.0.0" or "[::]" or "::" ? "localhost" : host;
 }
 
 /// <summary>Paths of the authorization server's endpoints (SPEC §5.1).</summary>

@@ -74,7 +74,7 @@ internal static class PublicOrigin
         return new Uri(issuer.Value).GetLeftPart(UriPartial.Authority) + pathAndQuery;
     }
 
-    /// <summary>Runs when the options are first read, at the first request, when the issuer is known even if derived.</summary>
+    /// <summary>Runs when the options are first read, as the pipeline is built: only the issuer's host is read then.</summary>
     private sealed class IssuerHostFiltering(GatewayIssuer issuer, IConfiguration configuration) : IPostConfigureOptions<HostFilteringOptions>
     {
         public void PostConfigure(string? name, HostFilteringOptions options)
@@ -84,7 +84,7 @@ internal static class PublicOrigin
                 return; // the operator's list, which ASP.NET Core has already applied
             }
 
-            var host = new Uri(issuer.Value).Host;
+            var host = issuer.Host;
             options.AllowedHosts = [.. LoopbackHosts.Append(host.Contains(':', StringComparison.Ordinal) ? $"[{host.Trim('[', ']')}]" : host).Distinct(StringComparer.OrdinalIgnoreCase)];
         }
     }
