@@ -15,6 +15,7 @@ internal sealed class ClientErrorHandler(IProblemDetailsService problems, ILogge
     /// <summary>The problem types used here; the same strings as the check API's (OpenApi/ProblemTypes.cs lists them).</summary>
     public const string MalformedBodyType = "urn:eligibility-gateway:problem:malformed-json";
     public const string BodyTooLargeType = "urn:eligibility-gateway:problem:body-too-large";
+    public const string UnsupportedMediaTypeType = "urn:eligibility-gateway:problem:unsupported-media-type";
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -23,7 +24,13 @@ internal sealed class ClientErrorHandler(IProblemDetailsService problems, ILogge
             return false;
         }
 
+        var oauth = httpContext.Request.Path.StartsWithSegments("/connect");
         var status = bad.StatusCode is >= 400 and < 500 ? bad.StatusCode : StatusCodes.Status400BadRequest;
+        if (oauth && status == StatusCodes.Status415UnsupportedMediaType)
+        {
+            status = StatusCodes.Status400BadRequest; // RFC 6749 §5.2: a request OAuth cannot read is a 400 invalid_request
+        }
+
         Log.UnreadableRequest(logger, status);
         httpContext.Response.StatusCode = status;
         if (httpContext.RequestAborted.IsCancellationRequested)
@@ -32,7 +39,7 @@ internal sealed class ClientErrorHandler(IProblemDetailsService problems, ILogge
             return true;
         }
 
-        if (httpContext.Request.Path.StartsWithSegments("/connect"))
+        if (oauth)
         {
             await httpContext.Response.WriteAsJsonAsync(
                 new OAuthErrorBody("invalid_request", "The request could not be read: its body is malformed, too large or cut short."),
@@ -42,16 +49,19 @@ internal sealed class ClientErrorHandler(IProblemDetailsService problems, ILogge
             return true;
         }
 
-        var problem = status == StatusCodes.Status413PayloadTooLarge
-            ? new ProblemDetails { Status = status, Type = BodyTooLargeType, Title = "The request body is too large." }
-            : new ProblemDetails
+        var problem = status switch
+        {
+            StatusCodes.Status413PayloadTooLarge => new ProblemDetails { Status = status, Type = BodyTooLargeType, Title = "The request body is too large." },
+            StatusCodes.Status415UnsupportedMediaType => new ProblemDetails { Status = status, Type = UnsupportedMediaTypeType, Title = "The request body's media type or charset is not supported.", Detail = bad.Message },
+            _ => new ProblemDetails
             {
                 Status = status,
                 Type = status == StatusCodes.Status400BadRequest ? MalformedBodyType : null,
                 Title = "The request body could not be read.",
                 Detail = "Its framing or encoding is broken, or the connection closed before it ended.",
                 Extensions = { ["errors"] = new Dictionary<string, string[]> { ["body"] = ["The body could not be read."] } },
-            };
+            },
+        };
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
     }
 }

@@ -1,3 +1,6 @@
+using System.Text;
+using Microsoft.Net.Http.Headers;
+
 namespace EligibilityGateway.Http;
 
 /// <summary>
@@ -5,7 +8,9 @@ namespace EligibilityGateway.Http;
 /// <see cref="BadHttpRequestException"/>, but not all: a chunk size beyond 2^64 surfaces as an
 /// <see cref="IOException"/> wrapping an <see cref="OverflowException"/>, and a client that goes away mid-body as a
 /// connection reset. Whichever endpoint reads the body (JSON, a form, a Razor page's model binding), the failure
-/// reaches the exception handler as a 400 <see cref="BadHttpRequestException"/>, never as a 500.
+/// reaches the exception handler as a 400 <see cref="BadHttpRequestException"/>, never as a 500. A body declared in a
+/// character set .NET cannot decode (<c>charset=utf-7</c>, which it refuses by design, or a name it does not know) is
+/// refused up front with 415, before any reader trips over it.
 /// </summary>
 internal static class RequestBodyGuard
 {
@@ -15,11 +20,35 @@ internal static class RequestBodyGuard
         var request = context.Request;
         if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
         {
+            if (!IsDecodable(request.ContentType))
+            {
+                throw new BadHttpRequestException("The request body's charset is not one the gateway can decode.", StatusCodes.Status415UnsupportedMediaType);
+            }
+
             request.Body = new GuardedStream(request.Body);
         }
 
         return next(context);
     });
+
+    /// <summary>False when the content type names a charset that <see cref="Encoding.GetEncoding(string)"/> refuses.</summary>
+    private static bool IsDecodable(string? contentType)
+    {
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var mediaType) || !mediaType.Charset.HasValue)
+        {
+            return true; // no charset, or no parseable media type at all, which the endpoint refuses in its own words
+        }
+
+        try
+        {
+            _ = Encoding.GetEncoding(HeaderUtilities.RemoveQuotes(mediaType.Charset).ToString());
+            return true;
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>True for what a client's body can make a read throw: the host's own refusals and I/O errors.</summary>
     private static bool IsClientFault(Exception exception) =>

@@ -26,6 +26,7 @@ internal sealed class PageExceptionHandler(ILogger<PageExceptionHandler> logger)
             Log.PageFailed(logger, exception.GetType().Name, exception);
         }
 
+        PageSecurityHeaders.EnsureApplied(httpContext);
         httpContext.Response.StatusCode = page.StatusCode;
         await ProblemPages.WriteAsync(httpContext, page);
         return true;

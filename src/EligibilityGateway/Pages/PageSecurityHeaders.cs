@@ -34,6 +34,18 @@ internal static class PageSecurityHeaders
     public static string GetCspNonce(this HttpContext context) =>
         context.Items[NonceItem] as string ?? throw new InvalidOperationException("Not a page request: no CSP nonce was issued.");
 
+    /// <summary>
+    /// <see cref="Apply"/> unless it already ran for this request: an error page for a request refused before the
+    /// page middleware ran (an unreadable body) needs the headers and a nonce too.
+    /// </summary>
+    public static void EnsureApplied(HttpContext context)
+    {
+        if (!context.Items.ContainsKey(NonceItem))
+        {
+            Apply(context);
+        }
+    }
+
     /// <summary>Adds the headers to <paramref name="context"/>'s response when it starts.</summary>
     public static void Apply(HttpContext context)
     {
