@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures the gateway against a bare ASP.NET Core JSON endpoint in the same run (SPEC §11) and prints a JSON
+# Measures the gateway against a bare ASP.NET Core JSON endpoint in the same run (root README) and prints a JSON
 # summary. Everything runs on loopback: the sandbox (gateway + mock central government at zero latency) with a
 # private Redis, the bare endpoint, and wrk as the load generator.
 #
@@ -70,7 +70,7 @@ echo "Building (Release)..." >&2
 dotnet build src/EligibilityGateway.Sandbox --configuration Release --nologo -clp:ErrorsOnly >&2
 dotnet build tests/EligibilityGateway.Benchmarks --configuration Release --nologo -clp:ErrorsOnly >&2
 
-# Audit append throughput (SPEC §11: >= 20,000 records/s on SQLite). Prints one JSON object holding a member per
+# Audit append throughput (target: >= 20,000 records/s on SQLite). Prints one JSON object holding a member per
 # store, in the same shape as the HTTP phases.
 audit_phase() {
   echo "Phase audit append: $audit_records records, $audit_producers producers, SQLite then PostgreSQL" >&2

@@ -1,6 +1,6 @@
 namespace EligibilityGateway.Cli;
 
-/// <summary>Entry point of <c>egw</c>, the operator's tool (SPEC §2). Exit codes: <see cref="EgwCommandLine"/>.</summary>
+/// <summary>Entry point of <c>egw</c>, the operator's tool (root README). Exit codes: <see cref="EgwCommandLine"/>.</summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)

@@ -17,7 +17,7 @@ public static class Program
         }
         catch (TrustFrameworkLoadException ex)
         {
-            // SPEC §3: an invalid trust framework at start-up stops the gateway, naming file, line and field.
+            // An invalid trust framework at start-up stops the gateway, naming file, line and field.
             await Console.Error.WriteLineAsync(ex.Message);
             return 1;
         }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace MockCentralGovernment;
 
 /// <summary>
-/// Every log line of the mock, with its event id. None carries an identifier, name or date of birth (SPEC §12);
+/// Every log line of the mock, with its event id. None carries an identifier, name or date of birth;
 /// per-request lines are Debug so a benchmark run logs nothing.
 /// </summary>
 internal static partial class Log

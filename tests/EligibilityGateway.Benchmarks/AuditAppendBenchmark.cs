@@ -12,7 +12,7 @@ using Microsoft.Data.Sqlite;
 namespace EligibilityGateway.Benchmarks;
 
 /// <summary>
-/// Audit append throughput (SPEC §11: at least 20,000 records/s on SQLite) through the gateway's own writer, composed
+/// Audit append throughput (target: at least 20,000 records/s on SQLite) through the gateway's own writer, composed
 /// as <c>AddAuditTrail</c> composes it: bounded queue, group commit, the hash chain, signed checkpoints every 1,000
 /// records, <c>synchronous=FULL</c> (SQLite) or <c>synchronous_commit=on</c> (PostgreSQL). Many producers each append
 /// one allowed-check record at a time and wait for its commit, as request handlers do. After the measured run the

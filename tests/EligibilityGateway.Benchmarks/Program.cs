@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace EligibilityGateway.Benchmarks;
 
 /// <summary>
-/// The ceiling that <c>scripts/bench.sh</c> measures the gateway against (SPEC §11): an ASP.NET Core app on
+/// The ceiling that <c>scripts/bench.sh</c> measures the gateway against (root README): an ASP.NET Core app on
 /// the same Kestrel, with the gateway's logging defaults, answering a small JSON document of the size of a
 /// check response and doing nothing else. With <c>audit-append</c>, it measures audit append throughput instead
 /// (<see cref="AuditAppendBenchmark"/>).

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace MockCentralGovernment.Tests;
 
 /// <summary>
-/// SPEC §2: the running mock matches contracts/providers. Every response in these tests is already checked by
+/// The running mock matches contracts/providers. Every response in these tests is already checked by
 /// <see cref="ContractCheckingHandler"/>; these tests prove the route table and the documents agree, and that the
 /// check itself can fail.
 /// </summary>

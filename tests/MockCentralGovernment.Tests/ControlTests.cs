@@ -5,7 +5,7 @@ using EligibilityGateway.Testing;
 
 namespace MockCentralGovernment.Tests;
 
-/// <summary>SPEC §9: latency, errors, timeouts and outages are controllable per provider at runtime, and reset.</summary>
+/// <summary>Latency, errors, timeouts and outages are controllable per provider at runtime, and reset.</summary>
 public sealed class ControlTests(MockGovernmentFixture mock) : IClassFixture<MockGovernmentFixture>, IAsyncLifetime
 {
     private const string Control = "/_control/providers";

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace MockCentralGovernment.Tests;
 
-/// <summary>SPEC §9: every provider requires its own credential, and one provider's never opens another's API.</summary>
+/// <summary>Every provider requires its own credential, and one provider's never opens another's API.</summary>
 public sealed class CredentialTests(MockGovernmentFixture mock) : IClassFixture<MockGovernmentFixture>
 {
     public static TheoryData<string, string> ForeignCredentials => new()

@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace MockCentralGovernment.Tests;
 
-/// <summary>SPEC §9: each named fixture is answered by the provider that holds it, with that data, and by nobody else.</summary>
+/// <summary>Each named fixture is answered by the provider that holds it, with that data, and by nobody else.</summary>
 public sealed class FixtureTests(MockGovernmentFixture mock) : IClassFixture<MockGovernmentFixture>
 {
     private const decimal FreeSchoolMealsIncomeLimit = 16_190m;

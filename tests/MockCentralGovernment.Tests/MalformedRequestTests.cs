@@ -2,7 +2,7 @@ using System.Net;
 
 namespace MockCentralGovernment.Tests;
 
-/// <summary>SPEC §12: malformed input of every kind gets a 4xx problem naming what is wrong — never a 5xx.</summary>
+/// <summary>Malformed input of every kind gets a 4xx problem naming what is wrong — never a 5xx.</summary>
 public sealed class MalformedRequestTests(MockGovernmentFixture mock) : IClassFixture<MockGovernmentFixture>
 {
     private readonly HttpClient _dwp = mock.Client(MockGovernmentFixture.DwpCredential);

@@ -5,7 +5,7 @@ using MockCentralGovernment.Population;
 
 namespace MockCentralGovernment.Tests;
 
-/// <summary>SPEC §9: a deterministic, seeded synthetic population of at least 10,000 people, all of whom can be matched.</summary>
+/// <summary>A deterministic, seeded synthetic population of at least 10,000 people, all of whom can be matched.</summary>
 public sealed partial class PopulationTests(MockGovernmentFixture mock) : IClassFixture<MockGovernmentFixture>
 {
     private const long DefaultSeed = 20261122;
@@ -144,7 +144,7 @@ public sealed partial class PopulationTests(MockGovernmentFixture mock) : IClass
         return $"{person.NationalInsuranceNumber ?? person.NationalAsylumSeekerServiceNumber}|{person.LastName}|{person.DateOfBirth:yyyy-MM-dd}|{held}";
     }
 
-    // SPEC §4.1, written out independently of the mock's own validator.
+    // The NI number rule, written out independently of the mock's own validator.
     [GeneratedRegex("^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][0-9]{6}[A-D]$")]
     private static partial Regex NationalInsuranceNumber();
 

@@ -3,7 +3,7 @@
 // stdin with the clients to register ({"clients": [...]}, the gateway's redirect URI being known only once the gateway
 // listens), starts the provider with issuer http://127.0.0.1:N and prints {"ready": true}. It exits when stdin closes.
 //
-// Accounts: the login name is the account id. "smith" and "khan" carry the identity of the SPEC §9 fixtures; "no-identity"
+// Accounts: the login name is the account id. "smith" and "khan" carry the identity of the sandbox fixtures; "no-identity"
 // has a surname and birth date but no identifier. "smith~<fault>" signs in as Smith, and then the ID token in the token
 // response is altered to show the gateway a faulty one: wrong-nonce, wrong-issuer, wrong-audience, bad-signature
 // (signed by another key under the provider's kid), expired, alg-none.

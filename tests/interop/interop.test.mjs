@@ -1,4 +1,4 @@
-// The gateway's OAuth flow (SPEC §5) driven by independent client code: oauth4webapi, an OpenID-certified client
+// The gateway's OAuth flow driven by independent client code: oauth4webapi, an OpenID-certified client
 // library, does the protocol; jose forges what a well-behaved client never sends. The same positive flow runs against
 // oidc-provider, an OpenID-certified server configured as the gateway is, so that each step is shown to be the
 // standard one and not a private dialect. Run with `npm test` here (README.md).
@@ -62,7 +62,7 @@ after(async () => {
   }
 });
 
-/** The two ways a council authenticates (SPEC §5.1), as oauth4webapi client + ClientAuth. */
+/** The two ways a council authenticates (private_key_jwt, client_secret_basic), as oauth4webapi client + ClientAuth. */
 function clientsFor() {
   return {
     private_key_jwt: {
@@ -86,7 +86,7 @@ const gatewayPeer = {
     this.as = await discover(this.issuer);
     this.clients = clientsFor();
   },
-  // SPEC §5.2: the council creates the consent first; the authorization request names it.
+  // The council creates the consent first (POST /v1/consents); the authorization request names it.
   async authorizationDetails(council) {
     return [{ type: 'eligibility-check', consent_id: await createConsent(this.issuer, this.as, council) }];
   },
@@ -279,7 +279,7 @@ describe('gateway', () => {
 
   const gatewaySteps = {
     afterExchange: {
-      title: 'checks under the consent-bound token: Smith is eligible, under the consent (SPEC §9)',
+      title: 'checks under the consent-bound token: Smith is eligible, under the consent',
       async run(s) {
         const check = await checkUnderConsent(gatewayPeer.issuer, s.tokens.access_token);
         assert.equal(check.status, 200, JSON.stringify(check.body));
@@ -289,7 +289,7 @@ describe('gateway', () => {
       },
     },
     afterRevocation: {
-      title: 'token revocation leaves the consent authorised (SPEC §5.5)',
+      title: 'token revocation leaves the consent authorised',
       async run(s, council) {
         const consent = await consentRequest(gatewayPeer.issuer, gatewayPeer.as, council, s.details[0].consent_id);
         assert.equal(consent.status, 200);

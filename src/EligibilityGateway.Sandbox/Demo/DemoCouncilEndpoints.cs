@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace EligibilityGateway.Sandbox.Demo;
 
 /// <summary>
-/// The demo council web app (SPEC §10), mounted at <c>/demo</c> on the sandbox gateway's origin because the sandbox
+/// The demo council web app (README.md), mounted at <c>/demo</c> on the sandbox gateway's origin because the sandbox
 /// framework registers <c>http://127.0.0.1:8080/demo/callback</c> for its councils. It is an OAuth client of the
 /// gateway like any other: everything it asks goes over HTTP to the gateway's address (<see cref="DemoGatewayClient"/>).
 /// See Demo/README.md.

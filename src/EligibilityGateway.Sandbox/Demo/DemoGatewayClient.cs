@@ -121,7 +121,7 @@ internal sealed class DemoGatewayClient(HttpClient http, GatewayIssuer issuer, T
             ["refresh_token"] = refreshToken,
         }, cancellationToken);
 
-    /// <summary>SPEC §5.2: a consent awaiting the citizen's authorisation; its id.</summary>
+    /// <summary><c>POST /v1/consents</c>: a consent awaiting the citizen's authorisation; its id.</summary>
     public async Task<DemoCall<string>> CreateConsentAsync(DemoCouncil council, string accessToken, DemoScheme scheme, string caseReference, CancellationToken cancellationToken)
     {
         using var request = SchemeRequest("v1/consents", accessToken, scheme, caseReference);
@@ -165,7 +165,7 @@ internal sealed class DemoGatewayClient(HttpClient http, GatewayIssuer issuer, T
             json => String(json, "request_uri") is { } requestUri ? new DemoCall<string>.Succeeded(requestUri) : null, cancellationToken);
     }
 
-    /// <summary>SPEC §4.1 under a consent: no subject and no lawful basis in the body, the token's consent decides both.</summary>
+    /// <summary>A check under a consent: no subject and no lawful basis in the body, the token's consent decides both.</summary>
     public async Task<DemoCall<JsonElement>> CheckAsync(string accessToken, DemoScheme scheme, string caseReference, CancellationToken cancellationToken)
     {
         using var request = SchemeRequest("v1/checks", accessToken, scheme, caseReference);

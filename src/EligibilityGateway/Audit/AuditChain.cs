@@ -8,7 +8,7 @@ using System.Text;
 namespace EligibilityGateway.Audit;
 
 /// <summary>
-/// The tamper-evident chain (SPEC §6): each record's <c>hash</c> is SHA-256 over its canonical form followed by the
+/// The tamper-evident chain: each record's <c>hash</c> is SHA-256 over its canonical form followed by the
 /// previous record's hash; the first record follows <see cref="Genesis"/>. README.md, "Chain", is the byte-exact
 /// specification a verifier in any language can follow; this class is its only implementation in the gateway, used
 /// by the writer, the migration that chains older rows, and <see cref="AuditVerifier"/>.

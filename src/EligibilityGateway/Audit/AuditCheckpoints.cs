@@ -9,7 +9,7 @@ namespace EligibilityGateway.Audit;
 
 /// <summary>
 /// A signed statement that the log held <see cref="Sequence"/> records whose chain ended in <see cref="HeadHash"/>
-/// at <see cref="IssuedAt"/> (SPEC §6). <see cref="Jws"/> is the evidence; the other members repeat its payload
+/// at <see cref="IssuedAt"/> (README.md). <see cref="Jws"/> is the evidence; the other members repeat its payload
 /// for queries, and a verifier trusts only the signed payload.
 /// </summary>
 /// <param name="PreviousCheckpoint">The sequence of the checkpoint before this one, or null for the first.</param>

@@ -4,7 +4,7 @@ namespace EligibilityGateway.Audit;
 
 /// <summary>
 /// How many records of one council with one outcome were recorded on one day (UTC): a cell of the auditor pages' chart
-/// of checks per day (SPEC §6). <see cref="CouncilId"/> and <see cref="Outcome"/> are the stored text, null where the
+/// of checks per day. <see cref="CouncilId"/> and <see cref="Outcome"/> are the stored text, null where the
 /// record has none (a denied check has no outcome).
 /// </summary>
 internal sealed record AuditDailyCount(DateOnly Day, string? CouncilId, string? Outcome, long Count)

@@ -3,7 +3,7 @@ using EligibilityGateway.Checks;
 
 namespace EligibilityGateway.Audit;
 
-// The values that go into and come out of the audit log (SPEC §6). The log keeps no personal data: a person
+// The values that go into and come out of the audit log (README.md). The log keeps no personal data: a person
 // appears only as a subject reference (SubjectReferences), and free-text fields are the council's own
 // references and the gateway's own names. README.md in this folder lists every field and the rules around it.
 
@@ -13,45 +13,45 @@ namespace EligibilityGateway.Audit;
 /// </summary>
 internal static class AuditEventTypes
 {
-    /// <summary>A check, allowed or denied (SPEC §4, §6).</summary>
+    /// <summary>A check, allowed or denied (Checks/README.md).</summary>
     public const string Check = "check";
 
-    /// <summary>A consent created by a council (SPEC §5.2).</summary>
+    /// <summary>A consent created by a council (Consents/README.md, "States and transitions").</summary>
     public const string ConsentCreated = "consent.created";
 
-    /// <summary>A citizen allowed a consent (SPEC §5.3).</summary>
+    /// <summary>A citizen allowed a consent on the consent page.</summary>
     public const string ConsentAuthorised = "consent.authorised";
 
-    /// <summary>A citizen denied a consent (SPEC §5.3).</summary>
+    /// <summary>A citizen denied a consent on the consent page.</summary>
     public const string ConsentRejected = "consent.rejected";
 
-    /// <summary>A citizen or council revoked a consent (SPEC §5.5).</summary>
+    /// <summary>A citizen or council revoked a consent (Consents/README.md, "Revocation cascade, data side").</summary>
     public const string ConsentRevoked = "consent.revoked";
 
-    /// <summary>A consent reached its expiry (SPEC §5.2).</summary>
+    /// <summary>A consent reached its expiry.</summary>
     public const string ConsentExpired = "consent.expired";
 
-    /// <summary>The token endpoint issued an access token (SPEC §6).</summary>
+    /// <summary>The token endpoint issued an access token.</summary>
     public const string TokenIssued = "token.issued";
 
-    /// <summary>A trust framework version was put in force (SPEC §6).</summary>
+    /// <summary>A trust framework version was put in force.</summary>
     public const string TrustFrameworkLoaded = "trust-framework.loaded";
 
     /// <summary>
-    /// Records whose audit retention had expired were purged (SPEC §6); <see cref="AuditEntry.Rule"/> declares the range
+    /// Records whose audit retention had expired were purged (README.md); <see cref="AuditEntry.Rule"/> declares the range
     /// (<see cref="AuditRetention.PurgeRule"/>). Appended before the records go, so the chain itself says what was purged.
     /// </summary>
     public const string AuditPurged = "audit.purged";
 }
 
-/// <summary>What the policy engine decided (SPEC §6: "decision and the rule that made it").</summary>
+/// <summary>What the policy engine decided; the rule that made the decision is recorded beside it.</summary>
 internal static class AuditDecisions
 {
     public const string Allow = "allow";
     public const string Deny = "deny";
 }
 
-/// <summary>Where a check's answer came from (SPEC §4.1 <c>servedFrom</c>).</summary>
+/// <summary>Where a check's answer came from (the check API's <c>servedFrom</c>).</summary>
 internal static class AuditServedFrom
 {
     public const string Live = "live";
@@ -84,7 +84,7 @@ internal sealed record AuditEntry
 
     public string? ConsentId { get; init; }
 
-    /// <summary>The council's justification (SPEC §4.1 <c>caseReference</c>).</summary>
+    /// <summary>The council's justification (the check's <c>caseReference</c>).</summary>
     public string? CaseReference { get; init; }
 
     /// <summary>One of <see cref="AuditDecisions"/>.</summary>
@@ -135,7 +135,7 @@ internal readonly record struct AuditReceipt(long Sequence, DateTimeOffset Recor
 internal sealed record AuditRecord(long Sequence, DateTimeOffset RecordedAt, int FormatVersion, AuditEntry Entry);
 
 /// <summary>
-/// An answered check as the council that made it may read it back (SPEC §4.2): the released fields only, and no
+/// An answered check as the council that made it may read it back: the released fields only, and no
 /// personal data.
 /// </summary>
 internal sealed record StoredCheck(

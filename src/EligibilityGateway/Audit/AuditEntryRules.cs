@@ -29,7 +29,7 @@ internal static partial class AuditEntryRules
 
         if (entry.SubjectReference is not null && !SubjectReferences.IsWellFormed(entry.SubjectReference))
         {
-            // Guards against an identifier being passed where its keyed reference belongs (SPEC §6).
+            // Guards against an identifier being passed where its keyed reference belongs (README.md).
             throw Invalid(nameof(AuditEntry.SubjectReference), "must be a subject reference from SubjectReferences.Compute");
         }
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace EligibilityGateway.Audit;
 
 /// <summary>
-/// Writes records as stored, one at a time, so that a log of any size exports in flat memory (SPEC §6). Every column
+/// Writes records as stored, one at a time, so that a log of any size exports in flat memory (README.md). Every column
 /// is exported, hash included, because the log holds no personal data (a person is only a keyed subject reference);
 /// an export therefore carries everything a verifier recomputes.
 /// </summary>

@@ -6,7 +6,7 @@ namespace EligibilityGateway.Audit;
 /// <summary>
 /// The audit log: callers enqueue entries on a bounded channel; one writer loop per process takes every entry
 /// waiting (up to <see cref="AuditOptions.BatchSize"/>), hands them to the store as one transaction, and only
-/// after the commit completes each caller's task with its sequence number (group commit, SPEC §6). If the commit
+/// after the commit completes each caller's task with its sequence number (README.md, "Group commit"). If the commit
 /// fails, every caller in the batch gets <see cref="AuditUnavailableException"/> and the loop carries on with the
 /// next batch, so the log recovers by itself once the store does.
 /// </summary>

@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 
 namespace EligibilityGateway.Audit;
 
-/// <summary>Audit append latency and group-commit behaviour on the gateway's meter (SPEC §13).</summary>
+/// <summary>Audit append latency and group-commit behaviour on the gateway's meter (see README.md).</summary>
 internal sealed class AuditMetrics
 {
     public const string MeterName = "EligibilityGateway";

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace EligibilityGateway.Audit;
 
 /// <summary>
-/// Which records an auditor read selects (SPEC §6). Every member that is set is one condition, and all of them must
+/// Which records an auditor read selects (README.md). Every member that is set is one condition, and all of them must
 /// hold; a member left null selects everything. Equality is exact and case-sensitive on the stored text.
 /// </summary>
 internal sealed record AuditQuery

@@ -4,7 +4,7 @@ using EligibilityGateway.TrustFramework;
 namespace EligibilityGateway.Audit;
 
 /// <summary>
-/// Audit retention (SPEC §3, §6): how long each record must be kept, and the purge event that declares a removal.
+/// Audit retention: how long each record must be kept, and the purge event that declares a removal.
 /// README.md, "Retention", is the rule in words.
 /// </summary>
 internal static class AuditRetention

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace EligibilityGateway.Audit;
 
 /// <summary>
-/// Ready only while the audit store can commit (SPEC §13: readiness needs the audit store), because without it
+/// Ready only while the audit store can commit (README.md, "Readiness"), because without it
 /// every check answers 503. Probes on a connection of its own, so a store that has gone away is seen even when no
 /// check has failed yet, and a store that has come back is seen before the next check.
 /// </summary>

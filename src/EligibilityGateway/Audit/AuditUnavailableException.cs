@@ -18,7 +18,7 @@ internal enum AuditUnavailableReason
 
 /// <summary>
 /// The entry was not recorded, so whatever it describes must not be released: the check API answers 503
-/// (SPEC §4.1, §12). Thrown by <see cref="IAuditLog.AppendAsync"/>; the message holds no personal data.
+/// (README.md, "Durability rule"). Thrown by <see cref="IAuditLog.AppendAsync"/>; the message holds no personal data.
 /// </summary>
 internal sealed class AuditUnavailableException : Exception
 {

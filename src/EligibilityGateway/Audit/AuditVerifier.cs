@@ -42,7 +42,7 @@ internal abstract record AuditVerification
 internal sealed record AuditPurgedRange(long LastSequence, long AnchorCheckpoint, long PurgeEventSequence);
 
 /// <summary>
-/// Verifies an audit log (SPEC §6), in the gateway and offline in <c>egw audit verify</c>: walks the records in
+/// Verifies an audit log (README.md), in the gateway and offline in <c>egw audit verify</c>: walks the records in
 /// sequence order, recomputes every hash, checks that sequences run without a gap, that every checkpoint is signed by
 /// a key of the given set and names the head hash the recomputed chain has at its sequence, and that the log is not
 /// shorter than its last checkpoint. README.md, "Chain", lists what each finding means.

@@ -14,7 +14,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace EligibilityGateway.Audit;
 
 /// <summary>
-/// The auditor API (SPEC §6; README.md, "Auditor API"): events with filters and cursor paging, subject search,
+/// The auditor API (README.md, "Auditor API"): events with filters and cursor paging, subject search,
 /// verification, checkpoints and streamed export, for clients holding <c>audit.read</c>. Every read is bounded by the
 /// calling auditor's scope inside the store query (<see cref="AuditQuery.ScopeCouncilId"/>).
 /// </summary>

@@ -57,7 +57,7 @@ internal interface IAuditStore : IAsyncDisposable
     /// <summary>
     /// Up to <paramref name="limit"/> check records (allowed and denied) about the person with
     /// <paramref name="subjectReference"/>, newest first, each with a sequence below <paramref name="beforeSequence"/>
-    /// when it is given: the citizen's activity list (SPEC §5.4), paged by the last sequence shown.
+    /// when it is given: the citizen's activity list (Pages/README.md), paged by the last sequence shown.
     /// </summary>
     /// <remarks>
     /// This default is correct for any store but reads the whole log through <see cref="ReadAsync"/>; a store
@@ -100,7 +100,7 @@ internal interface IAuditStore : IAsyncDisposable
     }
 
     /// <summary>
-    /// One page of the auditor API (SPEC §6): up to <paramref name="page"/>.Limit committed records that match every
+    /// One page of the auditor API (README.md): up to <paramref name="page"/>.Limit committed records that match every
     /// condition of <paramref name="query"/>, as stored (<see cref="AuditChainRow"/>: every column as text, and the hash),
     /// walked by sequence — descending: <c>sequence &lt; After</c> newest first; ascending: <c>sequence &gt; After</c>
     /// oldest first; no bound when After is null. Keyset paging, never OFFSET, so that a walk neither repeats nor skips

@@ -52,7 +52,7 @@ internal static class PostgresAuditSchema
             -- GET /v1/checks/{id}; partial, so events without a check id cost the index nothing.
             CREATE INDEX audit_records_by_check ON audit_records (check_id) WHERE check_id IS NOT NULL;
 
-            -- The citizen's activity list (SPEC §5.4): ReadSubjectChecksAsync seeks (subject_reference, sequence < cursor)
+            -- The citizen's activity list: ReadSubjectChecksAsync seeks (subject_reference, sequence < cursor)
             -- on this index and reads backwards.
             CREATE INDEX audit_records_by_subject ON audit_records (subject_reference, sequence)
                 WHERE subject_reference IS NOT NULL AND event_type = 'check';
@@ -75,7 +75,7 @@ internal static class PostgresAuditSchema
                 jws                 text NOT NULL
             );
 
-            -- Records and checkpoints are appended, never changed (SPEC §6).
+            -- Records and checkpoints are appended, never changed.
             CREATE FUNCTION audit_refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 RAISE EXCEPTION 'audit % are never updated', TG_ARGV[0];

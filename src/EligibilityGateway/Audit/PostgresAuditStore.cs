@@ -7,7 +7,7 @@ using NpgsqlTypes;
 namespace EligibilityGateway.Audit;
 
 /// <summary>
-/// The audit store in PostgreSQL (SPEC §2, when <c>Audit:Postgres:ConnectionString</c> is set), shared by every
+/// The audit store in PostgreSQL (when <c>Audit:Postgres:ConnectionString</c> is set; README.md), shared by every
 /// gateway replica. Each batch is one transaction that locks the single row of <c>audit_head</c>
 /// (<c>SELECT … FOR UPDATE</c>), numbers and chains its records after that head, copies them in with binary COPY,
 /// signs the checkpoints that fall due, moves the head and commits; appenders in other processes wait on the row
@@ -45,7 +45,7 @@ internal sealed class PostgresAuditStore : IAuditStore
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
 
         // Durability and bounded waits do not depend on how the server or the role is configured: a commit returns
-        // only once flushed (SPEC §6, §12), and a batch stuck behind a lock fails instead of stalling the writer.
+        // only once flushed (README.md), and a batch stuck behind a lock fails instead of stalling the writer.
         var lockMilliseconds = (long)Math.Ceiling(lockTimeout.TotalMilliseconds);
         builder.Options = $"{builder.Options} -c synchronous_commit=on -c lock_timeout={lockMilliseconds}".Trim();
         Location = $"postgresql://{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}";
@@ -240,7 +240,7 @@ internal sealed class PostgresAuditStore : IAuditStore
         ArgumentNullException.ThrowIfNull(checkId);
         ArgumentNullException.ThrowIfNull(councilId);
         var records = await ReadRecordsAsync(
-            // The council is part of the key: another council's check is indistinguishable from no check (SPEC §4.2).
+            // The council is part of the key: another council's check is indistinguishable from no check.
             $"""
             SELECT {Columns} FROM audit_records
             WHERE check_id = $1 AND council_id = $2 AND event_type = '{AuditEventTypes.Check}'

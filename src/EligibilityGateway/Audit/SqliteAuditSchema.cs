@@ -45,7 +45,7 @@ internal static class SqliteAuditSchema
             -- GET /v1/checks/{id}; partial, so events without a check id cost the index nothing.
             CREATE INDEX audit_records_by_check ON audit_records (check_id) WHERE check_id IS NOT NULL;
 
-            -- Records are appended, never changed (SPEC §6).
+            -- Records are appended, never changed.
             CREATE TRIGGER audit_records_never_updated BEFORE UPDATE ON audit_records
             BEGIN
                 SELECT RAISE(ABORT, 'audit records are never updated');
@@ -78,7 +78,7 @@ internal static class SqliteAuditSchema
             END;
             """, ChainExistingRecords),
         (3, "checks by subject reference, for the citizen's activity list", """
-            -- The citizen's account lists every check about them, newest first, a page at a time (SPEC §5.4):
+            -- The citizen's account lists every check about them, newest first, a page at a time:
             -- ReadSubjectChecksAsync seeks (subject_reference, sequence < cursor) on this index and reads backwards.
             CREATE INDEX audit_records_by_subject ON audit_records (subject_reference, sequence)
                 WHERE subject_reference IS NOT NULL AND event_type = 'check';

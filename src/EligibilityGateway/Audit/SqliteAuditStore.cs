@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace EligibilityGateway.Audit;
 
 /// <summary>
-/// The audit store in one SQLite file (SPEC §2 default): WAL journal, <c>synchronous=FULL</c> so that a commit
+/// The audit store in one SQLite file (the default; README.md): WAL journal, <c>synchronous=FULL</c> so that a commit
 /// has reached the disk before it returns, one long-lived connection for the single writer and pooled connections
 /// for reads. After a failed batch the writer's connection is thrown away and the next batch opens a fresh one,
 /// so the store recovers by itself once the obstacle goes; it reopens without create, so a database file that
@@ -275,7 +275,7 @@ internal sealed class SqliteAuditStore : IAuditStore
         return ValueTask.FromResult(Read(connection =>
         {
             using var command = connection.CreateCommand();
-            // The council is part of the key: another council's check is indistinguishable from no check (SPEC §4.2).
+            // The council is part of the key: another council's check is indistinguishable from no check.
             command.CommandText = $"""
                 SELECT {Columns} FROM audit_records
                 WHERE check_id = $checkId AND council_id = $councilId AND event_type = '{AuditEventTypes.Check}'
@@ -636,7 +636,7 @@ internal sealed class SqliteAuditStore : IAuditStore
         {
             using var pragmas = connection.CreateCommand();
             // WAL lets readers run beside the writer; synchronous=FULL syncs the log on every commit, so a
-            // committed batch survives power loss, not only a process crash (SPEC §6, §12).
+            // committed batch survives power loss, not only a process crash (README.md, "Durability rule").
             pragmas.CommandText = "PRAGMA journal_mode = WAL;";
             var mode = (string?)pragmas.ExecuteScalar();
             if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))

@@ -9,7 +9,7 @@ namespace EligibilityGateway.Audit;
 /// <summary>
 /// Turns a person into the only form in which the audit log knows them: <c>sr1:</c> followed by the base64url
 /// HMAC-SHA256, under <see cref="KeyRing.SubjectReferenceKey"/>, of identifier kind, normalised identifier and date
-/// of birth (SPEC §6; STYLE: never an unkeyed hash of personal data).
+/// of birth (README.md, "Subject reference"; never an unkeyed hash of personal data).
 /// </summary>
 /// <remarks>
 /// The surname is left out on purpose. The identifier with the date of birth already singles out one person,

@@ -7,7 +7,7 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace EligibilityGateway.Authorization;
 
-/// <summary>An access token just made, and what the audit trail needs to know about it (SPEC §6: token issuance).</summary>
+/// <summary>An access token just made, and what the audit trail needs to know about it.</summary>
 /// <param name="Token">The compact JWT; hand it to the client only, never to a log or a record.</param>
 internal sealed record IssuedAccessToken(
     string Token,
@@ -31,7 +31,7 @@ internal sealed record IssuedAccessToken(
 }
 
 /// <summary>
-/// Told of every access token before it leaves the token endpoint; the audit trail implements this (SPEC §6) and
+/// Told of every access token before it leaves the token endpoint; the audit trail implements this and
 /// registers it with <c>services.AddSingleton&lt;IAccessTokenIssuanceRecorder, …&gt;()</c>. Every registered
 /// recorder is awaited; if one throws, the client gets 503 <c>temporarily_unavailable</c> and no token, so no token
 /// is ever in circulation without its record.

@@ -10,7 +10,7 @@ namespace EligibilityGateway.Authorization;
 /// <c>{replica id} {0|1|F} {id}</c> — the sending replica; an access token revoked itself (0) or through its consent
 /// (1) and its <c>jti</c>, or a family (F) and its id; random ids, nothing personal. A replica that is not subscribed
 /// when a message is sent (down, or reconnecting) misses it; an access token then lapses at its expiry, at most
-/// 10 minutes later (SPEC §5.1).
+/// 10 minutes later (README.md, "Configuration").
 /// </summary>
 internal sealed class AccessTokenRevocationChannel(SharedAuthorizationState state, RevokedAccessTokens revoked, ConsentTokenRegistry families, ILogger<AccessTokenRevocationChannel> logger) : IHostedService
 {

@@ -4,7 +4,7 @@ using EligibilityGateway.Checks;
 namespace EligibilityGateway.Authorization;
 
 /// <summary>
-/// Puts every access token on the record before it leaves the token endpoint (SPEC §6: token issuance). If the
+/// Puts every access token on the record before it leaves the token endpoint (<c>token.issued</c>). If the
 /// audit log cannot commit, <see cref="AuditUnavailableException"/> reaches the token endpoint, which answers
 /// 503 and releases no token.
 /// </summary>

@@ -152,7 +152,7 @@ internal interface IAuthorizationCodeStore
 /// </summary>
 internal sealed class AuthorizationCodeStore(TimeProvider timeProvider) : IAuthorizationCodeStore
 {
-    /// <summary>RFC 6749 §4.1.2 recommends at most ten minutes; SPEC §5.1 says at most 60 seconds.</summary>
+    /// <summary>RFC 6749 §4.1.2 recommends at most ten minutes; ours live 60 seconds (README.md).</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
 
     /// <summary>A code is remembered this long after it expires, as long as the tokens it issued can live, so that its replay still revokes them.</summary>
@@ -300,7 +300,7 @@ internal sealed class RevokedAccessTokens(TimeProvider timeProvider)
     public bool IsInactive(string tokenId) => tokenIds.ContainsKey(tokenId);
 
     /// <summary>
-    /// Marks a token whose consent was revoked (SPEC §5.5). The Bearer scheme still accepts it so that a check under it
+    /// Marks a token whose consent was revoked (README.md). The Bearer scheme still accepts it so that a check under it
     /// answers 409 with the consent's state; introspection and userinfo call it inactive.
     /// </summary>
     public void RevokeForConsent(string tokenId)

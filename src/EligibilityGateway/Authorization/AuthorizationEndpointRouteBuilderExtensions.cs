@@ -1,6 +1,6 @@
 namespace EligibilityGateway.Authorization;
 
-/// <summary>Maps the authorization server's endpoints (SPEC §5.1, machine-to-machine part).</summary>
+/// <summary>Maps the authorization server's endpoints (README.md, "Endpoints"; machine-to-machine part).</summary>
 public static class AuthorizationEndpointRouteBuilderExtensions
 {
     private static readonly string[] ReadMethods = [HttpMethods.Get, HttpMethods.Head];

@@ -7,10 +7,10 @@ internal sealed class AuthorizationServerOptions
 {
     public const string SectionName = "Authorization";
 
-    /// <summary>SPEC §5.1: access tokens are short-lived, at most ten minutes.</summary>
+    /// <summary>Access tokens are short-lived, at most ten minutes (README.md, "Configuration").</summary>
     public static readonly TimeSpan MaximumAccessTokenLifetime = TimeSpan.FromMinutes(10);
 
-    /// <summary>SPEC §5.1: a pushed authorization request's <c>request_uri</c> lives at most 600 seconds.</summary>
+    /// <summary>A pushed authorization request's <c>request_uri</c> lives at most 600 seconds (README.md).</summary>
     public static readonly TimeSpan MaximumPushedRequestLifetime = TimeSpan.FromSeconds(600);
 
     /// <value>
@@ -43,12 +43,12 @@ internal sealed class AuthorizationServerOptionsValidator : IValidateOptions<Aut
 
         if (options.AccessTokenLifetime < TimeSpan.FromSeconds(1) || options.AccessTokenLifetime > AuthorizationServerOptions.MaximumAccessTokenLifetime)
         {
-            failures.Add("Authorization:AccessTokenLifetime must be from 00:00:01 to 00:10:00 (SPEC section 5.1).");
+            failures.Add("Authorization:AccessTokenLifetime must be from 00:00:01 to 00:10:00.");
         }
 
         if (options.PushedRequestLifetime < TimeSpan.FromSeconds(1) || options.PushedRequestLifetime > AuthorizationServerOptions.MaximumPushedRequestLifetime)
         {
-            failures.Add("Authorization:PushedRequestLifetime must be from 00:00:01 to 00:10:00 (SPEC section 5.1).");
+            failures.Add("Authorization:PushedRequestLifetime must be from 00:00:01 to 00:10:00.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

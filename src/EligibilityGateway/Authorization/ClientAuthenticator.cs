@@ -13,7 +13,7 @@ internal readonly record struct ClientAuthenticationResult(OAuthClient? Client, 
 /// <summary>
 /// Decides which way a client is authenticating and hands the request to that method (RFC 6749 §2.3).
 /// Two methods exist: <c>private_key_jwt</c> (RFC 7523 §2.2, §3) everywhere, and <c>client_secret_basic</c>
-/// (RFC 6749 §2.3.1) for clients of a sandbox framework only (SPEC §5.1).
+/// (RFC 6749 §2.3.1) for clients of a sandbox framework only.
 /// </summary>
 internal sealed class ClientAuthenticator(PrivateKeyJwtAuthenticator privateKeyJwt, ClientSecretBasicAuthenticator clientSecretBasic)
 {

@@ -9,7 +9,7 @@ namespace EligibilityGateway.Authorization;
 
 /// <summary>
 /// <c>client_secret_basic</c> (RFC 6749 §2.3.1): client id and secret, each form-urlencoded, in HTTP Basic
-/// (RFC 7617). Accepted only from clients of a <c>sandbox: true</c> framework (SPEC §5.1). Every refusal is
+/// (RFC 7617). Accepted only from clients of a <c>sandbox: true</c> framework. Every refusal is
 /// <c>invalid_client</c> with a Basic challenge, as RFC 6749 §5.2 requires when the header was used.
 /// </summary>
 internal sealed class ClientSecretBasicAuthenticator(VerifiedSecretCache verifiedSecrets)
@@ -50,7 +50,7 @@ internal sealed class ClientSecretBasicAuthenticator(VerifiedSecretCache verifie
     }
 
     /// <summary>
-    /// SPEC §5.1: shared secrets only in a sandbox. The loader already refuses secret hashes in other frameworks;
+    /// Shared secrets only in a sandbox. The loader already refuses secret hashes in other frameworks;
     /// checking here as well means a secret is never even compared outside a sandbox.
     /// </summary>
     private static OAuthError? RequireSandboxFramework(TrustFrameworkSnapshot framework) =>
@@ -102,7 +102,7 @@ internal sealed class ClientSecretBasicAuthenticator(VerifiedSecretCache verifie
 
 /// <summary>
 /// Remembers, per client, the last secret that verified, so the token endpoint pays PBKDF2 (milliseconds) once
-/// rather than on every request (SPEC §11: thousands of tokens a second). Holds an HMAC-SHA256 of the secret under a
+/// rather than on every request (its target is 4,000 tokens a second). Holds an HMAC-SHA256 of the secret under a
 /// key drawn at random when the process starts, never the secret; compares in constant time. An entry counts only
 /// while the framework in force holds the very <see cref="SecretHash"/> it was verified against, and the whole map is
 /// dropped when the framework reloads, so a changed or removed secret stops working at once.

@@ -39,7 +39,7 @@ internal abstract record RefreshUse
 
 /// <summary>
 /// The tokens issued under consents: refresh tokens (opaque, 256 random bits, kept as SHA-256) and the ids of the
-/// access tokens of each consent and each refresh family, so that revoking a consent (SPEC §5.5), a refresh token
+/// access tokens of each consent and each refresh family, so that revoking a consent (README.md), a refresh token
 /// (RFC 7009 §2.1) or a replayed code revokes what they issued. In memory for one replica; entries lapse with the
 /// consent's expiry. Several replicas need a shared store in its place (the same records in Redis or the database).
 /// </summary>
@@ -147,7 +147,7 @@ internal sealed class ConsentTokenRegistry(RevokedAccessTokens revokedAccessToke
     }
 
     /// <summary>
-    /// SPEC §5.5: a revoked consent's refresh tokens are revoked, and its access tokens marked revoked for
+    /// The revocation cascade: a revoked consent's refresh tokens are revoked, and its access tokens marked revoked for
     /// introspection and userinfo. The API still takes them as far as the check, which answers 409 (the council learns
     /// that the consent was withdrawn, not merely that a token failed).
     /// </summary>

@@ -73,7 +73,7 @@ internal sealed class GatewayIssuer
     private static string ReachableHost(string host) => host is "+" or "*" or "0.0.0.0" or "[::]" or "::" ? "localhost" : host;
 }
 
-/// <summary>Paths of the authorization server's endpoints (SPEC §5.1).</summary>
+/// <summary>Paths of the authorization server's endpoints (README.md, "Endpoints").</summary>
 internal static class AuthorizationServerPaths
 {
     public const string OpenIdConfiguration = "/.well-known/openid-configuration";

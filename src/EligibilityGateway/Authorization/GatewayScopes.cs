@@ -4,7 +4,7 @@ using System.Collections.Immutable;
 namespace EligibilityGateway.Authorization;
 
 /// <summary>
-/// Scope names (SPEC §5.1), which are also the names of the authorization policies that require them, so that an
+/// Scope names (README.md), which are also the names of the authorization policies that require them, so that an
 /// endpoint reads <c>.RequireAuthorization(GatewayScopes.EligibilityCheck)</c>. The one place these strings live.
 /// </summary>
 internal static class GatewayScopes
@@ -47,7 +47,7 @@ internal static class GatewayScopes
 /// <summary>Claim names and fixed values of the gateway's access tokens (RFC 9068 §2.2).</summary>
 internal static class AccessTokenClaims
 {
-    /// <summary>The <c>aud</c> of every access token: the gateway's API, as SPEC §4 and §5.1 name it.</summary>
+    /// <summary>The <c>aud</c> of every access token: the gateway's API (README.md, "Access tokens").</summary>
     public const string Audience = "eligibility-gateway";
 
     /// <summary>RFC 9068 §2.1: the <c>typ</c> header of a JWT access token.</summary>

@@ -147,7 +147,7 @@ internal sealed class PrivateKeyJwtAuthenticator(
     }
 
     /// <summary>
-    /// RFC 7523 §3 item 3 with SPEC §5.1: the audience is the issuer identifier, and only that. The token endpoint
+    /// RFC 7523 §3 item 3, narrowed: the audience is the issuer identifier, and only that. The token endpoint
     /// URL is not accepted, nor an array naming other audiences too: an assertion valid at several places can be
     /// replayed between them (the "audience injection" weakness that draft-ietf-oauth-rfc7523bis closes).
     /// </summary>

@@ -10,7 +10,7 @@ using Microsoft.Net.Http.Headers;
 namespace EligibilityGateway.Authorization;
 
 /// <summary>
-/// <c>POST /connect/par</c> (RFC 9126). Every authorization request starts here (SPEC §5.1): read the form →
+/// <c>POST /connect/par</c> (RFC 9126). Every authorization request starts here (README.md): read the form →
 /// authenticate the client as at the token endpoint (RFC 9126 §2) → the client is a council → framework in force →
 /// check the authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, RFC 9396 §2) → store it → answer
 /// <c>201 {request_uri, expires_in}</c> (RFC 9126 §2.2). The first refusal is the answer (RFC 9126 §2.3).
@@ -27,7 +27,7 @@ internal sealed class PushedAuthorizationEndpoint(
     /// <summary>RFC 9126 §2.2: the <c>request_uri</c> prefix.</summary>
     public const string RequestUriPrefix = "urn:ietf:params:oauth:request_uri:";
 
-    /// <summary>RFC 9126 §2.2 suggests a short life; SPEC §5.1 allows at most 600 seconds (<c>Authorization:PushedRequestLifetime</c>).</summary>
+    /// <summary>RFC 9126 §2.2 suggests a short life; we allow at most 600 seconds (<c>Authorization:PushedRequestLifetime</c>).</summary>
     private readonly TimeSpan requestLifetime = options.Value.PushedRequestLifetime;
 
     /// <summary>RFC 7636 §4.2: the only method accepted.</summary>
@@ -116,7 +116,7 @@ internal sealed class PushedAuthorizationEndpoint(
             return Fail(scopeError);
         }
 
-        // RFC 7636 §4.3 and §4.2: PKCE is required here (SPEC §5.1), S256 only; plain would put the verifier on the wire.
+        // RFC 7636 §4.3 and §4.2: PKCE is required here, S256 only; plain would put the verifier on the wire.
         var challenge = request.Parameter(Parameters.CodeChallenge);
         if (challenge is null)
         {
@@ -146,7 +146,7 @@ internal sealed class PushedAuthorizationEndpoint(
             return Fail(detailsError!);
         }
 
-        // SPEC §5.3: the consent must be this council's, still waiting for the citizen. Another council's reads as unknown.
+        // The consent must be this council's, still waiting for the citizen. Another council's reads as unknown.
         var consent = await consents.FindAsync(consentId, cancellationToken);
         if (consent is null || !string.Equals(consent.CouncilId, council.Id, StringComparison.Ordinal))
         {
@@ -165,7 +165,7 @@ internal sealed class PushedAuthorizationEndpoint(
         static (PendingAuthorization?, OAuthError?) Fail(OAuthError error) => (null, error);
     }
 
-    /// <summary>RFC 6749 §3.3; SPEC §5.3: <c>eligibility.check</c> is required and <c>openid</c> the only other scope.</summary>
+    /// <summary>RFC 6749 §3.3: <c>eligibility.check</c> is required and <c>openid</c> the only other scope.</summary>
     private static OAuthError? CheckScope(string? scope, out ImmutableArray<string> scopes)
     {
         scopes = [];

@@ -7,7 +7,7 @@ namespace EligibilityGateway.Authorization;
 /// <c>grant_type=refresh_token</c> at the token endpoint (RFC 6749 §6), in order: <c>refresh_token</c> present →
 /// known, this client's, unrevoked and unexpired, and not used before except once within the rotation grace
 /// (<see cref="ConsentTokenRegistry"/>) → <c>scope</c>, if sent, within the original grant (§6) → the consent is still
-/// authorised (SPEC §5.5: refresh fails once it is revoked or expired). A used token is rotated (RFC 9700 §4.14.2).
+/// authorised (refresh fails once it is revoked or expired). A used token is rotated (RFC 9700 §4.14.2).
 /// </summary>
 internal sealed class RefreshTokenExchange(ConsentTokenRegistry tokens, ConsentService consents, TimeProvider timeProvider, ILogger<RefreshTokenExchange> logger)
 {

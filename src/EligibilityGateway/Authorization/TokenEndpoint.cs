@@ -147,7 +147,7 @@ internal sealed class TokenEndpoint(
     };
 
     /// <summary>
-    /// SPEC §3: a framework is in force only within its effective dates. Outside them its clients are known and
+    /// A framework is in force only within its effective dates. Outside them its clients are known and
     /// authenticated but may not obtain tokens: RFC 6749 §5.2 <c>unauthorized_client</c>.
     /// </summary>
     private OAuthError? CheckFrameworkInForce(TrustFrameworkSnapshot framework) =>

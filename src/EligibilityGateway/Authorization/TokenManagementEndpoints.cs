@@ -44,7 +44,7 @@ internal sealed class TokenManagementEndpoints(
     /// <summary>
     /// <c>POST /connect/revoke</c> (RFC 7009 §2): client-authenticated; revokes a refresh token (with its family and
     /// their access tokens, §2.1) or an access token (by <c>jti</c>). Always 200, for unknown or another client's tokens
-    /// too (§2.2). The consent stays as it is: revoking a token is not withdrawing consent (SPEC §5.5).
+    /// too (§2.2). The consent stays as it is: revoking a token is not withdrawing consent (README.md, "Revocation").
     /// </summary>
     public async Task RevokeAsync(HttpContext context)
     {

@@ -4,7 +4,7 @@ namespace EligibilityGateway.Caching;
 
 /// <summary>
 /// Readiness of the answer cache: Healthy when usable, Degraded (still ready) while Redis is unreachable, because
-/// the gateway keeps answering from providers (SPEC §13). Never Unhealthy.
+/// the gateway keeps answering from providers (README.md, "Failure: fail open, recover alone"). Never Unhealthy.
 /// </summary>
 internal sealed class AnswerCacheHealthCheck(ICacheStore store) : IHealthCheck
 {

@@ -7,7 +7,7 @@ using EligibilityGateway.Security;
 namespace EligibilityGateway.Caching;
 
 /// <summary>
-/// Seals cached answers with AES-256-GCM under <see cref="KeyRing.CacheEncryptionKey"/> (SPEC §7). The key the
+/// Seals cached answers with AES-256-GCM under <see cref="KeyRing.CacheEncryptionKey"/> (README.md). The key the
 /// value is stored under is authenticated as associated data, so a value copied to another key does not open.
 /// Layout (version 1): <see cref="SealedEnvelope"/> (<c>version (1) ‖ nonce (12) ‖ ciphertext ‖ tag (16)</c>, the
 /// associated data <c>version ‖</c> the UTF-8 cache key); the plaintext is

@@ -14,7 +14,7 @@ namespace EligibilityGateway.Caching;
 /// <see cref="CacheKey"/>: HMAC-SHA256 under <see cref="KeyRing.CacheIndexKey"/> over a versioned, length-prefixed
 /// encoding of every part. Keyed, because an unkeyed hash of identifier + surname + birth date is brute-forceable
 /// (STYLE "things to avoid" 4); every part inside the MAC, so the same person asked by another council, for
-/// another scheme or under another consent gets an unrelated key (SPEC §7).
+/// another scheme or under another consent gets an unrelated key (README.md, "Keys").
 /// </summary>
 internal sealed class CacheKeys(KeyRing keyRing)
 {
@@ -30,7 +30,7 @@ internal sealed class CacheKeys(KeyRing keyRing)
     /// <param name="councilId">The council's participant id in the trust framework.</param>
     /// <param name="schemeId">The scheme id, e.g. <c>free-school-meals</c>.</param>
     /// <param name="consentId">The consent the check runs under; null for other lawful bases. Part of the key, so an answer obtained under one consent is never served under another.</param>
-    /// <param name="subject">The normalised subject; its surname is compared case-insensitively (SPEC §9 matching).</param>
+    /// <param name="subject">The normalised subject; its surname is compared case-insensitively.</param>
     public CacheKey For(string councilId, string schemeId, string? consentId, Subject subject)
     {
         ArgumentException.ThrowIfNullOrEmpty(councilId);

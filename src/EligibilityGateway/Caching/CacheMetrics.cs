@@ -4,7 +4,7 @@ using EligibilityGateway.TrustFramework;
 namespace EligibilityGateway.Caching;
 
 /// <summary>
-/// Cache counters on the gateway's meter (SPEC §13: cache hit ratio). Tags are the store (<c>redis</c>,
+/// Cache counters on the gateway's meter, from which the cache hit ratio follows. Tags are the store (<c>redis</c>,
 /// <c>memory</c>) and a result; never a key.
 /// </summary>
 internal sealed class CacheMetrics

@@ -36,7 +36,7 @@ internal sealed class CacheOptions
 /// <summary>Checks <see cref="CacheOptions"/> at start-up, field by field and across fields.</summary>
 internal sealed class CacheOptionsValidator : IValidateOptions<CacheOptions>
 {
-    // SPEC §12: cache hits resume within 10 s of Redis's return. Recovery takes up to one reconnect interval
+    // Cache hits resume within 10 s of Redis's return (README.md). Recovery takes up to one reconnect interval
     // (ConnectTimeout) plus the heartbeat that notices it (1 s) plus one back-off window; keep 2 s in hand.
     internal static readonly TimeSpan RecoveryBudget = TimeSpan.FromSeconds(8);
 
@@ -63,7 +63,7 @@ internal sealed class CacheOptionsValidator : IValidateOptions<CacheOptions>
         Range(failures, "Cache:BackOff", options.BackOff, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5));
         if (options.ConnectTimeout + options.BackOff > RecoveryBudget)
         {
-            failures.Add($"Cache:ConnectTimeout plus Cache:BackOff must not exceed {RecoveryBudget.TotalSeconds:0} seconds, so that cache hits resume within 10 seconds of Redis returning (SPEC §12).");
+            failures.Add($"Cache:ConnectTimeout plus Cache:BackOff must not exceed {RecoveryBudget.TotalSeconds:0} seconds, so that cache hits resume within 10 seconds of Redis returning.");
         }
 
         if (options.MemorySizeLimitBytes is < 1024 * 1024 or > 16L * 1024 * 1024 * 1024)

@@ -34,7 +34,7 @@ public static class CachingServiceCollectionExtensions
         services.TryAddSingleton<ICacheStore>(CreateStore);
         services.TryAddSingleton<IAnswerCache, AnswerCache>();
         services.AddHostedService<CacheStoreStarter>();
-        // The revocation cascade (SPEC §5.5): purge the consent's answer, remember the revocation, tell the other replicas.
+        // The revocation cascade (README.md): purge the consent's answer, remember the revocation, tell the other replicas.
         services.TryAddSingleton<RevokedConsents>();
         services.TryAddSingleton<RedisRevocationChannel>();
         services.AddHostedService(provider => provider.GetRequiredService<RedisRevocationChannel>());

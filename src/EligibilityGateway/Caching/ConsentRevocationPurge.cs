@@ -3,7 +3,7 @@ using EligibilityGateway.Consents;
 namespace EligibilityGateway.Caching;
 
 /// <summary>
-/// The cache's part of the revocation cascade (SPEC §5.5): when a consent is revoked, deletes the one answer that can
+/// The cache's part of the revocation cascade (README.md): when a consent is revoked, deletes the one answer that can
 /// have been cached under it (<see cref="ConsentRevoked.AnswerKey"/>) from the store, records the revocation in this
 /// replica's <see cref="RevokedConsents"/>, and, with Redis, announces it to every other replica
 /// (<see cref="RedisRevocationChannel"/>). Fails open like the rest of the cache: a store that cannot be reached is

@@ -5,7 +5,7 @@ namespace EligibilityGateway.Caching;
 
 /// <summary>
 /// Answers obtained from providers, kept for reuse by the same council, for the same scheme, about the same
-/// person (SPEC §7). Lookups and writes never throw because the cache is unwell: a broken or unreachable store is
+/// person. Lookups and writes never throw because the cache is unwell: a broken or unreachable store is
 /// a miss, and a write it cannot take is skipped. Key derivation, value format and failure rules:
 /// <c>Caching/README.md</c>.
 /// </summary>

@@ -4,7 +4,7 @@ namespace EligibilityGateway.Caching;
 
 /// <summary>
 /// Where sealed answers live: Redis when <c>Cache:Redis</c> is set, process memory otherwise. Stores hold opaque
-/// keys and encrypted bytes only; they never throw because the backing service is unwell (SPEC §7 fail open).
+/// keys and encrypted bytes only; they never throw because the backing service is unwell (they fail open).
 /// </summary>
 internal interface ICacheStore
 {
@@ -18,12 +18,12 @@ internal interface ICacheStore
     ValueTask<bool> SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Removes whatever is stored under <paramref name="key"/> (a consent's answer, on revocation: SPEC §5.5); true when
+    /// Removes whatever is stored under <paramref name="key"/> (a consent's answer, on revocation); true when
     /// the store was asked (whether or not anything was there), false when it was unavailable and nothing was removed.
     /// </summary>
     ValueTask<bool> DeleteAsync(string key, CancellationToken cancellationToken);
 
-    /// <summary>Healthy when usable, Degraded when unavailable: the gateway still answers, from providers (SPEC §13).</summary>
+    /// <summary>Healthy when usable, Degraded when unavailable: the gateway still answers, from providers.</summary>
     ValueTask<HealthCheckResult> CheckHealthAsync(CancellationToken cancellationToken);
 }
 

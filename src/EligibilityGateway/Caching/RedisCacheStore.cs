@@ -5,7 +5,7 @@ namespace EligibilityGateway.Caching;
 
 /// <summary>
 /// The Redis store (StackExchange.Redis 1.2.6, the version that restores here), shared by every replica. It fails
-/// open (SPEC §7, §12): when Redis is down or slow, reads miss and writes are skipped within
+/// open (README.md, "Failure"): when Redis is down or slow, reads miss and writes are skipped within
 /// <see cref="CacheOptions.OperationTimeout"/>; the first failure opens a back-off window in which every request
 /// bypasses Redis at no cost, after which a single request tries it again. The multiplexer reconnects by itself
 /// (never aborting on a failed connect), so the cache comes back without a restart.
@@ -79,7 +79,7 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            // Any failure of the cache is a miss, never the caller's error (SPEC §7: fail open for the cache only).
+            // Any failure of the cache is a miss, never the caller's error (the cache, and only the cache, fails open).
             MarkUnavailable("read failed", ex);
             return StoreRead.Unavailable;
         }

@@ -5,7 +5,7 @@ using StackExchange.Redis;
 namespace EligibilityGateway.Caching;
 
 /// <summary>
-/// Tells every replica sharing Redis that a consent was revoked (SPEC §5.5, §13: within 1 s on every replica), over
+/// Tells every replica sharing Redis that a consent was revoked (README.md: within 1 s on every replica), over
 /// the pub/sub channel <see cref="Channel"/>. A message carries the consent id, the council id and the sending
 /// replica's random id, and nothing else: no subject reference, no cache key, no personal data.
 /// <para>

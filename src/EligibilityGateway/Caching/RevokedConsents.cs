@@ -4,7 +4,7 @@ namespace EligibilityGateway.Caching;
 
 /// <summary>
 /// The consents this replica knows to be revoked, whether revoked here or announced by another replica over Redis
-/// (<see cref="RedisRevocationChannel"/>): the in-process side of the revocation cascade (SPEC §5.5, §13). Checks
+/// (<see cref="RedisRevocationChannel"/>): the in-process side of the revocation cascade (README.md). Checks
 /// read a consent's state from the shared consent store on every request, so this set is never the only thing that
 /// refuses a revoked consent; it is what in-process state (and its tests) consults to learn of a revocation on
 /// another replica within a second, without a store read. Holds consent ids and council ids only.

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace EligibilityGateway.Caching;
 
 /// <summary>
-/// Lets identical concurrent requests share one piece of work (SPEC §7: identical concurrent checks share one
+/// Lets identical concurrent requests share one piece of work (README.md: identical concurrent checks share one
 /// provider call). The first caller for a key starts the work; callers that arrive while it runs wait for the same
 /// result, or the same exception. Nothing is remembered once the work ends: the next call starts afresh, so a
 /// failure is shared but never cached.

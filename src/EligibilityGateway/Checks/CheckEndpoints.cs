@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace EligibilityGateway.Checks;
 
-/// <summary>The answer to a check (SPEC §4.1): the outcome and what the scheme releases, never personal data.</summary>
+/// <summary>The answer to a check (README.md): the outcome and what the scheme releases, never personal data.</summary>
 internal sealed record CheckResponse(
     string CheckId,
     string Scheme,
@@ -27,10 +27,10 @@ internal sealed record CheckResponse(
 [JsonSerializable(typeof(CheckResponse))]
 internal sealed partial class CheckResponseJsonContext : JsonSerializerContext;
 
-/// <summary><c>POST /v1/checks</c> and <c>GET /v1/checks/{checkId}</c> (SPEC §4.1, §4.2).</summary>
+/// <summary><c>POST /v1/checks</c> and <c>GET /v1/checks/{checkId}</c> (README.md).</summary>
 internal static class CheckEndpoints
 {
-    /// <summary>SPEC §4.1: a check body is at most 16 KiB.</summary>
+    /// <summary>A check body is at most 16 KiB (README.md, "Validation").</summary>
     public const long MaxBodyBytes = 16 * 1024;
 
     public static IEndpointRouteBuilder MapCheckEndpoints(this IEndpointRouteBuilder endpoints)
@@ -83,7 +83,7 @@ internal static class CheckEndpoints
         CheckResult result;
         if (context.GetConsentId() is { } consentId)
         {
-            // A consent-bound token (SPEC §5.3): the subject and the lawful basis come from the consent.
+            // A consent-bound token (Consents/README.md): the subject and the lawful basis come from the consent.
             var underConsent = CheckRequestValidator.ValidateUnderConsent(request, scheme => framework.TryGetScheme(scheme, out _));
             if (underConsent.Request is null)
             {
@@ -154,7 +154,7 @@ internal static class CheckEndpoints
     }
 
     /// <summary>
-    /// Reads a request body under the SPEC §4.1 limits: JSON only (415), at most 16 KiB (413), well-formed and strict
+    /// Reads a request body under the check API's limits: JSON only (415), at most 16 KiB (413), well-formed and strict
     /// (400). Shared by every JSON-body endpoint of the council API; <paramref name="what"/> names the request in messages.
     /// </summary>
     internal static async Task<(object? Value, IResult? Problem)> ReadBodyAsync(HttpContext context, JsonTypeInfo typeInfo, string what)

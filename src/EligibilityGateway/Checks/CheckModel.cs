@@ -6,7 +6,7 @@ namespace EligibilityGateway.Checks;
 // None of them is ever logged, traced or cached as is: personal data leaves this process only to the provider
 // that is asked, and is otherwise represented by its keyed subject reference.
 
-/// <summary>The answer to "is this person eligible for this scheme?" (SPEC §4.1, §4.3).</summary>
+/// <summary>The answer to "is this person eligible for this scheme?" (README.md, "Answer").</summary>
 internal enum Outcome
 {
     Eligible,
@@ -28,7 +28,7 @@ internal static class OutcomeNames
     };
 }
 
-/// <summary>The kind of identifier a subject is known by; exactly one per subject (SPEC §4.1).</summary>
+/// <summary>The kind of identifier a subject is known by; exactly one per subject (README.md, "Validation").</summary>
 internal enum IdentifierKind
 {
     /// <summary>National Insurance number, normalised to e.g. <c>AB123456C</c>.</summary>
@@ -47,7 +47,7 @@ internal sealed record Subject(IdentifierKind IdentifierKind, string Identifier,
     public override string ToString() => $"Subject {{ {IdentifierKind}, redacted }}";
 }
 
-/// <summary>How one provider call went, for the audit record (SPEC §6: providers called, status, latency).</summary>
+/// <summary>How one provider call went, for the audit record's <c>provider_calls</c> (Audit/README.md).</summary>
 internal sealed record ProviderCall(string ProviderId, ProviderCallStatus Status, TimeSpan Latency, string? FailureReason);
 
 /// <summary>What a provider said, or why it could not.</summary>
@@ -62,7 +62,7 @@ internal enum ProviderCallStatus
     /// <summary>The provider does not know the person.</summary>
     NotFound,
 
-    /// <summary>Timeout, error, refusal or open circuit: never read as a "no" (SPEC §4.3, §8).</summary>
+    /// <summary>Timeout, error, refusal or open circuit: never read as a "no" (Providers/README.md).</summary>
     Failed,
 }
 

@@ -36,7 +36,7 @@ internal static class CheckProblems
     public static IResult BodyTooLarge(long limit) => Problem(
         StatusCodes.Status413PayloadTooLarge, BodyTooLargeType, "The request body is too large.", $"A check request must be at most {limit} bytes.");
 
-    /// <summary>403, naming the trust-framework rule that decided (SPEC §3: every decision names its rule).</summary>
+    /// <summary>403, naming the trust-framework rule that decided (TrustFramework/README.md).</summary>
     public static IResult NotPermitted(string rule) => Problem(
         StatusCodes.Status403Forbidden, ForbiddenType, "The trust framework does not permit this check.",
         $"Denied by rule '{rule}'.", new Dictionary<string, object?> { ["rule"] = rule });
@@ -49,14 +49,14 @@ internal static class CheckProblems
         $"This council's limit for the scheme is used up; retry after {Math.Ceiling(retryAfter.TotalSeconds)} s.");
 
     /// <summary>
-    /// 409: the token's consent is not authorised, or is expired or revoked (SPEC §4.1). <c>consentStatus</c> names
+    /// 409: the token's consent is not authorised, or is expired or revoked (README.md). <c>consentStatus</c> names
     /// its state (<c>revoked</c>, <c>expired</c>, …) so the council knows whether to ask the citizen again.
     /// </summary>
     public static IResult ConsentNotUsable(string consentId, string status, string reason) => Problem(
         StatusCodes.Status409Conflict, ConsentNotUsableType, "The consent cannot be used for a check.", reason,
         new Dictionary<string, object?> { ["consentId"] = consentId, ["consentStatus"] = status });
 
-    /// <summary>503: nothing is released without an audit record (SPEC §4.1, §6).</summary>
+    /// <summary>503: nothing is released without an audit record (Audit/README.md, "Durability rule").</summary>
     public static IResult AuditUnavailable() => Problem(
         StatusCodes.Status503ServiceUnavailable, AuditUnavailableType, "The check could not be recorded.",
         "The audit trail cannot record checks at the moment, so no answer is released. Retry later.");

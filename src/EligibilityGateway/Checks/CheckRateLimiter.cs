@@ -4,7 +4,7 @@ using EligibilityGateway.TrustFramework;
 namespace EligibilityGateway.Checks;
 
 /// <summary>
-/// Per-council, per-scheme limits from the trust framework (SPEC §3 permission rate limit, else the
+/// Per-council, per-scheme limits from the trust framework (the permission's rate limit, else the
 /// council's). Fixed windows, no queueing: a council over its limit is told at once when to come back.
 /// </summary>
 internal sealed class CheckRateLimiter : IDisposable

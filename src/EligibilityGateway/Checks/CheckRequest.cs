@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 
 namespace EligibilityGateway.Checks;
 
-/// <summary>The body of <c>POST /v1/checks</c> as sent (SPEC §4.1); every member is checked before use.</summary>
+/// <summary>The body of <c>POST /v1/checks</c> as sent (README.md); every member is checked before use.</summary>
 internal sealed record CheckRequestBody(string? Scheme, string? LawfulBasis, string? CaseReference, SubjectBody? Subject);
 
 /// <summary>The <c>subject</c> member as sent. Personal data: never logged.</summary>
@@ -15,11 +15,11 @@ internal sealed record SubjectBody(string? NationalInsuranceNumber, string? Nati
     public override string ToString() => "SubjectBody { redacted }";
 }
 
-/// <summary>A request that passed every SPEC §4.1 rule: the scheme exists, the subject is normalised.</summary>
+/// <summary>A request that passed every validation rule: the scheme exists, the subject is normalised.</summary>
 internal sealed record ValidCheckRequest(string SchemeId, string LawfulBasis, string CaseReference, Subject Subject);
 
 /// <summary>
-/// A request made with a consent-bound token that passed every SPEC §4.1 rule: the scheme exists, there is no
+/// A request made with a consent-bound token that passed every validation rule: the scheme exists, there is no
 /// subject (it comes from the consent) and the lawful basis is <c>consent</c>.
 /// </summary>
 internal sealed record ValidConsentCheckRequest(string SchemeId, string CaseReference);
@@ -34,7 +34,7 @@ internal sealed partial class CheckRequestJsonContext : JsonSerializerContext;
 /// </summary>
 internal static partial class CheckRequestValidator
 {
-    /// <summary>Oldest date of birth accepted (SPEC §4.1).</summary>
+    /// <summary>Oldest date of birth accepted (README.md, "Validation").</summary>
     public static readonly DateOnly EarliestDateOfBirth = new(1900, 1, 1);
 
     /// <summary>Options for reading a request body: camelCase exactly, no unknown or repeated members.</summary>
@@ -47,7 +47,7 @@ internal static partial class CheckRequestValidator
         TypeInfoResolver = CheckRequestJsonContext.Default,
     };
 
-    // Prefix letters per SPEC §4.1 (HMRC NIM39110): first not D F I Q U V; second not D F I O Q U V.
+    // Prefix letters per HMRC NIM39110 (README.md, "Validation"): first not D F I Q U V; second not D F I O Q U V.
     [GeneratedRegex("^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][0-9]{6}[A-D]$", RegexOptions.CultureInvariant)]
     private static partial Regex NationalInsuranceNumberPattern();
 
@@ -94,7 +94,7 @@ internal static partial class CheckRequestValidator
     }
 
     /// <summary>
-    /// Applies the rules for a check made with a consent-bound token (SPEC §4.1): the subject comes from the consent,
+    /// Applies the rules for a check made with a consent-bound token (README.md): the subject comes from the consent,
     /// so <c>subject</c> must be absent, and <c>lawfulBasis</c> is <c>consent</c> or left out.
     /// </summary>
     public static ConsentCheckValidation ValidateUnderConsent(CheckRequestBody body, Func<string, bool> schemeExists)
@@ -119,7 +119,7 @@ internal static partial class CheckRequestValidator
             : new ConsentCheckValidation(new ValidConsentCheckRequest(body.Scheme!, body.CaseReference!), errors);
     }
 
-    /// <summary>The scheme is required and must be one the trust framework in force knows (SPEC §4.1).</summary>
+    /// <summary>The scheme is required and must be one the trust framework in force knows.</summary>
     internal static void ValidateScheme(string? scheme, Func<string, bool> schemeExists, ValidationErrors errors)
     {
         if (string.IsNullOrWhiteSpace(scheme))
@@ -132,14 +132,14 @@ internal static partial class CheckRequestValidator
         }
     }
 
-    /// <summary>Trims, removes spaces and upper-cases an NI number, then checks its shape (SPEC §4.1).</summary>
+    /// <summary>Trims, removes spaces and upper-cases an NI number, then checks its shape (README.md).</summary>
     public static bool TryNormaliseNationalInsuranceNumber(string raw, out string normalised)
     {
         normalised = RemoveSpaces(raw).ToUpperInvariant();
         return NationalInsuranceNumberPattern().IsMatch(normalised) && !UnallocatedPrefixes.Contains(normalised[..2]);
     }
 
-    /// <summary>SPEC §4.1: 1–64 printable characters, not blank. Consent requests keep a case reference under the same rule.</summary>
+    /// <summary>1–64 printable characters, not blank. Consent requests keep a case reference under the same rule.</summary>
     internal static void ValidateCaseReference(string? caseReference, ValidationErrors errors)
     {
         const string field = "caseReference";
@@ -290,7 +290,7 @@ internal static partial class CheckRequestValidator
     private static string RemoveSpaces(string value) => string.Concat(value.Where(c => !char.IsWhiteSpace(c)));
 }
 
-/// <summary>Field → messages, as the problem document's <c>errors</c> member (SPEC §4).</summary>
+/// <summary>Field → messages, as the problem document's <c>errors</c> member.</summary>
 internal sealed class ValidationErrors
 {
     private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);

@@ -39,7 +39,7 @@ internal static class CheckRules
 {
     /// <summary>
     /// <c>lawfulBasis: consent</c> on a client-credentials token: the basis is allowed, but consent exists only as a
-    /// consent resource the citizen authorised, carried by a consent-bound token (SPEC §4.1, §5.3).
+    /// consent resource the citizen authorised, carried by a consent-bound token (Consents/README.md).
     /// </summary>
     public const string ConsentNotPresented = "deny:consent-not-presented";
 
@@ -57,7 +57,7 @@ internal static class CheckRules
 }
 
 /// <summary>
-/// One check, start to finish: policy → rate limit → cache or providers → audit → response (SPEC §4). Each step
+/// One check, start to finish: policy → rate limit → cache or providers → audit → response (README.md). Each step
 /// is a method below, in that order; nothing is returned to the council before its audit record is committed.
 /// </summary>
 internal sealed class CheckService(
@@ -96,7 +96,7 @@ internal sealed class CheckService(
     }
 
     /// <summary>
-    /// A check with a consent-bound token (SPEC §4.1, §5.3): the consent → policy → rate limit → the consent's use
+    /// A check with a consent-bound token (Consents/README.md): the consent → policy → rate limit → the consent's use
     /// counted → cache or providers → audit → response. The consent is read from the store on every check, so a
     /// revocation or expiry refuses the very next one (409); the subject is the citizen who authorised it.
     /// </summary>
@@ -171,7 +171,7 @@ internal sealed class CheckService(
 
     /// <summary>
     /// Step 2: the cache, else the providers (one call shared by identical concurrent checks). Under a consent the
-    /// key includes the consent id and nothing is kept past the consent's expiry (SPEC §7).
+    /// key includes the consent id and nothing is kept past the consent's expiry (Caching/README.md, "TTL").
     /// </summary>
     private async Task<Answer> AnswerAsync(CheckCaller caller, PolicyGrant grant, Subject subject, Consent? consent, CancellationToken cancellationToken)
     {
@@ -194,7 +194,7 @@ internal sealed class CheckService(
         return new Answer(live.Outcome, live.ConfirmedBy, checkedAt, ValidUntil(live.Outcome, checkedAt, ttl), AuditServedFrom.Live, live.Calls);
     }
 
-    /// <summary>SPEC §7: at most the scheme's cache TTL, and under a consent never past the consent's expiry.</summary>
+    /// <summary>At most the scheme's cache TTL, and under a consent never past the consent's expiry.</summary>
     private static TimeSpan CacheTtl(Scheme scheme, Consent? consent, DateTimeOffset checkedAt)
     {
         var ttl = scheme.CacheTtl;
@@ -206,7 +206,7 @@ internal sealed class CheckService(
         return ttl < TimeSpan.Zero ? TimeSpan.Zero : ttl;
     }
 
-    /// <summary>Definite answers are kept for <paramref name="ttl"/>; an undetermined one never is (SPEC §4.3, §7).</summary>
+    /// <summary>Definite answers are kept for <paramref name="ttl"/>; an undetermined one never is.</summary>
     private async Task CacheAsync(CacheKey key, SchemeAnswer answer, DateTimeOffset checkedAt, TimeSpan ttl, CancellationToken cancellationToken)
     {
         if (answer.Outcome == Outcome.Undetermined || ttl <= TimeSpan.Zero)
@@ -277,7 +277,7 @@ internal sealed class CheckService(
             releasesConfirmedBy ? answer.ConfirmedBy : null));
     }
 
-    /// <summary>Step 3b: a denied check is recorded too (SPEC §6: every check, allowed or denied).</summary>
+    /// <summary>Step 3b: a denied check is recorded too (every check, allowed or denied, is audited).</summary>
     private Task<CheckResult> RecordDenialAsync(
         CheckCaller caller, ValidCheckRequest request, string subjectReference, string rule, string? consentId, CancellationToken cancellationToken) =>
         RecordDenialAsync(caller, request.SchemeId, request.LawfulBasis, request.CaseReference, subjectReference, rule, consentId, cancellationToken);

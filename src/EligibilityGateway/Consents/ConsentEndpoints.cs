@@ -9,11 +9,11 @@ using EligibilityGateway.TrustFramework;
 
 namespace EligibilityGateway.Consents;
 
-/// <summary>The body of <c>POST /v1/consents</c> as sent (SPEC §5.2).</summary>
+/// <summary>The body of <c>POST /v1/consents</c> as sent (README.md, "API").</summary>
 /// <param name="ExpiresAt">RFC 3339 date-time with an offset; a string so that a bad value is a field error, not a type error.</param>
 internal sealed record ConsentRequestBody(string? Scheme, string? CaseReference, string? ExpiresAt);
 
-/// <summary>A consent as its council sees it (SPEC §5.2). No personal data: the citizen is never named.</summary>
+/// <summary>A consent as its council sees it (README.md). No personal data: the citizen is never named.</summary>
 internal sealed record ConsentResponse(
     string ConsentId,
     string Status,
@@ -102,7 +102,7 @@ internal static partial class ConsentRequestValidator
     }
 }
 
-/// <summary><c>POST /v1/consents</c>, <c>GET /v1/consents/{id}</c>, <c>DELETE /v1/consents/{id}</c> (SPEC §5.2).</summary>
+/// <summary><c>POST /v1/consents</c>, <c>GET /v1/consents/{id}</c>, <c>DELETE /v1/consents/{id}</c> (README.md).</summary>
 internal static class ConsentEndpoints
 {
     public const string NotFoundType = CheckProblems.TypePrefix + "consent-not-found";

@@ -3,7 +3,7 @@ using EligibilityGateway.Checks;
 
 namespace EligibilityGateway.Consents;
 
-/// <summary>Where a consent is in its life (SPEC §5.2); the transitions are in <c>Consents/README.md</c>.</summary>
+/// <summary>Where a consent is in its life; the transitions are in <c>Consents/README.md</c>.</summary>
 internal enum ConsentStatus
 {
     /// <summary>Created by a council; the citizen has not answered yet.</summary>
@@ -79,7 +79,7 @@ internal enum ConsentActor
 }
 
 /// <summary>
-/// One consent resource as stored (SPEC §5.2). It holds no personal data in clear: the citizen it is bound to is
+/// One consent resource as stored (README.md). It holds no personal data in clear: the citizen it is bound to is
 /// known by <see cref="SubjectReference"/> (a keyed HMAC, as in the audit log) and by
 /// <see cref="SealedSubject"/>, the identifiers a check needs, encrypted (<see cref="ConsentSubjectProtector"/>).
 /// </summary>

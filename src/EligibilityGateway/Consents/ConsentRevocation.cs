@@ -20,7 +20,7 @@ internal sealed record ConsentRevoked(
     string ConsentId, string CouncilId, string SchemeId, string? SubjectReference, CacheKey? AnswerKey, ConsentRevoker By, DateTimeOffset RevokedAt);
 
 /// <summary>
-/// Told of every revocation, after it is committed and recorded (SPEC §5.5 revocation cascade). The token layer
+/// Told of every revocation, after it is committed and recorded (README.md). The token layer
 /// implements this to make tokens issued under the consent inactive; the cache layer to purge <see cref="ConsentRevoked.AnswerKey"/>.
 /// Register with <c>services.AddSingleton&lt;IConsentRevocationObserver, …&gt;()</c>: every registered observer is
 /// awaited in turn by <see cref="ConsentService.RevokeAsync"/>. An observer that throws is logged (event 1711) and

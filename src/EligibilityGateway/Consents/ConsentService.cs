@@ -74,7 +74,7 @@ internal abstract record ConsentForCheck
 }
 
 /// <summary>
-/// Consent resources and their state machine (SPEC §5.2, §5.3, §5.5): creation by a council, the citizen's
+/// Consent resources and their state machine (README.md): creation by a council, the citizen's
 /// authorisation or rejection, revocation by either, and expiry. Each transition is a compare-and-set in the store
 /// followed by its audit record; one that widens sharing (creation, authorisation) or that the log cannot record is
 /// undone, so the store never holds a transition the audit log lacks for longer than the append takes. Expiry is
@@ -154,7 +154,7 @@ internal sealed class ConsentService(
     }
 
     /// <summary>
-    /// The citizen allowed the consent (SPEC §5.3): binds <paramref name="subject"/>, their verified identity, and
+    /// The citizen pressed Allow: binds <paramref name="subject"/>, their verified identity, and
     /// <paramref name="citizenId"/>, their account at the sign-in provider, and sets it <c>authorised</c>. Only a
     /// consent awaiting authorisation, and not past its expiry, can be authorised.
     /// </summary>
@@ -184,7 +184,7 @@ internal sealed class ConsentService(
         return await TransitionAsync(current, authorised, AuditEventTypes.ConsentAuthorised, clientId: null, cancellationToken);
     }
 
-    /// <summary>The citizen denied the consent (SPEC §5.3): <c>awaiting-authorisation</c> → <c>rejected</c>.</summary>
+    /// <summary>The citizen pressed Deny: <c>awaiting-authorisation</c> → <c>rejected</c>.</summary>
     public async Task<ConsentChange> RejectAsync(string consentId, CancellationToken cancellationToken = default)
     {
         if (await FindAsync(consentId, cancellationToken) is not { } current)
@@ -204,7 +204,7 @@ internal sealed class ConsentService(
     }
 
     /// <summary>
-    /// Withdraws the consent (SPEC §5.5), by the citizen or the council: <c>authorised</c> (or a request still
+    /// Withdraws the consent (README.md), by the citizen or the council: <c>authorised</c> (or a request still
     /// <c>awaiting-authorisation</c>) → <c>revoked</c>. Revoking a revoked consent changes nothing
     /// (<see cref="ConsentChange.Unchanged"/>). Once made, every <see cref="IConsentRevocationObserver"/> is told.
     /// </summary>

@@ -34,7 +34,7 @@ internal interface IConsentStore
 
     /// <summary>
     /// Every consent bound to the citizen with <paramref name="subjectReference"/> (authorised at some point), newest
-    /// first: what the citizen's account lists (SPEC §5.4). Consents never authorised are bound to nobody and absent.
+    /// first: what the citizen's account lists (README.md). Consents never authorised are bound to nobody and absent.
     /// </summary>
     ValueTask<IReadOnlyList<Consent>> ListBySubjectReferenceAsync(string subjectReference, CancellationToken cancellationToken);
 }

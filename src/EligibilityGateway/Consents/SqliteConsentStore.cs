@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace EligibilityGateway.Consents;
 
 /// <summary>
-/// Consent records in one SQLite file (SPEC §2 default), beside the audit log but apart from it: WAL, so checks read
+/// Consent records in one SQLite file (the default store), beside the audit log but apart from it: WAL, so checks read
 /// while a transition writes, and <c>synchronous=FULL</c>, so a revocation that returned has reached the disk.
 /// Times are stored as UTC ticks, so expiry is compared in SQL without parsing. Each operation is one statement on
 /// a pooled connection; SQLite serialises writers and the busy timeout absorbs the wait.
@@ -190,7 +190,7 @@ internal sealed class SqliteConsentStore : IConsentStore
             last_used_at      INTEGER
         ) STRICT;
 
-        -- The citizen's account lists the consents bound to them, found by subject reference (SPEC §5.4).
+        -- The citizen's account lists the consents bound to them, found by subject reference.
         CREATE INDEX IF NOT EXISTS consents_by_subject ON consents (subject_reference) WHERE subject_reference IS NOT NULL;
 
         PRAGMA user_version = 1;

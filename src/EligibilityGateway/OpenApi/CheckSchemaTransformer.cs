@@ -12,7 +12,7 @@ namespace EligibilityGateway.OpenApi;
 /// Writes into the generated check and problem schemas the rules the code enforces and the generator cannot see:
 /// the body is read and validated by <see cref="CheckRequestValidator"/>, not by model binding, so every member is
 /// nullable to the serializer but required to the API; the response is written by a source-generated context.
-/// Patterns describe what the gateway <em>accepts</em>, before it normalises (SPEC §4.1).
+/// Patterns describe what the gateway <em>accepts</em>, before it normalises (Checks/README.md, "Validation").
 /// </summary>
 internal sealed class CheckSchemaTransformer : IOpenApiSchemaTransformer
 {
@@ -80,7 +80,7 @@ internal sealed class CheckSchemaTransformer : IOpenApiSchemaTransformer
     private static void DescribeRequest(OpenApiSchema schema)
     {
         var subject = schema.Properties!["subject"];
-        schema.Description = "A question about one person (SPEC §4.1). Read strictly: a member not listed here, a member given twice or "
+        schema.Description = "A question about one person. Read strictly: a member not listed here, a member given twice or "
             + "of the wrong JSON type is refused with a `malformed-json` problem; every other failing rule is reported per field in one "
             + "`validation` problem. At most 16 KiB; the content type must be JSON.";
         schema.Required = new HashSet<string>(["scheme", "caseReference"], StringComparer.Ordinal);
@@ -188,14 +188,14 @@ internal sealed class CheckSchemaTransformer : IOpenApiSchemaTransformer
 
     private static void DescribeResponse(OpenApiSchema schema)
     {
-        schema.Description = "The answer to a check, and what the scheme releases; never personal data (SPEC §4.1).";
+        schema.Description = "The answer to a check, and what the scheme releases; never personal data.";
         schema.Properties = new Dictionary<string, IOpenApiSchema>
         {
             ["checkId"] = Schemas.String("This check's id; `GET /v1/checks/{checkId}` reads it back.", "uuid"),
             ["scheme"] = Schemas.String("The scheme asked about."),
             ["outcome"] = Schemas.Enum(Enum.GetValues<Outcome>().Select(o => o.ToName()),
                 "`eligible` if any provider says so; `not-eligible` if every answer is a definite no and someone found the person; `not-found` if no "
-                + "provider knows the person; `undetermined` if a provider failed and none said eligible — a failure is never a no (SPEC §4.3)."),
+                + "provider knows the person; `undetermined` if a provider failed and none said eligible — a failure is never a no."),
             ["checkedAt"] = Schemas.String("When the providers answered (for a cached answer, when they first answered).", "date-time"),
             ["validUntil"] = Schemas.String("Until when the answer may be relied on (the scheme's cache lifetime); equal to `checkedAt` when `undetermined`.", "date-time"),
             ["servedFrom"] = Schemas.Enum([AuditServedFrom.Live, AuditServedFrom.Cache], "`live` from the providers now, `cache` from an earlier answer to this council for this scheme."),

@@ -43,8 +43,8 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
         document.Servers = [new OpenApiServer { Url = "/" }];
         document.Tags = new HashSet<OpenApiTag>
         {
-            new() { Name = ChecksTag, Description = "Eligibility checks for councils (SPEC §4)." },
-            new() { Name = AuthorizationServerTag, Description = "OAuth 2.0 tokens for councils and auditors, discovery and signing keys (SPEC §5.1)." },
+            new() { Name = ChecksTag, Description = "Eligibility checks for councils." },
+            new() { Name = AuthorizationServerTag, Description = "OAuth 2.0 tokens for councils and auditors, discovery and signing keys." },
             new() { Name = HealthTag, Description = "Liveness and readiness probes." },
         };
 

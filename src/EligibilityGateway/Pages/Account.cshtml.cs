@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace EligibilityGateway.Pages;
 
 /// <summary>
-/// <c>/account</c> (SPEC §5.4): the signed-in citizen's verified details, the consents bound to them with a
+/// <c>/account</c> (README.md): the signed-in citizen's verified details, the consents bound to them with a
 /// <b>Revoke</b> button and a signed receipt each, and every check made about them, consent or not, newest first.
 /// </summary>
 [Authorize(Policy = PagePolicies.Citizen)]
@@ -50,7 +50,7 @@ internal sealed class AccountModel(ConsentService consentService, ILogger<Accoun
     }
 
     /// <summary>
-    /// Revokes one of the citizen's own consents (SPEC §5.5), then shows the account with a success banner
+    /// Revokes one of the citizen's own consents (Consents/README.md), then shows the account with a success banner
     /// (post/redirect/get). Another citizen's consent, or none, is 404: it does not exist for this citizen.
     /// </summary>
     public async Task<IActionResult> OnPostRevokeAsync([FromForm] string? consentId, CancellationToken cancellationToken)

@@ -8,7 +8,7 @@ using EligibilityGateway.TrustFramework;
 namespace EligibilityGateway.Pages;
 
 /// <summary>
-/// What the citizen's account reads (SPEC §5.4): the consents bound to them and the checks made about them, both
+/// What the citizen's account reads (README.md): the consents bound to them and the checks made about them, both
 /// found by their subject reference, never by an identifier. A consent that is not bound to the signed-in citizen
 /// is indistinguishable from no consent at all, so one citizen cannot learn of, revoke or download another's.
 /// </summary>

@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace EligibilityGateway.Pages;
 
 /// <summary>
-/// <c>/audit</c> (SPEC §6): the audit trail for a signed-in auditor — filters as GET parameters, the matching records
+/// <c>/audit</c> (README.md): the audit trail for a signed-in auditor — filters as GET parameters, the matching records
 /// newest first with keyset paging, a chart of checks per day by outcome and by council, <b>Verify the audit trail</b>
 /// (POST) and CSV / JSON-lines downloads of the filtered records. Every read goes through the auditor API's own parser
 /// and the store's scoped query (<see cref="AuditQuery.ScopeCouncilId"/>), so a council's auditor sees only that

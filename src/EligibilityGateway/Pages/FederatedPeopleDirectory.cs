@@ -9,7 +9,7 @@ namespace EligibilityGateway.Pages;
 
 /// <summary>
 /// The production <see cref="IPeopleDirectory"/>: citizens who signed in with the external OpenID Connect provider
-/// (SPEC §5.3), and — for a <c>sandbox: true</c> framework only, which alone may declare them — the local accounts
+/// (README.md), and — for a <c>sandbox: true</c> framework only, which alone may declare them — the local accounts
 /// of <see cref="SandboxPeopleDirectory"/>. Passwords are only ever checked against those local accounts.
 /// </summary>
 internal sealed class FederatedPeopleDirectory(SandboxPeopleDirectory localAccounts, FederatedCitizens citizens) : IPeopleDirectory

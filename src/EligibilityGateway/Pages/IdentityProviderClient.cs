@@ -210,7 +210,7 @@ internal sealed class IdentityProviderClient(
         }
     }
 
-    /// <summary>OpenID Connect Core §3.1.3.7, then the identity claims (SPEC §5.3).</summary>
+    /// <summary>OpenID Connect Core §3.1.3.7, then the identity claims (README.md, "Federated sign-in").</summary>
     private async Task<FederatedSignInOutcome> ValidateIdTokenAsync(ProviderMetadata provider, string idToken, string nonce, CancellationToken cancellationToken)
     {
         // §3.1.3.7 (1): no encrypted ID tokens are agreed with the provider, so only a signed compact JWS is accepted.
@@ -281,7 +281,7 @@ internal sealed class IdentityProviderClient(
         return new FederatedSignInOutcome.SignedIn(provider.Issuer, sub, identity);
     }
 
-    /// <summary>The identity from the configured claims, validated and normalised exactly as a check's subject is (SPEC §4.1).</summary>
+    /// <summary>The identity from the configured claims, validated and normalised exactly as a check's subject is.</summary>
     private Subject? ReadIdentity(JsonWebToken token, DateOnly today)
     {
         var names = settings.Claims;

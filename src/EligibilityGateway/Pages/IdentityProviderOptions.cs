@@ -41,7 +41,7 @@ internal sealed class IdentityProviderOptions
     /// <value><c>your identity provider</c>.</value>
     public string DisplayName { get; set; } = "your identity provider";
 
-    /// <summary>Which ID token claims carry the verified identity a consent is bound to (SPEC §5.3, §9).</summary>
+    /// <summary>Which ID token claims carry the verified identity a consent is bound to.</summary>
     public IdentityClaimNames Claims { get; set; } = new();
 
     /// <summary>Whether federated sign-in is configured at all.</summary>
@@ -65,7 +65,7 @@ internal sealed class IdentityProviderOptions
 
 /// <summary>
 /// ID token claim names of the identity: the identifier (an NI number, or for people seeking asylum a NASS number),
-/// the surname and the date of birth — what the providers match on (SPEC §9). Values are strings; the date is
+/// the surname and the date of birth — what the providers match on. Values are strings; the date is
 /// <c>yyyy-MM-dd</c> as OpenID Connect's <c>birthdate</c>.
 /// </summary>
 internal sealed class IdentityClaimNames

@@ -10,7 +10,7 @@ internal sealed class PageEndpointMetadata
 }
 
 /// <summary>
-/// The security headers of every page response (SPEC §12), set when the response starts so that error pages
+/// The security headers of every page response, set when the response starts so that error pages
 /// carry them too. JSON APIs are not touched: they have their own rules. Pages/README.md says why each is here.
 /// </summary>
 internal static class PageSecurityHeaders

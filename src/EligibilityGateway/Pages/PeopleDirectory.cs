@@ -7,7 +7,7 @@ namespace EligibilityGateway.Pages;
 /// <summary>
 /// Who may sign in to the gateway's pages, and who a signed-in person is now. The pages depend on this interface
 /// alone: the sandbox implementation reads the trust framework's local accounts; a production deployment would
-/// add one that takes people from a federated OpenID Connect provider (SPEC §5.3).
+/// add one that takes people from a federated OpenID Connect provider (README.md, "Federated sign-in").
 /// </summary>
 internal interface IPeopleDirectory
 {
@@ -32,7 +32,7 @@ internal abstract record Person(string Subject, string DisplayName)
     public abstract string Role { get; }
 }
 
-/// <summary>A citizen, with the verified identity a consent they authorise is bound to (SPEC §5.3).</summary>
+/// <summary>A citizen, with the verified identity a consent they authorise is bound to.</summary>
 internal sealed record Citizen(string Subject, string DisplayName, Subject Identity) : Person(Subject, DisplayName)
 {
     public override string Role => PagePolicies.Citizen;
@@ -41,7 +41,7 @@ internal sealed record Citizen(string Subject, string DisplayName, Subject Ident
     public override string ToString() => $"Citizen {{ {Subject}, redacted }}";
 }
 
-/// <summary>An auditor, who sees the audit trail of the councils in <see cref="Scope"/> (SPEC §6).</summary>
+/// <summary>An auditor, who sees the audit trail of the councils in <see cref="Scope"/> (README.md).</summary>
 internal sealed record AuditorPerson(string Subject, string DisplayName, AuditScope Scope) : Person(Subject, DisplayName)
 {
     public override string Role => PagePolicies.Auditor;

@@ -11,7 +11,7 @@ namespace EligibilityGateway.Pages;
 /// <summary>What a GOV.UK-styled error page says: a heading (also the title) and plain-English paragraphs.</summary>
 internal sealed record ProblemPage(int StatusCode, string Heading, IReadOnlyList<string> Paragraphs)
 {
-    /// <summary>A form was posted without a valid antiforgery token (SPEC §12): stale, missing or forged.</summary>
+    /// <summary>A form was posted without a valid antiforgery token (README.md): stale, missing or forged.</summary>
     public static ProblemPage FormExpired { get; } = new(
         StatusCodes.Status400BadRequest,
         "Sorry, there is a problem with the form you sent",

@@ -6,7 +6,7 @@ using Microsoft.Net.Http.Headers;
 namespace EligibilityGateway.Pages;
 
 /// <summary>
-/// <c>GET /account/consents/{consentId}/receipt</c> (SPEC §5.4): the signed receipt of one of the citizen's own
+/// <c>GET /account/consents/{consentId}/receipt</c> (README.md): the signed receipt of one of the citizen's own
 /// consents, as a download. Another citizen's consent, or none, is 404.
 /// </summary>
 [Authorize(Policy = PagePolicies.Citizen)]

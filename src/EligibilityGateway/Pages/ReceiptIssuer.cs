@@ -13,7 +13,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace EligibilityGateway.Pages;
 
 /// <summary>
-/// Signs consent receipts (SPEC §5.4): a compact JWS, ES256 under the gateway's audit-signing key (published at
+/// Signs consent receipts (README.md): a compact JWS, ES256 under the gateway's audit-signing key (published at
 /// <c>/v1/audit/jwks</c>; <c>Security/README.md</c> says why that key), over a JSON receipt in the spirit of the
 /// Kantara Initiative's consent receipt. The citizen appears only as their subject reference: a receipt can be
 /// forwarded, kept or lost without disclosing who they are.

@@ -65,7 +65,7 @@ internal sealed partial class ProviderEndpointsOptionsValidator : IValidateOptio
 
 /// <summary>
 /// The <c>ProviderResilience</c> section: retry and circuit-breaker settings shared by every provider's pipeline
-/// (SPEC §8). Timeouts and the concurrency limit are per provider and come from the trust framework.
+/// (README.md, "The pipeline"). Timeouts and the concurrency limit are per provider and come from the trust framework.
 /// </summary>
 internal sealed class ProviderResilienceOptions
 {

@@ -11,7 +11,7 @@ namespace EligibilityGateway.Providers;
 internal sealed record ProviderPipelineSettings(TimeSpan AttemptTimeout, TimeSpan TotalTimeout, int MaxConcurrency);
 
 /// <summary>
-/// One provider's Polly pipeline (SPEC §8), outermost first: total timeout → concurrency limiter → retry →
+/// One provider's Polly pipeline (README.md), outermost first: total timeout → concurrency limiter → retry →
 /// circuit breaker → attempt timeout → HTTP. The order is what makes each bound mean what it says:
 /// <list type="bullet">
 /// <item>the total timeout covers the whole call, including time queued for a concurrency slot and every retry delay;</item>

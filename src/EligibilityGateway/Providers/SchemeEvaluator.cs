@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace EligibilityGateway.Providers;
 
 /// <summary>
-/// Asks every provider question of a granted scheme, in parallel, and combines the answers (SPEC §4.3). A provider
+/// Asks every provider question of a granted scheme, in parallel, and combines the answers (README.md). A provider
 /// failure of any kind — timeout, error status, open circuit, concurrency limit, malformed body, refused
 /// credential — becomes a <see cref="ProviderCallStatus.Failed"/> call with a short reason; it is never thrown and
 /// never read as "not eligible".
@@ -124,7 +124,7 @@ internal sealed class SchemeEvaluator(
     };
 }
 
-/// <summary>SPEC §4.3, as a pure function of the provider answers.</summary>
+/// <summary>The combining rule (README.md, "Combining"), as a pure function of the provider answers.</summary>
 internal static class SchemeCombiner
 {
     public static Outcome Combine(CombiningRule rule, IEnumerable<ProviderCall> calls) =>
@@ -138,7 +138,7 @@ internal static class SchemeCombiner
     {
         if (rule != CombiningRule.AnyEligible)
         {
-            throw new ArgumentOutOfRangeException(nameof(rule), rule, "Only any-eligible is defined (SPEC §4.3).");
+            throw new ArgumentOutOfRangeException(nameof(rule), rule, "Only any-eligible is defined.");
         }
 
         var seen = statuses.ToHashSet();

@@ -6,7 +6,7 @@ namespace EligibilityGateway.Security;
 
 /// <summary>
 /// The ASP.NET Core data-protection key ring (which protects the page session and antiforgery cookies and the
-/// federated sign-in state) in Redis, so that a cookie one replica issues opens on every other (SPEC §13: no sticky
+/// federated sign-in state) in Redis, so that a cookie one replica issues opens on every other (no sticky
 /// sessions). Microsoft's StackExchangeRedis repository needs StackExchange.Redis 2.x, which does not restore here.
 /// Each key's XML — which holds the key material — is sealed with AES-256-GCM (<see cref="SharedAuthorizationState"/>)
 /// before it is appended to the list <see cref="Key"/>, so Redis never holds a usable data-protection key.

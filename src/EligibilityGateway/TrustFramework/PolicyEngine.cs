@@ -5,7 +5,7 @@ namespace EligibilityGateway.TrustFramework;
 
 /// <summary>
 /// Names of the rules the policy engine decides by. The name goes into the audit record and the 403 problem
-/// (SPEC §3, §4.1), so these strings are a contract: add new ones, never rename.
+/// (README.md, "Policy engine"), so these strings are a contract: add new ones, never rename.
 /// </summary>
 internal static class PolicyRules
 {

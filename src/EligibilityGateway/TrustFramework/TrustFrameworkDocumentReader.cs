@@ -253,7 +253,7 @@ internal sealed partial class TrustFrameworkDocumentReader(YamlErrorCollector er
         var entries = item.Sequence("release", false, 1);
         if (entries is null)
         {
-            // Data minimisation (SPEC §3): unless a scheme says otherwise the council learns the outcome alone.
+            // Data minimisation: unless a scheme says otherwise the council learns the outcome alone.
             return item.Get("release", false) is null ? [ReleasedField.Outcome] : null;
         }
 
@@ -506,7 +506,7 @@ internal sealed partial class TrustFrameworkDocumentReader(YamlErrorCollector er
     }
 
     /// <summary>
-    /// A test citizen's verified identity, held to the rules a check subject meets (SPEC §4.1), so that a consent
+    /// A test citizen's verified identity, held to the rules a check subject meets (Checks README), so that a consent
     /// bound to it can be checked. Messages describe the rule and never repeat the value: it is personal data.
     /// </summary>
     private Checks.Subject? ReadCitizenIdentity(YamlMapReader item)
@@ -518,7 +518,7 @@ internal sealed partial class TrustFrameworkDocumentReader(YamlErrorCollector er
         }
 
         var ni = identity.String("national_insurance_number", false, maxLength: 20);
-        var nass = identity.String("national_asylum_seeker_service_number", false, NassNumberRegex(), "must be a NASS number: 9 or 10 digits, the 3rd and 4th a month (SPEC §4.1)", 10);
+        var nass = identity.String("national_asylum_seeker_service_number", false, NassNumberRegex(), "must be a NASS number: 9 or 10 digits, the 3rd and 4th a month", 10);
         var lastName = identity.String("last_name", true, LastNameRegex(), "must be 1-100 letters, spaces, hyphens or apostrophes", 100);
         var dateOfBirthText = identity.String("date_of_birth", true, DateRegex(), "must be a date written yyyy-MM-dd");
         identity.ReportUnknownKeys();
@@ -528,7 +528,7 @@ internal sealed partial class TrustFrameworkDocumentReader(YamlErrorCollector er
         string? identifier = null;
         if (ni is not null && !Checks.CheckRequestValidator.TryNormaliseNationalInsuranceNumber(ni, out identifier))
         {
-            errors.Add(identity.Get("national_insurance_number", false)!, identity.FieldPath("national_insurance_number"), "must be a National Insurance number such as QQ123456C (SPEC §4.1)");
+            errors.Add(identity.Get("national_insurance_number", false)!, identity.FieldPath("national_insurance_number"), "must be a National Insurance number such as QQ123456C");
             valid = false;
         }
         else if (ni is not null)
@@ -618,7 +618,7 @@ internal sealed partial class TrustFrameworkDocumentReader(YamlErrorCollector er
             case ClientAuthentication.ClientSecretBasicMethod:
                 if (!sandbox)
                 {
-                    // SPEC §3, §5.1: shared secrets are for the sandbox; production clients prove possession of a key.
+                    // Shared secrets are for the sandbox; production clients prove possession of a key.
                     errors.Add(auth.Get("method", false)!, auth.FieldPath("method"), "client_secret_basic is only allowed when sandbox: true; use private_key_jwt");
                 }
 
@@ -934,7 +934,7 @@ internal sealed partial class TrustFrameworkDocumentReader(YamlErrorCollector er
 
         if (uri.UserInfo.Length > 0 || uri.Query.Length > 0 || uri.Fragment.Length > 0 || (!allowPath && uri.AbsolutePath != "/"))
         {
-            // Credentials come from configuration (SPEC §9), never from a URL in a shared file.
+            // Credentials come from configuration (Providers:<id>:Credential), never from a URL in a shared file.
             errors.Add(node, item.FieldPath(key), "must not contain credentials, a query or a fragment");
             return null;
         }
@@ -1001,7 +1001,7 @@ internal sealed partial class TrustFrameworkDocumentReader(YamlErrorCollector er
     [GeneratedRegex("^[a-z][a-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
     private static partial Regex UsernameRegex();
 
-    // SPEC §4.1, as CheckRequestValidator applies it to a check's subject.
+    // The NASS rule, as CheckRequestValidator applies it to a check's subject.
     [GeneratedRegex("^[0-9]{2}(0[1-9]|1[0-2])[0-9]{5,6}$", RegexOptions.CultureInvariant)]
     private static partial Regex NassNumberRegex();
 

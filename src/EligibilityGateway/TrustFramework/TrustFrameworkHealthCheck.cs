@@ -2,7 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace EligibilityGateway.TrustFramework;
 
-/// <summary>Ready only with a framework in force (SPEC §13), and says which one.</summary>
+/// <summary>Ready only with a framework in force (README.md), and says which one.</summary>
 internal sealed class TrustFrameworkHealthCheck(TrustFrameworkMonitor monitor) : IHealthCheck
 {
     public const string Name = "trust-framework";

@@ -5,7 +5,7 @@ namespace EligibilityGateway.TrustFramework;
 // The trust framework as loaded: sealed immutable records built only by TrustFrameworkLoader after every
 // rule in README.md has passed, so code holding one never re-checks references, bounds or secrets.
 
-/// <summary>One version of a trust framework file (SPEC §3).</summary>
+/// <summary>One version of a trust framework file (README.md, "Format in brief").</summary>
 internal sealed record TrustFrameworkDefinition(
     string Id,
     string Version,
@@ -46,7 +46,7 @@ internal sealed record AuditScope(string? CouncilId)
     public bool Covers(string councilId) => CouncilId is null || string.Equals(CouncilId, councilId, StringComparison.Ordinal);
 }
 
-/// <summary>How a client proves who it is at the token endpoint (SPEC §5.1).</summary>
+/// <summary>How a client proves who it is at the token endpoint (Authorization/README.md).</summary>
 internal abstract record ClientAuthentication
 {
     public const string PrivateKeyJwtMethod = "private_key_jwt";
@@ -76,7 +76,7 @@ internal sealed record DataProvider(string Id, string Name, Uri BaseUrl, TimeSpa
 /// <summary>One question a scheme asks of one provider.</summary>
 internal sealed record ProviderQuestion(string ProviderId, string QuestionId);
 
-/// <summary>How a scheme turns provider answers into one outcome (SPEC §4.3).</summary>
+/// <summary>How a scheme turns provider answers into one outcome (Providers/README.md, "Combining").</summary>
 internal enum CombiningRule
 {
     /// <summary><c>any-eligible</c>: eligible if any provider says so; a provider failure is never not-eligible.</summary>
@@ -108,7 +108,7 @@ internal sealed record Scheme(
 /// <summary>UK GDPR Art. 6 bases a permission may allow.</summary>
 internal enum LawfulBasis
 {
-    /// <summary><c>consent</c>: Art. 6(1)(a), bound to a citizen's consent resource (SPEC §5.2).</summary>
+    /// <summary><c>consent</c>: Art. 6(1)(a), bound to a citizen's consent resource (Consents/README.md).</summary>
     Consent,
 
     /// <summary><c>public-task</c>: Art. 6(1)(e), under a Digital Economy Act 2017 s.35 objective and an information-sharing agreement.</summary>
@@ -155,7 +155,7 @@ internal sealed record LawfulBasisGrant(LawfulBasis Basis, string? LegalReferenc
 internal sealed record Permission(string CouncilId, string SchemeId, ImmutableArray<LawfulBasisGrant> LawfulBases, string Purpose, RateLimit? RateLimit);
 
 /// <summary>
-/// A local account of a sandbox gateway's pages (SPEC §5.3, §10): an auditor with a <see cref="Scope"/>, or a test
+/// A local account of a sandbox gateway's pages (Pages/README.md): an auditor with a <see cref="Scope"/>, or a test
 /// citizen with the verified <see cref="Identity"/> a consent binds to. Only a <c>sandbox: true</c> framework may
 /// declare any; a production gateway signs people in through a federated identity provider instead.
 /// </summary>

@@ -1,7 +1,7 @@
 namespace MockCentralGovernment.Population;
 
 /// <summary>
-/// The named people of SPEC §9, which the sandbox walkthrough and the tests rely on. Their data is fixed here;
+/// The sandbox fixtures, which the sandbox walkthrough and the tests rely on. Their data is fixed here;
 /// the synthetic population never reuses their identifiers.
 /// </summary>
 internal static class Fixtures

@@ -37,7 +37,7 @@ internal sealed class PopulationStore
         }
     }
 
-    /// <summary>The named people of SPEC §9.</summary>
+    /// <summary>The named fixtures (Smith, Jones, Taylor, Brown, Khan).</summary>
     public IReadOnlyList<PopulationMember> Fixtures { get; }
 
     /// <summary>The seeded synthetic population, in generation order (tests enumerate it).</summary>
@@ -73,7 +73,7 @@ internal sealed class PopulationStore
         _homeOfficeByNass.TryGetValue(nassNumber, out record) && Same(record.LastName, record.DateOfBirth, lastName, dateOfBirth)
         || Clear(out record);
 
-    // SPEC §9: identifier + date of birth + surname, the surname compared case-insensitively (ordinal, so the answer
+    // Matched on identifier + date of birth + surname, the surname compared case-insensitively (ordinal, so the answer
     // does not depend on the server's culture).
     private static bool Same(string heldLastName, DateOnly heldDateOfBirth, string lastName, DateOnly dateOfBirth) =>
         heldDateOfBirth == dateOfBirth && string.Equals(heldLastName, lastName, StringComparison.OrdinalIgnoreCase);

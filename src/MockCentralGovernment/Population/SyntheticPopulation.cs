@@ -4,7 +4,7 @@ namespace MockCentralGovernment.Population;
 
 /// <summary>
 /// Generates the seeded synthetic population: everyone is known to at least one provider, identifiers are valid
-/// (SPEC §4.1 for NI numbers, the NASS pattern for asylum seekers) and unique, and none is a fixture's.
+/// (the gateway's rules for NI numbers, the NASS pattern for asylum seekers) and unique, and none is a fixture's.
 /// Every draw comes from one <see cref="SplitMix64"/> in a fixed order, so a seed always yields the same people.
 /// </summary>
 internal static class SyntheticPopulation
@@ -12,7 +12,7 @@ internal static class SyntheticPopulation
     /// <summary>The records are a snapshot as at this date, so they do not drift with the clock.</summary>
     public static readonly DateOnly AsAt = new(2026, 10, 31);
 
-    // SPEC §4.1: first letter not D F I Q U V; second not D F I O Q U V; prefix not BG GB NK KN TN NT ZZ.
+    // NI prefixes: first letter not D F I Q U V; second not D F I O Q U V; prefix not BG GB NK KN TN NT ZZ.
     private const string FirstLetters = "ABCEGHJKLMNOPRSTWXYZ";
     private const string SecondLetters = "ABCEGHJKLMNPRSTWXYZ";
     private static readonly HashSet<string> DisallowedPrefixes = new(StringComparer.Ordinal) { "BG", "GB", "NK", "KN", "TN", "NT", "ZZ" };

@@ -13,17 +13,17 @@ internal enum IdentifierKind
     NationalAsylumSeekerServiceNumber,
 }
 
-/// <summary>Validation and normalisation of the identifiers of SPEC §4.1, applied the same way by every provider.</summary>
+/// <summary>Validation and normalisation of the identifiers, applied the same way by every provider.</summary>
 internal static partial class Identifiers
 {
     private static readonly DateOnly EarliestDateOfBirth = new(1900, 1, 1);
 
-    /// <summary>SPEC §4.1: trimmed, spaces removed, upper-cased.</summary>
+    /// <summary>Trimmed, spaces removed, upper-cased.</summary>
     public static string NormaliseNationalInsuranceNumber(string raw) =>
         raw.Trim().Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant();
 
     /// <summary>
-    /// SPEC §4.1: two prefix letters (first not D F I Q U V; second not D F I O Q U V; prefix not BG GB NK KN TN NT ZZ),
+    /// Two prefix letters (first not D F I Q U V; second not D F I O Q U V; prefix not BG GB NK KN TN NT ZZ),
     /// six digits, suffix A–D. <paramref name="normalised"/> must already be normalised.
     /// </summary>
     public static bool IsValidNationalInsuranceNumber(string normalised)

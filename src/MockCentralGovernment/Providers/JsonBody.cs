@@ -10,11 +10,11 @@ internal readonly record struct BodyResult<T>(T? Value, IResult? Problem)
 
 /// <summary>
 /// Reads a JSON request body with source-generated metadata. Everything a client can get wrong becomes a 4xx problem
-/// that names the field (SPEC §12: never a 500 for malformed input).
+/// that names the field (never a 500 for malformed input).
 /// </summary>
 internal static class JsonBody
 {
-    /// <summary>Bodies here are three short fields; 16 KiB matches the gateway's own limit (SPEC §4.1).</summary>
+    /// <summary>Bodies here are three short fields; 16 KiB matches the gateway's own limit.</summary>
     public const int MaxBytes = 16 * 1024;
 
     public static async Task<BodyResult<T>> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> typeInfo)

@@ -14,7 +14,7 @@ using StackExchange.Redis;
 namespace EligibilityGateway.Tests.Account;
 
 /// <summary>
-/// The citizen's account (SPEC §5.4) and the revocation cascade it starts (SPEC §5.5), through real HTTP against the
+/// The citizen's account and the revocation cascade it starts, through real HTTP against the
 /// sandbox composition with Redis: signed in as the sandbox citizens smith and jones.
 /// </summary>
 public sealed class AccountTests(AccountFixture sandbox) : IClassFixture<AccountFixture>

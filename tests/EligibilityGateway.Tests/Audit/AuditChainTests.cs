@@ -234,7 +234,7 @@ public sealed class AuditChainTests(ITestOutputHelper output)
     [Fact]
     public async Task AppendThroughput_WithTheChain_IsMeasured()
     {
-        // A rough figure for the README and issue 5 (target ≥ 20,000 records/s, SPEC §11); asserted only loosely here,
+        // A rough figure for the README and issue 5 (target ≥ 20,000 records/s); asserted only loosely here,
         // because test machines vary: the real measurement is the benchmark.
         await using var audit = await AuditTestLog.CreateAsync();
         var warmUp = Enumerable.Range(1, 1000).Select(i => audit.Log.AppendAsync(AuditTestLog.Check(i)).AsTask()).ToArray();

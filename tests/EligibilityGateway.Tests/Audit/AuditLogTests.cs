@@ -162,7 +162,7 @@ public sealed class AuditLogTests(ITestOutputHelper output)
     [Fact]
     public async Task AppendAsync_From256ConcurrentWriters_CommitsEveryRecordGapFreeInLargeBatches()
     {
-        // SPEC §11 asks for at least 20,000 appends/s on SQLite; the benchmark measures it, this prints it.
+        // The target is at least 20,000 appends/s on SQLite; the benchmark measures it, this prints it.
         const int writers = 256;
         const int perWriter = 400;
         await using var audit = await AuditTestLog.CreateAsync();

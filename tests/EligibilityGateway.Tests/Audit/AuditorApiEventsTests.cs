@@ -6,7 +6,7 @@ using EligibilityGateway.Tests.EndToEnd;
 
 namespace EligibilityGateway.Tests.Audit;
 
-/// <summary><c>GET /v1/audit/events</c> and <c>POST /v1/audit/subject-search</c> through real HTTP against the sandbox (SPEC §6).</summary>
+/// <summary><c>GET /v1/audit/events</c> and <c>POST /v1/audit/subject-search</c> through real HTTP against the sandbox.</summary>
 public sealed class AuditorApiEventsTests(SandboxFixture sandbox) : IClassFixture<SandboxFixture>, IAsyncLifetime
 {
     private const string Smith = """{"nationalInsuranceNumber":"ab 12 34 56 c","dateOfBirth":"1990-01-01"}""";

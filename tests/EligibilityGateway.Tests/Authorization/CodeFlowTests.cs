@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace EligibilityGateway.Tests.Authorization;
 
 /// <summary>
-/// The authorization-code flow (SPEC §5.1, §5.3) through real HTTP: PAR, the consent page, the code exchange and a
+/// The authorization-code flow through real HTTP: PAR, the consent page, the code exchange and a
 /// check under the token, and each way the flow refuses.
 /// </summary>
 public sealed class CodeFlowTests(ConsentGateway gateway) : IClassFixture<ConsentGateway>
@@ -51,7 +51,7 @@ public sealed class CodeFlowTests(ConsentGateway gateway) : IClassFixture<Consen
         var answer = await check.Content.ReadAsStringAsync();
         check.StatusCode.Should().Be(HttpStatusCode.OK, answer);
         var checkBody = JsonDocument.Parse(answer).RootElement;
-        checkBody.GetProperty("outcome").GetString().Should().Be("eligible", "Smith is eligible for free school meals (SPEC §9)");
+        checkBody.GetProperty("outcome").GetString().Should().Be("eligible", "Smith is eligible for free school meals");
         checkBody.GetProperty("consentId").GetString().Should().Be(consentId);
     }
 

@@ -6,7 +6,7 @@ using EligibilityGateway.Tests.Consents;
 namespace EligibilityGateway.Tests.Authorization;
 
 /// <summary>
-/// What a council does with the tokens of the code flow (SPEC §5.1, §5.5): refresh with rotation and its grace,
+/// What a council does with the tokens of the code flow (Authorization/README.md): refresh with rotation and its grace,
 /// introspection, revocation of a token (the consent stays) and of the consent (everything it issued stops), userinfo
 /// and end-session.
 /// </summary>

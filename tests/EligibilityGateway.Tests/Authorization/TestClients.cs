@@ -8,7 +8,7 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace EligibilityGateway.Tests.Authorization;
 
-/// <summary>Sandbox clients and secrets (SPEC §10).</summary>
+/// <summary>Sandbox clients and secrets (root README, "Sandbox fixtures").</summary>
 internal static class SandboxClients
 {
     public const string Leeds = "leeds";

@@ -41,6 +41,6 @@ public sealed class CacheOptionsTests
         var result = new CacheOptionsValidator().Validate(null, new CacheOptions { ConnectTimeout = TimeSpan.FromSeconds(4), BackOff = TimeSpan.FromSeconds(5) });
 
         result.Failed.Should().BeTrue();
-        result.Failures.Should().ContainSingle().Which.Should().Contain("SPEC §12");
+        result.Failures.Should().ContainSingle().Which.Should().Contain("within 10 seconds of Redis returning");
     }
 }

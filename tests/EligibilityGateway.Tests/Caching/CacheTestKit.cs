@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 
 namespace EligibilityGateway.Tests.Caching;
 
-/// <summary>The SPEC §9 fixtures, as the check endpoint hands them to the cache (normalised).</summary>
+/// <summary>The sandbox fixtures, as the check endpoint hands them to the cache (normalised).</summary>
 internal static class Fixtures
 {
     public static readonly Subject Smith = new(IdentifierKind.NationalInsuranceNumber, "AB123456C", "Smith", new DateOnly(1990, 1, 1));

@@ -16,7 +16,7 @@ using StackExchange.Redis;
 namespace EligibilityGateway.Tests.Caching;
 
 /// <summary>
-/// The cache's part of the revocation cascade (SPEC §5.5, §13): the answer cached under a revoked consent is deleted
+/// The cache's part of the revocation cascade (Caching/README.md): the answer cached under a revoked consent is deleted
 /// from either store, and with Redis every other replica learns of the revocation over pub/sub within a second,
 /// with nothing but ids on the channel.
 /// </summary>

@@ -6,7 +6,7 @@ using StackExchange.Redis;
 
 namespace EligibilityGateway.Tests.Caching;
 
-/// <summary>SPEC §7, §12: no NI number, NASS number, surname or birth date in any Redis key or value.</summary>
+/// <summary>No NI number, NASS number, surname or birth date in any Redis key or value.</summary>
 public sealed class RedisPrivacyTests : IAsyncLifetime
 {
     private RedisServer redis = null!;

@@ -3,7 +3,7 @@ using EligibilityGateway.Checks;
 
 namespace EligibilityGateway.Tests.Checks;
 
-/// <summary>Every SPEC §4.1 rule, each shown to accept what it should and to name the field it refuses.</summary>
+/// <summary>Every check API rule, each shown to accept what it should and to name the field it refuses.</summary>
 public sealed class CheckRequestValidatorTests
 {
     private static readonly DateOnly Today = new(2026, 11, 22);

@@ -4,7 +4,7 @@ using EligibilityGateway.Audit;
 
 namespace EligibilityGateway.Tests.Consents;
 
-/// <summary><c>POST</c>, <c>GET</c> and <c>DELETE /v1/consents</c> through real HTTP (SPEC §5.2).</summary>
+/// <summary><c>POST</c>, <c>GET</c> and <c>DELETE /v1/consents</c> through real HTTP (Consents/README.md).</summary>
 public sealed class ConsentApiTests(ConsentGateway gateway) : IClassFixture<ConsentGateway>
 {
     [Fact]
@@ -105,7 +105,7 @@ public sealed class ConsentApiTests(ConsentGateway gateway) : IClassFixture<Cons
     [Fact]
     public async Task Create_WhenTheFrameworkDoesNotPermitConsentForTheCouncilAndScheme_Answers403NamingTheRule()
     {
-        // Camden may check free school meals only (SPEC §10).
+        // Camden may check free school meals only (root README, "Sandbox fixtures").
         using var response = await gateway.SendAsync(
             HttpMethod.Post, "/v1/consents", await gateway.TokenAsync("camden"), """{"scheme":"council-tax-support","caseReference":"CTS-1"}""");
 

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace EligibilityGateway.Tests.Consents;
 
 /// <summary>
-/// <c>POST /v1/checks</c> with a consent-bound token (SPEC §4.1, §5.3, §5.5, §7): the subject comes from the consent,
+/// <c>POST /v1/checks</c> with a consent-bound token (Consents/README.md): the subject comes from the consent,
 /// the check is refused with 409 once the consent is revoked or expired, usage is counted and the consent recorded.
 /// The tokens are minted here with the gateway's own signing key, in the form the authorization-code flow issues.
 /// </summary>
@@ -27,7 +27,7 @@ public sealed class ConsentBoundCheckTests(ConsentGateway gateway) : IClassFixtu
 
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var answer = await Json.ReadAsync(response);
-        answer.GetProperty("outcome").GetString().Should().Be("eligible", "Smith is eligible for free school meals (SPEC §9)");
+        answer.GetProperty("outcome").GetString().Should().Be("eligible", "Smith is eligible for free school meals");
         answer.GetProperty("lawfulBasis").GetString().Should().Be("consent");
         answer.GetProperty("consentId").GetString().Should().Be(consentId);
         answer.GetProperty("servedFrom").GetString().Should().Be("live");
@@ -139,7 +139,7 @@ public sealed class ConsentBoundCheckTests(ConsentGateway gateway) : IClassFixtu
 
         using var before = await gateway.CheckAsync(gateway.ConsentToken(consentId), Body);
         var answer = await Json.ReadAsync(before);
-        answer.GetProperty("validUntil").GetDateTimeOffset().Should().Be(expiresAt, "the scheme caches for a day, but the consent ends in an hour (SPEC §7)");
+        answer.GetProperty("validUntil").GetDateTimeOffset().Should().Be(expiresAt, "the scheme caches for a day, but the consent ends in an hour");
 
         gateway.Clock.Now = expiresAt;
         using var after = await gateway.CheckAsync(gateway.ConsentToken(consentId), Body);

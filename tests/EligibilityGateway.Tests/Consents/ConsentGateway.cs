@@ -204,7 +204,7 @@ internal sealed class RevocationRecorder : IConsentRevocationObserver
     }
 }
 
-/// <summary>The SPEC §9 fixtures as the consent page will bind them: verified and normalised.</summary>
+/// <summary>The sandbox fixtures as the consent page will bind them: verified and normalised.</summary>
 internal static class Citizens
 {
     public static readonly Subject Smith = new(IdentifierKind.NationalInsuranceNumber, "AB123456C", "Smith", new DateOnly(1990, 1, 1));

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace EligibilityGateway.Tests.Consents;
 
 /// <summary>
-/// Every transition of SPEC §5.2 — driven from the citizen's side through <see cref="ConsentService"/>, as the
+/// Every consent transition — driven from the citizen's side through <see cref="ConsentService"/>, as the
 /// consent pages will, and read back by the council over HTTP — each audited once, and every other transition refused.
 /// </summary>
 public sealed class ConsentStateMachineTests(ConsentGateway gateway) : IClassFixture<ConsentGateway>

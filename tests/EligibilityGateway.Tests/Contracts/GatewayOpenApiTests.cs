@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace EligibilityGateway.Tests.Contracts;
 
 /// <summary>
-/// SPEC §2: <c>contracts/gateway.openapi.json</c> is the document the running gateway serves at
+/// <c>contracts/gateway.openapi.json</c> is the document the running gateway serves at
 /// <c>/openapi/v1.json</c>, and it names exactly the operations the gateway routes. Run with
 /// <c>UPDATE_CONTRACTS=1</c> to rewrite the committed file from the running code.
 /// </summary>

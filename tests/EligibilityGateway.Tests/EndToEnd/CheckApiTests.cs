@@ -8,7 +8,7 @@ namespace EligibilityGateway.Tests.EndToEnd;
 
 /// <summary>
 /// The check API through real HTTP against the sandbox composition (mock central government, gateway, real
-/// Redis, real SQLite): SPEC §4 end to end. Tests in one class run one after another, so each may reset the
+/// Redis, real SQLite): the check API end to end. Tests in one class run one after another, so each may reset the
 /// cache and the mock's faults for itself.
 /// </summary>
 public sealed class CheckApiTests(SandboxFixture sandbox) : IClassFixture<SandboxFixture>, IAsyncLifetime

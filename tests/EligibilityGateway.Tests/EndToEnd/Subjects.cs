@@ -1,6 +1,6 @@
 namespace EligibilityGateway.Tests.EndToEnd;
 
-/// <summary>The SPEC §9 fixtures as check bodies, and the personal data no log or cache may ever hold.</summary>
+/// <summary>The sandbox fixtures as check bodies, and the personal data no log or cache may ever hold.</summary>
 internal static class Subjects
 {
     public const string Smith = """{"nationalInsuranceNumber":"AB123456C","lastName":"Smith","dateOfBirth":"1990-01-01"}""";

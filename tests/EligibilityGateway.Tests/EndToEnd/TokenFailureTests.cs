@@ -6,7 +6,7 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace EligibilityGateway.Tests.EndToEnd;
 
-/// <summary>Every way a bearer token can be wrong, presented to <c>POST /v1/checks</c> itself (SPEC §4, §5.1).</summary>
+/// <summary>Every way a bearer token can be wrong, presented to <c>POST /v1/checks</c> itself.</summary>
 public sealed class TokenFailureTests(SandboxFixture sandbox) : IClassFixture<SandboxFixture>
 {
     public static TheoryData<string> Forgeries => new() { "none", "bad-signature", "altered-payload", "alg-none", "expired", "wrong-audience", "wrong-issuer", "missing-scope", "unknown-client", "hs256-with-public-key" };

@@ -6,7 +6,7 @@ using EligibilityGateway.Tests.Audit;
 namespace EligibilityGateway.Tests.Pages;
 
 /// <summary>
-/// The auditor pages at <c>/audit</c> (SPEC §6, §12) over real HTTP against the sandbox composition: who may see them,
+/// The auditor pages at <c>/audit</c> over real HTTP against the sandbox composition: who may see them,
 /// per-auditor isolation in the table, the chart, the export and verification, antiforgery on Verify, the security
 /// headers, filters and paging, and bad filter input answered with the GOV.UK error summary rather than a 500.
 /// </summary>

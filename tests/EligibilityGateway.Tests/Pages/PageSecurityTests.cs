@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 
 namespace EligibilityGateway.Tests.Pages;
 
-/// <summary>SPEC §12 for pages, over real HTTP: headers on pages only, antiforgery on every POST, and the two
+/// <summary>Page security, over real HTTP: headers on pages only, antiforgery on every POST, and the two
 /// authentication worlds kept apart (a bearer token is no page session; a page session is no API credential).</summary>
 public sealed partial class PageSecurityTests : IAsyncLifetime
 {

@@ -14,7 +14,7 @@ public sealed class ProviderFixtureEnvironment : IAsyncLifetime
     public async Task DisposeAsync() => await Environment.DisposeAsync();
 }
 
-/// <summary>The SPEC §9 fixtures through real HTTP to the real mock, for both sandbox schemes.</summary>
+/// <summary>The sandbox fixtures through real HTTP to the real mock, for both sandbox schemes.</summary>
 public sealed class ProviderFixtureTests(ProviderFixtureEnvironment fixture) : IClassFixture<ProviderFixtureEnvironment>
 {
     private ProviderTestEnvironment Env => fixture.Environment;

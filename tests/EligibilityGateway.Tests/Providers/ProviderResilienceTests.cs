@@ -6,7 +6,7 @@ using Polly.CircuitBreaker;
 namespace EligibilityGateway.Tests.Providers;
 
 /// <summary>
-/// SPEC §8 and §12 against the real mock's fault injection: each test starts its own mock and gateway so that
+/// Provider resilience against the real mock's fault injection: each test starts its own mock and gateway so that
 /// faults and circuit state never leak between tests.
 /// </summary>
 public sealed class ProviderResilienceTests

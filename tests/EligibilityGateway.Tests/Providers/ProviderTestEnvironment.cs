@@ -148,7 +148,7 @@ internal sealed class ProviderTestEnvironment : IAsyncDisposable
     }
 }
 
-/// <summary>The SPEC §9 fixtures, as the check endpoint would hand them over: validated and normalised.</summary>
+/// <summary>The sandbox fixtures, as the check endpoint would hand them over: validated and normalised.</summary>
 internal static class Fixtures
 {
     public static Subject Smith { get; } = new(IdentifierKind.NationalInsuranceNumber, "AB123456C", "Smith", new DateOnly(1990, 1, 1));

@@ -4,7 +4,7 @@ using EligibilityGateway.TrustFramework;
 
 namespace EligibilityGateway.Tests.Providers;
 
-/// <summary>SPEC §4.3 as a table: E eligible, N not eligible, F not found, X failed.</summary>
+/// <summary>Providers/README.md, "Combining", as a table: E eligible, N not eligible, F not found, X failed.</summary>
 public sealed class SchemeCombinerTests
 {
     [Theory]

@@ -9,7 +9,7 @@ public sealed class PolicyEngineTests
 {
     private static readonly DateTimeOffset InForce = new(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
 
-    /// <summary>Every branch of the decision against the sandbox framework (SPEC §10 permissions), with the rule that must decide it.</summary>
+    /// <summary>Every branch of the decision against the sandbox framework's permissions, with the rule that must decide it.</summary>
     public static TheoryData<string, string, string, string> SandboxDecisions => new()
     {
         { "leeds", "free-school-meals", "consent", "permission:leeds/free-school-meals/consent" },

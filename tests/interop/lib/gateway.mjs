@@ -1,5 +1,5 @@
-// What a council and a citizen do at the gateway besides OAuth: create a consent (SPEC §5.2), sign in and press
-// Allow or Deny on the consent page (SPEC §5.3), and ask for a check under the consent (SPEC §4.1).
+// What a council and a citizen do at the gateway besides OAuth: create a consent, sign in and press
+// Allow or Deny on the consent page, and ask for a check under the consent (src/EligibilityGateway/Consents/README.md).
 
 import assert from 'node:assert/strict';
 import { Browser, forms } from './browser.mjs';
@@ -78,7 +78,7 @@ export async function decide(gateway, browser, url, decision) {
   return new URL(redirected.headers.get('location'));
 }
 
-/** POST /v1/checks under a consent-bound token: the subject comes from the consent (SPEC §4.1). */
+/** POST /v1/checks under a consent-bound token: the subject comes from the consent. */
 export async function checkUnderConsent(gateway, accessToken, body = { scheme: 'free-school-meals', caseReference: 'FSM-INTEROP-1' }) {
   const response = await oauth.protectedResourceRequest(accessToken, 'POST', new URL('/v1/checks', gateway),
     new Headers({ 'content-type': 'application/json' }), JSON.stringify(body), insecure);

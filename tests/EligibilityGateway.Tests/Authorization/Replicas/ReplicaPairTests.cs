@@ -22,7 +22,7 @@ namespace EligibilityGateway.Tests.Authorization.Replicas;
 
 /// <summary>
 /// Two gateway replicas behind one issuer, sharing one real Redis, one key directory and one consent database (each
-/// with its own audit file), as several replicas share them in production (SPEC §13), on their own loopback ports.
+/// with its own audit file), as several replicas share them in production, on their own loopback ports.
 /// </summary>
 public sealed class ReplicaPair : IAsyncLifetime
 {

@@ -12,7 +12,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace EligibilityGateway.Tests.Pages.Federation;
 
 /// <summary>
-/// Citizens signing in through an external OpenID Connect provider (SPEC §5.3) — oidc-provider over real HTTP — then
+/// Citizens signing in through an external OpenID Connect provider — oidc-provider over real HTTP — then
 /// authorising a consent that is bound to the identity the provider verified; and every way a federated sign-in is refused.
 /// </summary>
 public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : IClassFixture<SandboxFederatedGateway>
@@ -111,7 +111,7 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
         using var check = await gateway.SendWithTokenAsync(HttpMethod.Post, "/v1/checks", accessToken, """{"scheme":"free-school-meals","caseReference":"FSM-FEDERATED-1"}""");
         var answer = await check.Content.ReadAsStringAsync();
         check.StatusCode.Should().Be(HttpStatusCode.OK, answer);
-        JsonDocument.Parse(answer).RootElement.GetProperty("outcome").GetString().Should().Be("eligible", "Smith is eligible for free school meals (SPEC §9)");
+        JsonDocument.Parse(answer).RootElement.GetProperty("outcome").GetString().Should().Be("eligible", "Smith is eligible for free school meals");
 
         var account = WebUtility.HtmlDecode(await browser.Client.GetStringAsync("/account"));
         account.Should().Contain("Smith").And.Contain("AB 12 34 56 C").And.Contain("1 January 1990").And.Contain(consentId);

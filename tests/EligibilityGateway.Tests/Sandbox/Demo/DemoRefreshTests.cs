@@ -12,7 +12,7 @@ public sealed class ShortTokenDemoSandbox : DemoSandbox
 
 /// <summary>
 /// "Check again" once the access token is within ten seconds of expiry: the demo refreshes it (RFC 6749 §6) and checks
-/// with the new one; once the consent is revoked the refresh itself is refused (SPEC §5.5), and the demo says so.
+/// with the new one; once the consent is revoked the refresh itself is refused, and the demo says so.
 /// </summary>
 public sealed class DemoRefreshTests(ShortTokenDemoSandbox sandbox) : IClassFixture<ShortTokenDemoSandbox>
 {
