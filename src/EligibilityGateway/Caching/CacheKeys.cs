@@ -13,8 +13,9 @@ namespace EligibilityGateway.Caching;
 /// Turns "this council asks about this person for this scheme (under this consent)" into an opaque
 /// <see cref="CacheKey"/>: HMAC-SHA256 under <see cref="KeyRing.CacheIndexKey"/> over a versioned, length-prefixed
 /// encoding of every part. Keyed, because an unkeyed hash of identifier + surname + birth date is brute-forceable
-/// (STYLE "things to avoid" 4); every part inside the MAC, so the same person asked by another council, for
-/// another scheme or under another consent gets an unrelated key (README.md, "Keys").
+/// (NI numbers, surnames and birth dates are few enough to enumerate); every part inside the MAC, so the same
+/// person asked by another council, for another scheme or under another consent gets an unrelated key
+/// (README.md, "Keys").
 /// </summary>
 internal sealed class CacheKeys(KeyRing keyRing)
 {
