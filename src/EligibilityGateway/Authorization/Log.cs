@@ -55,4 +55,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1217, Level = LogLevel.Information, Message = "The {Throttle} failure throttle shares its counts through Redis again")]
     public static partial void ThrottleSharedAgain(ILogger logger, string throttle);
+
+    [LoggerMessage(EventId = 1218, Level = LogLevel.Warning, Message = "client_secret_basic refused without checking the secret: too many recent failures for that {Limit}; retry after {RetryAfterSeconds} s")]
+    public static partial void ClientAuthenticationThrottled(ILogger logger, string limit, int retryAfterSeconds);
 }
