@@ -12,7 +12,8 @@ public static class AuthorizationServiceCollectionExtensions
     /// The token endpoint, discovery and JWKS, client authentication and access-token issuance. Needs the trust
     /// framework and the key ring (<c>AddKeyRing</c>). Options from the <c>Authorization</c> section, validated on
     /// start: <c>Issuer</c>, <c>AccessTokenLifetime</c>. A host with several replicas registers its own
-    /// client-assertion replay cache first; the in-memory one is added only when none is.
+    /// client-assertion replay cache first; the in-memory one is added only when none is. The
+    /// <c>client_secret_basic</c> throttle shares its counts through Redis when <c>Cache:Redis</c> is set.
     /// </summary>
     public static IServiceCollection AddGatewayAuthorizationServer(this IServiceCollection services, IConfiguration configuration)
     {
@@ -25,6 +26,8 @@ public static class AuthorizationServiceCollectionExtensions
         services.TryAddSingleton<GatewayIssuer>();
         services.TryAddSingleton<IClientAssertionReplayCache, InMemoryClientAssertionReplayCache>();
         services.TryAddSingleton<VerifiedSecretCache>();
+        services.TryAddSingleton<SharedAuthorizationState>();
+        services.TryAddSingleton<ClientAuthenticationThrottle>();
         services.TryAddSingleton<ClientSecretBasicAuthenticator>();
         services.TryAddSingleton<PrivateKeyJwtAuthenticator>();
         services.TryAddSingleton<ClientAuthenticator>();

@@ -39,7 +39,7 @@ internal sealed class ClientAuthenticator(PrivateKeyJwtAuthenticator privateKeyJ
 
         if (usesHeader)
         {
-            return clientSecretBasic.Authenticate(request, framework);
+            return await clientSecretBasic.AuthenticateAsync(request, framework, cancellationToken);
         }
 
         if (usesSecretInBody)

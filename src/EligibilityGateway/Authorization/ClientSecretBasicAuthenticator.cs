@@ -10,13 +10,18 @@ namespace EligibilityGateway.Authorization;
 /// <summary>
 /// <c>client_secret_basic</c> (RFC 6749 §2.3.1): client id and secret, each form-urlencoded, in HTTP Basic
 /// (RFC 7617). Accepted only from clients of a <c>sandbox: true</c> framework. Every refusal is
-/// <c>invalid_client</c> with a Basic challenge, as RFC 6749 §5.2 requires when the header was used.
+/// <c>invalid_client</c> with a Basic challenge, as RFC 6749 §5.2 requires when the header was used. Failures are
+/// counted per client id and per address (<see cref="ClientAuthenticationThrottle"/>); a throttled attempt gets the
+/// same refusal with <c>Retry-After</c>, before its secret is compared.
 /// </summary>
-internal sealed class ClientSecretBasicAuthenticator(VerifiedSecretCache verifiedSecrets)
+internal sealed class ClientSecretBasicAuthenticator(VerifiedSecretCache verifiedSecrets, ClientAuthenticationThrottle throttle, ILogger<ClientSecretBasicAuthenticator> logger)
 {
     public const string Method = ClientAuthentication.ClientSecretBasicMethod;
 
-    public ClientAuthenticationResult Authenticate(TokenRequest request, TrustFrameworkSnapshot framework)
+    /// <summary>The description of a throttled attempt's <c>invalid_client</c>.</summary>
+    public const string ThrottledDescription = "Too many failed client authentications; try again after the Retry-After delay.";
+
+    public async ValueTask<ClientAuthenticationResult> AuthenticateAsync(TokenRequest request, TrustFrameworkSnapshot framework, CancellationToken cancellationToken)
     {
         if (!TryReadCredentials(request.Authorization!, out var clientId, out var secret, out var error))
         {
@@ -29,6 +34,33 @@ internal sealed class ClientSecretBasicAuthenticator(VerifiedSecretCache verifie
             return ClientAuthenticationResult.Failed(Method, OAuthError.InvalidRequest("client_id in the body differs from the client authenticated in the Authorization header."));
         }
 
+        // Unknown client ids are counted like known ones, so the throttle tells nothing about which exist.
+        if (await throttle.CheckAsync(clientId, request.RemoteAddress, cancellationToken) is { Allowed: false } throttled)
+        {
+            return Throttled(throttled);
+        }
+
+        var result = Verify(clientId, secret, framework);
+        if (result.Client is null)
+        {
+            await throttle.RecordFailureAsync(clientId, request.RemoteAddress, cancellationToken);
+            return result;
+        }
+
+        // A right secret that raced other guesses past the limit is refused like them.
+        var succeeded = await throttle.SucceedAsync(clientId, request.RemoteAddress, cancellationToken);
+        return succeeded.Allowed ? result : Throttled(succeeded);
+    }
+
+    /// <summary>RFC 6749 §5.2: a client that used the <c>Authorization</c> header gets <c>invalid_client</c>, 401, with a Basic challenge.</summary>
+    private ClientAuthenticationResult Throttled(ThrottleDecision decision)
+    {
+        Log.ClientAuthenticationThrottled(logger, decision.RefusedBy!, decision.RetryAfterSeconds);
+        return ClientAuthenticationResult.Failed(Method, OAuthError.InvalidClient(ThrottledDescription, basicChallenge: true) with { RetryAfterSeconds = decision.RetryAfterSeconds });
+    }
+
+    private ClientAuthenticationResult Verify(string clientId, string secret, TrustFrameworkSnapshot framework)
+    {
         if (!OAuthClient.TryFind(framework, clientId, out var client))
         {
             return ClientAuthenticationResult.Failed(Method, OAuthError.InvalidClient("Client authentication failed.", basicChallenge: true));

@@ -48,4 +48,14 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1215, Level = LogLevel.Debug, Message = "Token revocation received from another replica (kind {Kind}: 0 token, 1 consent, F family)")]
     public static partial void AccessTokenRevocationReceived(ILogger logger, string kind);
+
+    // Logged once when Redis goes away, not once per request, so that an outage under a guessing attack cannot flood the log.
+    [LoggerMessage(EventId = 1216, Level = LogLevel.Warning, Message = "The {Throttle} failure throttle could not use Redis ({ErrorType}); this replica counts failures on its own, and Redis is tried again every {BackOff}")]
+    public static partial void ThrottleUnshared(ILogger logger, string throttle, string errorType, TimeSpan backOff);
+
+    [LoggerMessage(EventId = 1217, Level = LogLevel.Information, Message = "The {Throttle} failure throttle shares its counts through Redis again")]
+    public static partial void ThrottleSharedAgain(ILogger logger, string throttle);
+
+    [LoggerMessage(EventId = 1218, Level = LogLevel.Warning, Message = "client_secret_basic refused without checking the secret: too many recent failures for that {Limit}; retry after {RetryAfterSeconds} s")]
+    public static partial void ClientAuthenticationThrottled(ILogger logger, string limit, int retryAfterSeconds);
 }

@@ -10,6 +10,9 @@ namespace EligibilityGateway.Authorization;
 /// <param name="BasicChallenge">True when the response must carry <c>WWW-Authenticate: Basic</c> (RFC 6749 §5.2).</param>
 internal sealed record OAuthError(string Error, string Description, int StatusCode, bool BasicChallenge = false)
 {
+    /// <summary>When set, the response carries <c>Retry-After</c> in whole seconds (RFC 9110 §10.2.3): a throttled client.</summary>
+    public int? RetryAfterSeconds { get; init; }
+
     /// <summary>
     /// RFC 6749 §5.2 and RFC 6750 §3: <c>error_description</c> holds only %x20-21 / %x23-5B / %x5D-7E. Descriptions are
     /// written that way; this is the guard that keeps a stray character from reaching a client or a header.

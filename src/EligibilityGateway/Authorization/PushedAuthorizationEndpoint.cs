@@ -251,6 +251,11 @@ internal static class OAuthResponses
             response.Headers.Allow = HttpMethods.Post;
         }
 
+        if (error.RetryAfterSeconds is { } retryAfter)
+        {
+            response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         response.ContentType = "application/json";
         await JsonSerializer.SerializeAsync(response.Body, new OAuthErrorResponse(error.Error, OAuthError.Sanitise(error.Description)), AuthorizationJsonContext.Default.OAuthErrorResponse, context.RequestAborted);
     }

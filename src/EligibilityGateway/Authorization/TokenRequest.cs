@@ -12,14 +12,21 @@ internal sealed class TokenRequest
 
     private readonly Dictionary<string, string> parameters;
 
-    private TokenRequest(Dictionary<string, string> parameters, string? authorization)
+    private TokenRequest(Dictionary<string, string> parameters, string? authorization, System.Net.IPAddress? remoteAddress)
     {
         this.parameters = parameters;
         Authorization = authorization;
+        RemoteAddress = remoteAddress;
     }
 
     /// <summary>The <c>Authorization</c> header, when exactly one was sent.</summary>
     public string? Authorization { get; }
+
+    /// <summary>
+    /// The client's address (<c>HttpContext.Connection.RemoteIpAddress</c>: the connection's peer, or the address a
+    /// configured proxy forwarded, <see cref="PublicOrigin"/>); throttling counts failures per address.
+    /// </summary>
+    public System.Net.IPAddress? RemoteAddress { get; }
 
     public string? GrantType => Get(Parameters.GrantType);
 
@@ -101,7 +108,7 @@ internal sealed class TokenRequest
         }
 
         var authorization = request.Headers.Authorization.Count == 1 ? request.Headers.Authorization[0] : null;
-        return (new TokenRequest(parameters, authorization), null);
+        return (new TokenRequest(parameters, authorization, request.HttpContext.Connection.RemoteIpAddress), null);
     }
 
     private static bool IsFormUrlEncoded(string? contentType) =>

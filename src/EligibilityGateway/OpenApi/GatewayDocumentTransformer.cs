@@ -160,8 +160,8 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                         + "expired, used, another client's, or its redirect URI or verifier does not match, or the consent is no longer authorised).",
                         [OAuthErrorCodes.InvalidRequest, OAuthErrorCodes.UnsupportedGrantType, OAuthErrorCodes.InvalidScope, OAuthErrorCodes.UnauthorizedClient, OAuthErrorCodes.InvalidGrant]),
                     ["401"] = WithBasicChallenge(OAuthErrorResponse(document,
-                        "`invalid_client`: no credentials, an unknown client, a wrong secret, a refused or replayed client assertion, or a method the client "
-                        + "is not registered for.",
+                        "`invalid_client`: no credentials, an unknown client, a wrong secret, a refused or replayed client assertion, a method the client "
+                        + "is not registered for, or too many recent `client_secret_basic` failures for the client id or the caller's address (with `Retry-After`).",
                         [OAuthErrorCodes.InvalidClient])),
                     ["503"] = OAuthErrorResponse(document,
                         "`temporarily_unavailable`: the issuance could not be recorded in the audit trail, or the client-assertion replay cache is full; no token was issued.",
@@ -496,6 +496,11 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
         response.Headers!["WWW-Authenticate"] = Schemas.Header(
             "`Basic realm=\"eligibility-gateway\", charset=\"UTF-8\"` when the client used the `Authorization` header, or sent no credentials to a sandbox gateway (RFC 6749 §5.2).",
             Schemas.String(),
+            required: false);
+        response.Headers["Retry-After"] = Schemas.Header(
+            "Seconds until `client_secret_basic` may be tried again, when too many recent failures for the client id or the caller's address refused it "
+            + "before the secret was compared (RFC 9110 §10.2.3).",
+            Schemas.Integer("int32", minimum: 1),
             required: false);
         return response;
     }

@@ -12,8 +12,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Page sign-in refused: the username and password did not match")]
     public static partial void SignInRefused(ILogger logger);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Page sign-in refused without checking the password: too many recent failures for that username")]
-    public static partial void SignInThrottled(ILogger logger);
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Page sign-in refused: too many recent failures for that {Limit}")]
+    public static partial void SignInThrottled(ILogger logger, string limit);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Page sign-out by a person with role {Role}")]
     public static partial void SignedOut(ILogger logger, string role);

@@ -1,3 +1,4 @@
+using EligibilityGateway.Authorization;
 using EligibilityGateway.TrustFramework;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
@@ -7,7 +8,8 @@ namespace EligibilityGateway.Pages;
 
 /// <summary>
 /// <c>/sign-in</c>: username and password against the <see cref="IPeopleDirectory"/>. A wrong password and an
-/// unknown username give the same page; a throttled username is refused before its password is checked.
+/// unknown username give the same page; a throttled username or address is refused (429, <c>Retry-After</c>) before
+/// the password is checked (<see cref="SignInThrottle"/>).
 /// </summary>
 internal sealed class SignInModel(IPeopleDirectory directory, SignInThrottle throttle, IdentityProviderClient identityProvider, TrustFrameworkMonitor monitor, ILogger<SignInModel> logger) : PageModel
 {
@@ -20,7 +22,8 @@ internal sealed class SignInModel(IPeopleDirectory directory, SignInThrottle thr
     /// <summary>The message for every failed attempt, so it tells nothing about which part was wrong.</summary>
     public const string NoMatchMessage = "Enter a correct username and password";
 
-    public const string ThrottledMessage = "You have tried to sign in too many times. Wait 5 minutes, then try again";
+    /// <summary>The start of the message for a throttled attempt; <see cref="Throttled"/> adds how long to wait.</summary>
+    public const string ThrottledMessage = "You have tried to sign in too many times.";
 
     [BindProperty(Name = UsernameField)]
     public string? Username { get; set; }
@@ -69,11 +72,11 @@ internal sealed class SignInModel(IPeopleDirectory directory, SignInThrottle thr
             return Page();
         }
 
-        if (!throttle.IsAllowed(username))
+        var address = HttpContext.Connection.RemoteIpAddress;
+        var cancellationToken = HttpContext.RequestAborted;
+        if (await throttle.CheckAsync(username, address, cancellationToken) is { Allowed: false } throttled)
         {
-            Log.SignInThrottled(logger);
-            Errors.Add(UsernameField, ThrottledMessage);
-            return Page();
+            return Throttled(throttled);
         }
 
         var person = username.Length <= MaximumLength && password.Length <= MaximumLength
@@ -81,16 +84,36 @@ internal sealed class SignInModel(IPeopleDirectory directory, SignInThrottle thr
             : null;
         if (person is null)
         {
-            throttle.RecordFailure(username);
+            await throttle.RecordFailureAsync(username, address, cancellationToken);
             Log.SignInRefused(logger);
             Errors.Add(UsernameField, NoMatchMessage);
             return Page();
         }
 
-        throttle.RecordSuccess(username);
+        // A right password that raced other guesses past the limit is refused like them.
+        if (await throttle.SucceedAsync(username, address, cancellationToken) is { Allowed: false } raced)
+        {
+            return Throttled(raced);
+        }
+
         await HttpContext.SignInAsync(PageAuthentication.SchemeName, PageAuthentication.SessionPrincipal(person), new AuthenticationProperties { IsPersistent = false });
         Log.SignedIn(logger, person.Role);
         return LocalRedirect(ReturnUrl ?? LandingPath(person));
+    }
+
+    /// <summary>
+    /// The form again with the wait in its error, status 429 and <c>Retry-After</c> (RFC 6585 §4). The same whichever
+    /// limit refused and whether or not the username exists.
+    /// </summary>
+    private PageResult Throttled(ThrottleDecision decision)
+    {
+        Log.SignInThrottled(logger, decision.RefusedBy!);
+        var minutes = decision.RetryAfterMinutes;
+        Errors.Add(UsernameField, $"{ThrottledMessage} Wait {minutes} {(minutes == 1 ? "minute" : "minutes")}, then try again");
+        Response.Headers.RetryAfter = decision.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var page = Page();
+        page.StatusCode = StatusCodes.Status429TooManyRequests;
+        return page;
     }
 
     /// <summary>Where a person lands when no page asked them to sign in.</summary>

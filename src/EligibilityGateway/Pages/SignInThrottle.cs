@@ -1,70 +1,40 @@
+using EligibilityGateway.Authorization;
+using EligibilityGateway.Caching;
+using EligibilityGateway.Security;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
 namespace EligibilityGateway.Pages;
 
 /// <summary>
-/// Slows password guessing against one username: after <see cref="MaximumFailures"/> failed sign-ins within
-/// <see cref="Window"/>, that username is refused until the window has passed, whether or not it exists, so the
-/// throttle reveals nothing about which usernames are real. Per process: each replica counts on its own, which
-/// multiplies the allowance by the replica count but never blocks a person on every replica at once.
-/// Usernames are held in memory only, never logged (a citizen's username is their surname).
+/// Slows password guessing at <c>/sign-in</c>, against one username from anywhere and from one address against any
+/// usernames (password spraying); Pages/README.md, "Sign-in throttling". Usernames are counted whether or not they
+/// exist, so the throttle reveals nothing about which are real. Counters are found by a keyed hash, never by the
+/// username (a citizen's username is their surname) or the address, and are shared through Redis when
+/// <c>Cache:Redis</c> is set, so several replicas do not multiply the allowance.
 /// </summary>
-internal sealed class SignInThrottle(TimeProvider clock)
+internal sealed class SignInThrottle : FailureThrottle
 {
-    public const int MaximumFailures = 5;
+    /// <summary>
+    /// 20 failures per username, 10 per address (IPv4 address or IPv6 /64), so one address alone cannot lock someone
+    /// else out; then 1 minute, doubling with each further failure, at most 5 minutes; counts forgotten 15 minutes
+    /// after the last failure, and both the username's and the address's cleared by a successful sign-in.
+    /// </summary>
+    public static readonly ThrottleSettings Limits = new(
+        "sign-in",
+        "username",
+        Identity: new ThrottleLimit(20, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5)),
+        Address: new ThrottleLimit(10, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5)));
 
-    /// <summary>Bounds memory under a spray of invented usernames; past it, new usernames are not counted.</summary>
-    public const int MaximumTrackedUsernames = 10_000;
-
-    public static readonly TimeSpan Window = TimeSpan.FromMinutes(5);
-
-    private readonly Dictionary<string, (int Failures, DateTimeOffset WindowStart)> failures = new(StringComparer.Ordinal);
-    private readonly Lock gate = new();
-
-    /// <summary>True when <paramref name="username"/> may try a password now.</summary>
-    public bool IsAllowed(string username)
+    /// <summary>Shared through Redis when <c>Cache:Redis</c> is set, else this process's counts.</summary>
+    public SignInThrottle(KeyRing keyRing, SharedAuthorizationState shared, IOptions<CacheOptions> cacheOptions, TimeProvider clock, ILogger<SignInThrottle> logger)
+        : base(Limits, DefaultCapacity, keyRing, shared.IsEnabled ? shared : null, cacheOptions.Value, clock, logger)
     {
-        var now = clock.GetUtcNow();
-        lock (gate)
-        {
-            return !failures.TryGetValue(username, out var entry)
-                || entry.WindowStart + Window <= now
-                || entry.Failures < MaximumFailures;
-        }
     }
 
-    public void RecordFailure(string username)
+    /// <summary>This process's counts only, in at most <paramref name="capacity"/> counters.</summary>
+    internal SignInThrottle(KeyRing keyRing, TimeProvider clock, int capacity = DefaultCapacity)
+        : base(Limits, capacity, keyRing, shared: null, new CacheOptions(), clock, NullLogger.Instance)
     {
-        var now = clock.GetUtcNow();
-        lock (gate)
-        {
-            if (failures.TryGetValue(username, out var entry) && entry.WindowStart + Window > now)
-            {
-                failures[username] = (entry.Failures + 1, entry.WindowStart);
-                return;
-            }
-
-            if (failures.Count >= MaximumTrackedUsernames)
-            {
-                foreach (var expired in failures.Where(f => f.Value.WindowStart + Window <= now).Select(f => f.Key).ToList())
-                {
-                    failures.Remove(expired);
-                }
-
-                if (failures.Count >= MaximumTrackedUsernames)
-                {
-                    return;
-                }
-            }
-
-            failures[username] = (1, now);
-        }
-    }
-
-    /// <summary>A successful sign-in clears the count, so a person's own typing mistakes do not add up.</summary>
-    public void RecordSuccess(string username)
-    {
-        lock (gate)
-        {
-            failures.Remove(username);
-        }
     }
 }

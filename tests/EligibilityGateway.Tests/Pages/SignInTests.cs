@@ -1,4 +1,5 @@
 using System.Net;
+using EligibilityGateway.Tests.Infrastructure;
 
 namespace EligibilityGateway.Tests.Pages;
 
@@ -84,19 +85,30 @@ public sealed class SignInTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RepeatedFailures_ThrottleThatUsernameEvenWithTheRightPassword()
+    public async Task TwentyFailuresFromAnywhere_ThrottleThatUsernameEvenWithTheRightPassword_With429AndRetryAfter()
     {
-        for (var attempt = 0; attempt < 5; attempt++)
+        // Each guess from its own address, as a spread-out attacker's, so that only the username's limit applies.
+        for (var attempt = 0; attempt < 20; attempt++)
         {
-            (await PageGateway.SignInAsync(gateway.Client, "jones", "guess-" + attempt)).StatusCode.Should().Be(HttpStatusCode.OK);
+            using var guesser = LoopbackSource.Client(gateway.BaseAddress, LoopbackSource.Address(attempt));
+            using var guess = await PageGateway.SignInAsync(guesser, "jones", "guess-" + attempt);
+            guess.StatusCode.Should().Be(HttpStatusCode.OK);
+            (await guess.Content.ReadAsStringAsync()).Should().Contain("Enter a correct username and password", $"guess {attempt + 1} is within the limit");
         }
 
-        using var throttled = await PageGateway.SignInAsync(gateway.Client, "jones", PageGateway.Password);
-        using var otherUser = await PageGateway.SignInAsync(gateway.NewClient(new CookieContainer()), "brown", PageGateway.Password);
+        using var person = LoopbackSource.Client(gateway.BaseAddress, LoopbackSource.Address(100));
+        using var throttled = await PageGateway.SignInAsync(person, "jones", PageGateway.Password);
+        using var otherUser = await PageGateway.SignInAsync(person, "brown", PageGateway.Password);
 
-        throttled.StatusCode.Should().Be(HttpStatusCode.OK);
-        (await throttled.Content.ReadAsStringAsync()).Should().Contain("You have tried to sign in too many times");
-        otherUser.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        throttled.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+        throttled.Headers.RetryAfter!.Delta.Should().Be(TimeSpan.FromMinutes(1));
+        var html = await throttled.Content.ReadAsStringAsync();
+        html.Should().Contain("<title>Error: Sign in – Eligibility Gateway</title>")
+            .And.Contain("<a href=\"#username\">You have tried to sign in too many times. Wait 1 minute, then try again</a>")
+            .And.Contain("name=\"password\"", "the form is shown again");
+        throttled.Headers.TryGetValues("Set-Cookie", out var cookies);
+        (cookies ?? []).Should().NotContain(c => c.StartsWith("egw-session=", StringComparison.Ordinal));
+        otherUser.StatusCode.Should().Be(HttpStatusCode.Redirect, "another username from the same address is not throttled");
     }
 
     [Theory]
