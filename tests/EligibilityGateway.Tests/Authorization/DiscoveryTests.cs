@@ -61,10 +61,14 @@ public sealed class DiscoveryTests
             SandboxClients.FrameworkPath,
             settings: new Dictionary<string, string?> { ["Authorization:Issuer"] = "https://gateway.example.gov.uk/" });
         using var request = new HttpRequestMessage(HttpMethod.Get, "/.well-known/openid-configuration");
-        request.Headers.Host = "attacker.example";
+        request.Headers.Host = "localhost"; // a loopback name host filtering lets through, but not the issuer's host
+        using var foreign = new HttpRequestMessage(HttpMethod.Get, "/.well-known/openid-configuration");
+        foreign.Headers.Host = "attacker.example";
 
         using var response = await gateway.Client.SendAsync(request);
+        using var refused = await gateway.Client.SendAsync(foreign);
 
+        refused.StatusCode.Should().Be(HttpStatusCode.BadRequest, "a Host that is neither the issuer's nor loopback is refused");
         var json = await response.JsonAsync();
         json.GetProperty("issuer").GetString().Should().Be("https://gateway.example.gov.uk");
         json.GetProperty("token_endpoint").GetString().Should().Be("https://gateway.example.gov.uk/connect/token");
@@ -75,12 +79,16 @@ public sealed class DiscoveryTests
     {
         await using var gateway = await AuthorizationGateway.StartAsync(SandboxClients.FrameworkPath);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/.well-known/openid-configuration");
-        request.Headers.Host = "attacker.example";
+        request.Headers.Host = "localhost:1";
+        using var foreign = new HttpRequestMessage(HttpMethod.Get, "/.well-known/openid-configuration");
+        foreign.Headers.Host = "attacker.example";
 
         using var response = await gateway.Client.SendAsync(request);
+        using var refused = await gateway.Client.SendAsync(foreign);
 
+        refused.StatusCode.Should().Be(HttpStatusCode.BadRequest, "a Host that is neither the issuer's nor loopback is refused");
         var issuer = (await response.JsonAsync()).GetProperty("issuer").GetString();
-        issuer.Should().Be(gateway.DerivedIssuer).And.StartWith("http://127.0.0.1:").And.NotContain("attacker");
+        issuer.Should().Be(gateway.DerivedIssuer).And.StartWith("http://127.0.0.1:").And.NotContain("localhost");
     }
 
     [Fact]
