@@ -312,9 +312,14 @@ internal sealed class AuditTrailModel(
             return;
         }
 
+        // Days are counted by day number and clamped to the calendar, so that a filter at its first or last instant
+        // (to=0001-01-01T00:00:00Z, from=9999-12-31) draws the days that exist rather than stepping off either end.
         var today = DateOnly.FromDateTime(timeProvider.GetUtcNow().UtcDateTime);
-        var last = query.To is { } to ? DateOnly.FromDateTime(to.UtcDateTime.AddTicks(-1)) : today;
-        var first = query.From is { } from ? DateOnly.FromDateTime(from.UtcDateTime) : last.AddDays(1 - DefaultChartDays);
+        var last = query.To is not { } to ? today
+            : to.UtcDateTime == DateTime.MinValue ? DateOnly.MinValue
+            : DateOnly.FromDateTime(to.UtcDateTime.AddTicks(-1));
+        var first = query.From is { } from ? DateOnly.FromDateTime(from.UtcDateTime)
+            : DateOnly.FromDayNumber(Math.Max(DateOnly.MinValue.DayNumber, last.DayNumber + 1 - DefaultChartDays));
         if (last < first)
         {
             last = first;
@@ -327,7 +332,7 @@ internal sealed class AuditTrailModel(
         }
 
         var start = new DateTimeOffset(first.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
-        var end = new DateTimeOffset(last.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var end = last == DateOnly.MaxValue ? DateTimeOffset.MaxValue : new DateTimeOffset(last.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         var counts = await store.CountPerDayAsync(
             query with
             {
