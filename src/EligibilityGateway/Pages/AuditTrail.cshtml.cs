@@ -373,6 +373,27 @@ internal static class AuditText
     public static string When(DateTimeOffset instant) =>
         instant.UtcDateTime.ToString("d MMMM yyyy 'at' HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// A code such as a decision rule (<c>permission:leeds/free-school-meals/public-task</c>), encoded, with a line-break
+    /// opportunity (<c>&lt;wbr&gt;</c>) after each <c>:</c> and <c>/</c>, so that a narrow cell wraps it between its parts.
+    /// </summary>
+    public static Microsoft.AspNetCore.Html.HtmlString Breakable(string code)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        var html = new StringBuilder(code.Length + 32);
+        var start = 0;
+        for (var i = 0; i < code.Length; i++)
+        {
+            if (code[i] is ':' or '/')
+            {
+                html.Append(System.Net.WebUtility.HtmlEncode(code[start..(i + 1)])).Append("<wbr>");
+                start = i + 1;
+            }
+        }
+
+        return new(html.Append(System.Net.WebUtility.HtmlEncode(code[start..])).ToString());
+    }
+
     /// <summary>The name of a stored code from <paramref name="names"/>, the code itself when it has none, or empty for NULL.</summary>
     public static string Named(IReadOnlyList<(string Value, string Text)> names, string? stored) =>
         stored is null ? "" : names.FirstOrDefault(n => n.Value == stored).Text ?? stored;

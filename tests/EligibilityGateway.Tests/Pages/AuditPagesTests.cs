@@ -476,7 +476,7 @@ public sealed partial class AuditPagesTests(AuditPagesFixture sandbox) : IClassF
         return match.Success ? WebUtility.HtmlDecode(match.Groups[1].Value) : null;
     }
 
-    [GeneratedRegex("<td class=\"govuk-table__cell govuk-table__cell--numeric\">([0-9]+)</td>\\s*<td class=\"govuk-table__cell\">\\d{4}-")]
+    [GeneratedRegex("<td class=\"govuk-table__cell govuk-table__cell--numeric\">([0-9]+)</td>\\s*<td class=\"govuk-table__cell app-table__cell--nowrap\">\\d{4}-")]
     private static partial Regex SequenceCell();
 
     [GeneratedRegex("up to the head at sequence <strong>([0-9]+)</strong>")]
