@@ -9,9 +9,11 @@ cd "$root"
 
 # Commands the build and the tests start or drive, each with the Debian package that provides it: npm restores
 # govuk-frontend for the pages, chromium runs the browser tests, PostgreSQL 15 backs the audit store's tests (its
-# initdb and postgres are not on PATH, so the package is found by pg_ctlcluster, which it also installs).
+# initdb and postgres are not on PATH, so the package is found by pg_ctlcluster, which it also installs), and curl
+# runs the sandbox walkthrough's commands as printed.
 declare -A debian_packages=(
   [redis-server]=redis-server
+  [curl]=curl
   [pg_ctlcluster]=postgresql
   [node]=nodejs
   [npm]=npm

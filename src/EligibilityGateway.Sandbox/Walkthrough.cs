@@ -40,6 +40,10 @@ internal static class Walkthrough
 
               3. Take DWP down and ask about Jones: the answer is "undetermined", never "not-eligible".
                    curl -s -X PUT {{{mock}}}/_control/providers/dwp -H 'Content-Type: application/json' -d '{"outage":true}'
+                   curl -s {{{gateway}}}/v1/checks -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+                     -d '{"scheme":"free-school-meals","lawfulBasis":"public-task","caseReference":"FSM-2026-000124",
+                          "subject":{"nationalInsuranceNumber":"CE234567A","lastName":"Jones","dateOfBirth":"1985-05-15"}}'
+                 Then bring DWP back and ask about Jones again (the same check): now the answer is "not-eligible".
                    curl -s -X DELETE {{{mock}}}/_control/providers/dwp
 
               Every check, allowed or refused, is in the audit log ({{{auditLog}}}).

@@ -14,8 +14,9 @@ internal static class AuditExport
     public static readonly IReadOnlyList<string> Formats = ["csv", "jsonl"];
 
     /// <summary>
-    /// RFC 4180 CSV: a header row of column names, CRLF line ends, a field quoted when it holds a comma, a quote, CR or
-    /// LF (quotes doubled). NULL is an empty field and an empty string is <c>""</c>, so that the two stay apart.
+    /// RFC 4180 CSV: a header row of column names, CRLF line ends, each field spelt by <see cref="CsvField"/> (quoted
+    /// when it holds a comma, a quote, CR or LF; NULL empty and the empty string <c>""</c>; a value a spreadsheet would
+    /// run as a formula neutralised with a leading <c>'</c>). Every CSV the gateway writes comes from here.
     /// </summary>
     public static async Task<long> WriteCsvAsync(IAsyncEnumerable<AuditChainRow> rows, TextWriter output, CancellationToken cancellationToken)
     {
@@ -29,11 +30,11 @@ internal static class AuditExport
             line.Clear();
             for (var i = 0; i < row.Values.Length; i++)
             {
-                AppendCsvField(line, row.Values[i]);
+                CsvField.Append(line, row.Values[i]);
                 line.Append(',');
             }
 
-            AppendCsvField(line, row.Hash);
+            CsvField.Append(line, row.Hash);
             line.Append("\r\n");
             await output.WriteAsync(line, cancellationToken).ConfigureAwait(false);
             count++;
@@ -97,20 +98,4 @@ internal static class AuditExport
     /// <summary><c>sequence</c>, <c>format_version</c> and <c>chain_version</c> are the integer columns.</summary>
     public static bool IsIntegerColumn(int index) =>
         index is AuditChain.SequenceIndex or AuditChain.FormatVersionIndex or AuditChain.ChainVersionIndex;
-
-    private static void AppendCsvField(StringBuilder line, string? value)
-    {
-        if (value is null)
-        {
-            return;
-        }
-
-        if (value.Length == 0 || value.AsSpan().IndexOfAny(",\"\r\n") >= 0)
-        {
-            line.Append('"').Append(value.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
-            return;
-        }
-
-        line.Append(value);
-    }
 }

@@ -71,11 +71,19 @@ internal sealed record AuditEvent(
 /// <summary>A page of events: <c>next</c> is the cursor of the following page, or null when this page is the last one for now.</summary>
 internal sealed record AuditEventsPage(IReadOnlyList<AuditEvent> Events, string? Next);
 
-/// <summary>The body of <c>POST /v1/audit/subject-search</c>. Personal data: never logged.</summary>
+/// <summary>
+/// The body of <c>POST /v1/audit/subject-search</c>: the shape of a check's <c>subject</c>, so that an auditor can
+/// paste one as it is. <see cref="LastName"/> is accepted and ignored: the search is by identifier and date of birth,
+/// because the subject reference the log holds leaves the surname out (<see cref="SubjectReferences"/>). Personal
+/// data: never logged.
+/// </summary>
+[Description("The person to search for, in the shape of a check's `subject` (`CheckSubject`), which can be pasted as it is. "
+    + "The search is by identifier and date of birth: `lastName` is accepted and ignored, because the subject reference the audit log holds leaves the surname out.")]
 internal sealed record AuditSubjectSearchBody(
     [property: Description("The person's National Insurance number; exactly one of this and `nationalAsylumSeekerServiceNumber`.")] string? NationalInsuranceNumber,
     [property: Description("The person's NASS number; exactly one of this and `nationalInsuranceNumber`.")] string? NationalAsylumSeekerServiceNumber,
-    [property: Description("The person's date of birth, `yyyy-MM-dd`.")] string? DateOfBirth)
+    [property: Description("The person's date of birth, `yyyy-MM-dd`.")] string? DateOfBirth,
+    [property: Description("Ignored: accepted so that a check's `subject` can be pasted as it is. The search is by identifier and date of birth; the subject reference leaves the surname out.")] string? LastName = null)
 {
     public override string ToString() => "AuditSubjectSearchBody { redacted }";
 }

@@ -98,10 +98,24 @@ internal sealed record AuditPageFilters(
         ("outcome", Outcome), ("decision", Decision), ("eventType", EventType), ("consentId", ConsentId),
     ];
 
-    private static string? DayStart(string? value, int addDays) =>
-        value is { Length: 10 } && DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)
-            ? day.AddDays(addDays).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T00:00:00Z"
-            : value;
+    /// <summary>
+    /// A plain date as the instant its range starts at (<paramref name="addDays"/> 1 for an inclusive end: the next
+    /// day's start). The day after 9999-12-31 is past the calendar, so that end is its last instant instead.
+    /// </summary>
+    private static string? DayStart(string? value, int addDays)
+    {
+        if (value is not { Length: 10 } || !DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+        {
+            return value;
+        }
+
+        return day.DayNumber + addDays > DateOnly.MaxValue.DayNumber
+            ? LastInstant
+            : day.AddDays(addDays).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "T00:00:00Z";
+    }
+
+    /// <summary>The calendar's last instant, <see cref="DateTimeOffset.MaxValue"/>, as the auditor API spells an instant.</summary>
+    private const string LastInstant = "9999-12-31T23:59:59.9999999Z";
 
     private static string Message(string field, string apiMessage) => field switch
     {

@@ -312,9 +312,14 @@ internal sealed class AuditTrailModel(
             return;
         }
 
+        // Days are counted by day number and clamped to the calendar, so that a filter at its first or last instant
+        // (to=0001-01-01T00:00:00Z, from=9999-12-31) draws the days that exist rather than stepping off either end.
         var today = DateOnly.FromDateTime(timeProvider.GetUtcNow().UtcDateTime);
-        var last = query.To is { } to ? DateOnly.FromDateTime(to.UtcDateTime.AddTicks(-1)) : today;
-        var first = query.From is { } from ? DateOnly.FromDateTime(from.UtcDateTime) : last.AddDays(1 - DefaultChartDays);
+        var last = query.To is not { } to ? today
+            : to.UtcDateTime == DateTime.MinValue ? DateOnly.MinValue
+            : DateOnly.FromDateTime(to.UtcDateTime.AddTicks(-1));
+        var first = query.From is { } from ? DateOnly.FromDateTime(from.UtcDateTime)
+            : DateOnly.FromDayNumber(Math.Max(DateOnly.MinValue.DayNumber, last.DayNumber + 1 - DefaultChartDays));
         if (last < first)
         {
             last = first;
@@ -327,7 +332,7 @@ internal sealed class AuditTrailModel(
         }
 
         var start = new DateTimeOffset(first.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
-        var end = new DateTimeOffset(last.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var end = last == DateOnly.MaxValue ? DateTimeOffset.MaxValue : new DateTimeOffset(last.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         var counts = await store.CountPerDayAsync(
             query with
             {
@@ -367,6 +372,27 @@ internal static class AuditText
     /// <summary>An instant in UTC to the second: <c>22 November 2026 at 10:05:03 UTC</c>.</summary>
     public static string When(DateTimeOffset instant) =>
         instant.UtcDateTime.ToString("d MMMM yyyy 'at' HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A code such as a decision rule (<c>permission:leeds/free-school-meals/public-task</c>), encoded, with a line-break
+    /// opportunity (<c>&lt;wbr&gt;</c>) after each <c>:</c> and <c>/</c>, so that a narrow cell wraps it between its parts.
+    /// </summary>
+    public static Microsoft.AspNetCore.Html.HtmlString Breakable(string code)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        var html = new StringBuilder(code.Length + 32);
+        var start = 0;
+        for (var i = 0; i < code.Length; i++)
+        {
+            if (code[i] is ':' or '/')
+            {
+                html.Append(System.Net.WebUtility.HtmlEncode(code[start..(i + 1)])).Append("<wbr>");
+                start = i + 1;
+            }
+        }
+
+        return new(html.Append(System.Net.WebUtility.HtmlEncode(code[start..])).ToString());
+    }
 
     /// <summary>The name of a stored code from <paramref name="names"/>, the code itself when it has none, or empty for NULL.</summary>
     public static string Named(IReadOnlyList<(string Value, string Text)> names, string? stored) =>

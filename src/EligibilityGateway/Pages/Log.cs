@@ -33,6 +33,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2024, Level = LogLevel.Warning, Message = "A federated sign-in could not be shared with the other replicas through Redis ({ErrorType})")]
     public static partial void FederatedCitizensUnshared(ILogger logger, string errorType);
 
+    [LoggerMessage(EventId = 2080, Level = LogLevel.Information, Message = "A {Method} to the page {Page} named no handler the page has; answered 400")]
+    public static partial void PageHandlerNotFound(ILogger logger, string method, string page);
+
+    [LoggerMessage(EventId = 2081, Level = LogLevel.Information, Message = "A {Method} to the page {Page}, which takes no request with that method; answered 405")]
+    public static partial void PageMethodNotAllowed(ILogger logger, string method, string page);
+
     [LoggerMessage(EventId = 2090, Level = LogLevel.Error, Message = "A page failed with {ExceptionType}")]
     public static partial void PageFailed(ILogger logger, string exceptionType, Exception exception);
 }

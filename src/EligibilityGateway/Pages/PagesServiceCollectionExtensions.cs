@@ -30,6 +30,7 @@ public static class PagesServiceCollectionExtensions
         services.AddRazorPages(options =>
         {
             options.Conventions.ConfigureFilter(new AntiforgeryFailurePageFilter());
+            options.Conventions.ConfigureFilter(new MissingHandlerPageFilter());
         });
 
         services.AddAntiforgery(options =>

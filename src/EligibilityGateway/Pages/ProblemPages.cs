@@ -25,6 +25,23 @@ internal sealed record ProblemPage(int StatusCode, string Heading, IReadOnlyList
         ["The form could not be read. It may have been cut short, or sent by something other than this service's pages.",
          "Go back, reload the page and try again."]);
 
+    /// <summary>
+    /// A form was posted to a page that has no action by the name it gave (none, or one the page does not have): it
+    /// did not come from this page as the service serves it.
+    /// </summary>
+    public static ProblemPage UnknownFormAction { get; } = new(
+        StatusCodes.Status400BadRequest,
+        "Sorry, there is a problem with the form you sent",
+        ["The form did not say what to do, or asked for something this page does not do. It may have been changed, or sent by something other than this service's pages.",
+         "Go back, reload the page and try again."]);
+
+    /// <summary>A request with a method the page does not take at all (a form posted to a page that has none).</summary>
+    public static ProblemPage MethodNotAllowed { get; } = new(
+        StatusCodes.Status405MethodNotAllowed,
+        "Sorry, this page cannot do that",
+        ["This page can be looked at, but what your browser sent it is not something it does.",
+         "Go back and try again from a link or button on this service's pages."]);
+
     /// <summary>A fault of the service's own; what went wrong is in its logs, never on the page.</summary>
     public static ProblemPage ServiceFault { get; } = new(
         StatusCodes.Status500InternalServerError,

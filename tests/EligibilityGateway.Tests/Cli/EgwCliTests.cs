@@ -94,6 +94,24 @@ public sealed class EgwCliTests : IDisposable
     }
 
     [Fact]
+    public async Task AuditExport_Csv_WritesFormulaCaseReferencesQuotedBehindASingleQuote()
+    {
+        var database = await LogWithAwkwardTextAsync();
+        var file = Path.Combine(workspace, "formulas.csv");
+
+        var run = await RunAsync("audit", "export", "--database", database, "--format", "csv", "--output", file);
+
+        run.ExitCode.Should().Be(0, run.Error);
+        var text = await File.ReadAllTextAsync(file);
+        foreach (var formula in FormulaCaseReferences)
+        {
+            text.Should().Contain($",\"'{formula.Replace("\"", "\"\"", StringComparison.Ordinal)}\",", "the case reference {0} is neutralised", formula);
+        }
+
+        text.Should().NotContain(",=").And.NotContain(",+").And.NotContain(",-").And.NotContain(",@").And.NotContain(",\t").And.NotContain(",\r");
+    }
+
+    [Fact]
     public async Task AuditExport_JsonLines_RoundTripsEveryColumnOfEveryRecord()
     {
         var database = await LogWithAwkwardTextAsync();
@@ -234,6 +252,11 @@ public sealed class EgwCliTests : IDisposable
         await audit.Log.AppendAsync(AuditTestLog.Check(1) with { CaseReference = "FSM, \"urgent\"\r\nsecond line" });
         await audit.Log.AppendAsync(AuditTestLog.Check(2) with { CaseReference = "", ConsentId = null });
         await audit.Log.AppendAsync(AuditTestLog.Check(3) with { CaseReference = "Ŵelsh ✓" });
+        foreach (var (formula, number) in FormulaCaseReferences.Select((f, i) => (f, 5 + i)))
+        {
+            await audit.Log.AppendAsync(AuditTestLog.Check(number) with { CaseReference = formula });
+        }
+
         await audit.Log.AppendAsync(new AuditEntry { EventType = AuditEventTypes.TokenIssued, ClientId = "leeds" });
         await audit.CloseAsync();
         SqliteConnection.ClearAllPools();
@@ -248,7 +271,17 @@ public sealed class EgwCliTests : IDisposable
         return await store.ReadChainAsync(1, CancellationToken.None).Select(r => (string?[])[.. r.Values, r.Hash]).ToListAsync();
     }
 
-    /// <summary>An RFC 4180 reader that keeps an unquoted empty field (NULL) apart from a quoted one ("").</summary>
+    /// <summary>
+    /// Case references a spreadsheet would run as formulas, and two that begin with the quote a neutralised cell is
+    /// given (OWASP, "CSV Injection").
+    /// </summary>
+    private static readonly string[] FormulaCaseReferences =
+        ["=HYPERLINK(\"http://x\")", "=cmd|' /C calc'!A0", "+1", "-1", "@SUM(1)", "\tx", "\rx", "'x", "'=1"];
+
+    /// <summary>
+    /// An RFC 4180 reader that keeps an unquoted empty field (NULL) apart from a quoted one (""), and removes one
+    /// leading <c>'</c> from a field that begins with one, as src/EligibilityGateway/Audit/README.md ("Export") tells a reader to.
+    /// </summary>
     private static List<string?[]> ParseCsv(string text)
     {
         var rows = new List<string?[]>();
@@ -315,7 +348,7 @@ public sealed class EgwCliTests : IDisposable
             // '\0' marks a field that was quoted, so that "" reads back as an empty string and nothing as NULL.
             var value = field.Length == 0 ? null : field[0] == '\0' ? field.ToString(1, field.Length - 1) : field.ToString();
             field.Clear();
-            return value;
+            return value is ['\'', ..] ? value[1..] : value;
         }
     }
 

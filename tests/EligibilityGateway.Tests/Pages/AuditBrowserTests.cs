@@ -1,3 +1,4 @@
+using EligibilityGateway.Tests.Audit;
 using Microsoft.Playwright;
 
 namespace EligibilityGateway.Tests.Pages;
@@ -53,4 +54,47 @@ public sealed class AuditBrowserTests(AuditPagesFixture sandbox) : IClassFixture
 
         browser.Problems.Should().BeEmpty();
     }
+
+    [ChromiumFact]
+    public async Task AuditRecords_FitA1280PixelWindow_WithEachRecordedTimeOnOneLine()
+    {
+        // The widest values a record holds, newest so that they head the first page: a case reference of 64
+        // characters with nowhere to break (the most the check API allows) and the longest event name.
+        var widest = string.Concat(Enumerable.Repeat("FSMCASE2026", 6))[..64];
+        await sandbox.AppendDirectlyAsync(3, n => AuditTestLog.Check(n) with
+        {
+            SchemeId = "audit-page-widest",
+            CaseReference = widest,
+            EventType = n == 3 ? EligibilityGateway.Audit.AuditEventTypes.ConsentAuthorised : EligibilityGateway.Audit.AuditEventTypes.Check,
+        });
+        await using var browser = await BrowserSession.OpenAsync(sandbox.Sandbox.GatewayAddress, new ViewportSize { Width = 1280, Height = 800 });
+        var page = browser.Page;
+        await page.GotoAsync("/sign-in?returnUrl=%2Faudit");
+        await page.GetByLabel("Username").FillAsync("auditor");
+        await page.GetByLabel("Password", new PageGetByLabelOptions { Exact = true }).FillAsync(PageGateway.Password);
+        await page.Locator("form button[type=submit]").ClickAsync();
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Audit trail");
+
+        // Every kind of record the fixture holds: refused checks with their rule, paging records, long case references.
+        var table = page.Locator("table.govuk-table", new PageLocatorOptions { Has = page.Locator("caption", new PageLocatorOptions { HasText = "Audit records" }) });
+        await Assertions.Expect(table.Locator("tbody tr")).ToHaveCountAsync(AuditTrailPageSize);
+        await Assertions.Expect(table.Locator("tbody tr").First).ToContainTextAsync(widest);
+        var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, window.innerWidth]");
+        await browser.ScreenshotAsync("audit-records-1280");
+
+        widths[0].Should().BeLessThanOrEqualTo(widths[1], "the records table fits the window: the page does not scroll sideways");
+        var recorded = table.Locator("tbody tr td:nth-child(2)");
+        (await recorded.CountAsync()).Should().Be(AuditTrailPageSize);
+        foreach (var cell in await recorded.AllAsync())
+        {
+            (await cell.InnerTextAsync()).Should().MatchRegex(@"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$");
+            var lines = await cell.EvaluateAsync<int>(
+                "cell => { const range = document.createRange(); range.selectNodeContents(cell); return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; }");
+            lines.Should().Be(1, "a recorded time is read at a glance, on one line");
+        }
+
+        browser.Problems.Should().BeEmpty();
+    }
+
+    private const int AuditTrailPageSize = 50;
 }

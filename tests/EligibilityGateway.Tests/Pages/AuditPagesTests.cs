@@ -222,6 +222,42 @@ public sealed partial class AuditPagesTests(AuditPagesFixture sandbox) : IClassF
         lines.Should().NotBeEmpty().And.OnlyContain(l => JsonDocument.Parse(l).RootElement.GetProperty("decision").GetString() == "deny");
     }
 
+    [Theory]
+    [InlineData("to=9999-12-31", true)]
+    [InlineData("from=9999-12-31", false)]
+    [InlineData("from=9999-12-31T23:59:59Z", false)]
+    [InlineData("from=9999-12-31T23:59:59.9999999Z", false)]
+    [InlineData("to=9999-12-31T23:59:59.9999999Z", true)]
+    [InlineData("to=0001-01-01", false)]
+    [InlineData("to=0001-01-01T00:00:00Z", false)]
+    [InlineData("from=0001-01-01", true)]
+    [InlineData("from=0001-01-01T00:00:00Z", true)]
+    [InlineData("from=0001-01-01&to=9999-12-31", true)]
+    [InlineData("from=0001-01-01&to=0001-01-01", false)]
+    [InlineData("from=9999-12-31&to=9999-12-31", false)]
+    public async Task Audit_WithADateAtTheCalendarsEdge_Is200WithTheRecordsInsideIt_InThePageAndTheExport(string query, bool holdsRecords)
+    {
+        using var auditor = await sandbox.SignedInAsync("auditor");
+
+        using var page = await auditor.GetAsync("/audit?scheme=free-school-meals&" + query);
+        using var export = await auditor.GetAsync("/audit?handler=export&format=jsonl&scheme=free-school-meals&" + query);
+
+        var html = await page.Content.ReadAsStringAsync();
+        page.StatusCode.Should().Be(HttpStatusCode.OK, html);
+        export.StatusCode.Should().Be(HttpStatusCode.OK, await export.Content.ReadAsStringAsync());
+        var exported = (await export.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (holdsRecords)
+        {
+            html.Should().Contain(AuditPagesFixture.LeedsSmith, "every record lies inside the calendar");
+            exported.Should().Contain(l => l.Contains(AuditPagesFixture.LeedsSmith));
+        }
+        else
+        {
+            html.Should().Contain("No records match these filters.").And.NotContain(AuditPagesFixture.LeedsSmith);
+            exported.Should().BeEmpty();
+        }
+    }
+
     [Fact]
     public async Task Audit_DateRange_IsInclusiveOfWholeUtcDays_AndBoundsTheChart()
     {
@@ -440,7 +476,7 @@ public sealed partial class AuditPagesTests(AuditPagesFixture sandbox) : IClassF
         return match.Success ? WebUtility.HtmlDecode(match.Groups[1].Value) : null;
     }
 
-    [GeneratedRegex("<td class=\"govuk-table__cell govuk-table__cell--numeric\">([0-9]+)</td>\\s*<td class=\"govuk-table__cell\">\\d{4}-")]
+    [GeneratedRegex("<td class=\"govuk-table__cell govuk-table__cell--numeric\">([0-9]+)</td>\\s*<td class=\"govuk-table__cell app-table__cell--nowrap\">\\d{4}-")]
     private static partial Regex SequenceCell();
 
     [GeneratedRegex("up to the head at sequence <strong>([0-9]+)</strong>")]

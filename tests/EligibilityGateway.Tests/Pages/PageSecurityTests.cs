@@ -58,7 +58,8 @@ public sealed partial class PageSecurityTests : IAsyncLifetime
             .And.Contain("<title>Sign in – Eligibility Gateway</title>")
             .And.Contain("<a href=\"#main-content\" class=\"govuk-skip-link\"")
             .And.Contain("govuk-phase-banner").And.Contain(">Sandbox</strong>")
-            .And.Contain("<link rel=\"stylesheet\" href=\"/govuk/govuk-frontend.min.css\">");
+            .And.Contain("<link rel=\"stylesheet\" href=\"/govuk/govuk-frontend.min.css\">")
+            .And.Contain("<link rel=\"stylesheet\" href=\"/gateway.css\">");
     }
 
     [Theory]
@@ -80,6 +81,7 @@ public sealed partial class PageSecurityTests : IAsyncLifetime
     [InlineData("/govuk/govuk-frontend.min.css", "text/css")]
     [InlineData("/govuk/govuk-frontend.min.js", "text/javascript")]
     [InlineData("/gateway.mjs", "text/javascript")]
+    [InlineData("/gateway.css", "text/css")]
     [InlineData("/icon.svg", "image/svg+xml")]
     [InlineData("/assets/fonts/bold-b542beb274-v2.woff2", "font/woff2")]
     [InlineData("/assets/images/govuk-crest.svg", "image/svg+xml")]

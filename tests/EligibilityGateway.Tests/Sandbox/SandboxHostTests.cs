@@ -80,7 +80,8 @@ public sealed partial class SandboxHostTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dataDirectory, recursive: true);
 
-    private static Process StartSandbox(params string[] args)
+    /// <summary>Starts the sandbox executable with <paramref name="args"/>, its standard output and error redirected.</summary>
+    internal static Process StartSandbox(params string[] args)
     {
         // The sandbox assembly is copied beside the tests, with its runtime configuration, by the project reference.
         var entry = Path.Combine(AppContext.BaseDirectory, "EligibilityGateway.Sandbox.dll");
