@@ -394,17 +394,46 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                 OperationId = "EndSession",
                 Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
                 Summary = "Sign the citizen out (OpenID Connect RP-Initiated Logout 1.0)",
-                Description = "Ends the citizen's page session, then redirects to `post_logout_redirect_uri` (with `state`) when it is exactly one of the "
-                    + "redirect URIs registered by the council in `client_id`, and to the start page otherwise.",
+                Description = "With an `id_token_hint` this gateway issued to a council (and to the council in `client_id`, when sent) for the citizen "
+                    + "signed in: ends the page session at once. Any other request signs nobody out but shows a page asking *Do you want to sign out?*, "
+                    + "whose form posts back here (§2: the OP must ask). After signing out, or with nobody signed in, redirects to "
+                    + "`post_logout_redirect_uri` (with `state`) only when a valid hint names the council and the URI is exactly one it registered, "
+                    + "else to the start page.",
                 Parameters =
                 [
+                    new OpenApiParameter { Name = "id_token_hint", In = ParameterLocation.Query, Schema = Schemas.String("An ID token from `POST /connect/token`; one past its `exp` is accepted.") },
                     new OpenApiParameter { Name = "client_id", In = ParameterLocation.Query, Schema = Schemas.String() },
                     new OpenApiParameter { Name = "post_logout_redirect_uri", In = ParameterLocation.Query, Schema = Schemas.String(format: "uri") },
                     new OpenApiParameter { Name = "state", In = ParameterLocation.Query, Schema = Schemas.String() },
                 ],
                 Responses = new OpenApiResponses
                 {
-                    ["302"] = new OpenApiResponse { Description = "Signed out; to the registered URI or `/`." },
+                    ["200"] = new OpenApiResponse { Description = "Nobody signed out: the page asking the citizen to confirm.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
+                    ["302"] = new OpenApiResponse { Description = "Signed out, or nobody was signed in; to the registered URI or `/`." },
+                },
+            },
+            [HttpMethod.Post] = new OpenApiOperation
+            {
+                OperationId = "ConfirmEndSession",
+                Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
+                Summary = "The citizen confirms signing out",
+                Description = "The confirmation page's form, with its antiforgery token and the parameters of the `GET`. Ends the page session and "
+                    + "answers 303 to the same `GET`, which then redirects as it does for nobody signed in.",
+                RequestBody = FormBody(Schemas.ClosedObject(
+                    "The confirmation form.",
+                    ["__RequestVerificationToken"],
+                    new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["__RequestVerificationToken"] = Schemas.String("The antiforgery token of the confirmation page."),
+                        ["id_token_hint"] = Schemas.String(),
+                        ["client_id"] = Schemas.String(),
+                        ["post_logout_redirect_uri"] = Schemas.String(format: "uri"),
+                        ["state"] = Schemas.String(),
+                    })),
+                Responses = new OpenApiResponses
+                {
+                    ["303"] = new OpenApiResponse { Description = "Signed out; to `GET /connect/endsession` with the same parameters." },
+                    ["400"] = new OpenApiResponse { Description = "No antiforgery token, or another browser's: an error page, and nobody is signed out.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
                 },
             },
         },

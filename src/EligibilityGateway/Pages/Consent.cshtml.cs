@@ -120,8 +120,11 @@ internal sealed class ConsentPageModel(
     /// client id and the consent's subject reference — itself a keyed HMAC of the identity — so never an NI number,
     /// the same for one citizen at one council, and unlinkable between councils.
     /// </summary>
-    internal static string PairwiseSubject(string clientId, Consent consent) =>
-        Base64UrlEncoder.Encode(SHA256.HashData(Encoding.UTF8.GetBytes(clientId + "\n" + consent.SubjectReference)));
+    internal static string PairwiseSubject(string clientId, Consent consent) => PairwiseSubject(clientId, consent.SubjectReference);
+
+    /// <summary>The pairwise identifier of the citizen whose subject reference is <paramref name="subjectReference"/>, for the council <paramref name="clientId"/>.</summary>
+    internal static string PairwiseSubject(string clientId, string? subjectReference) =>
+        Base64UrlEncoder.Encode(SHA256.HashData(Encoding.UTF8.GetBytes(clientId + "\n" + subjectReference)));
 
     private string? RequestUri() => Request.Query[PushedAuthorizationEndpoint.Parameters.RequestUri].Count == 1 ? Request.Query[PushedAuthorizationEndpoint.Parameters.RequestUri][0] : null;
 
