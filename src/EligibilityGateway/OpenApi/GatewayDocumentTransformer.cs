@@ -472,10 +472,11 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                 OperationId = "Authorize",
                 Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
                 Summary = "The authorization endpoint: the citizen's consent page (RFC 6749 §4.1.1, RFC 9126 §4)",
-                Description = "Opened in the citizen's browser with only `client_id` and `request_uri`. Signed out → 302 to `/sign-in`. Signed in as a "
+                Description = "Opened in the citizen's browser with only `client_id` and `request_uri`. Checked first, signed in or not: any other "
+                    + "parameter, a `client_id` that is not a council, or a `request_uri` that is unknown, expired, used or another client's, gives an "
+                    + "error page (400), never a redirect. Then, signed out → 302 to `/sign-in` (the request stays usable for the return). Signed in as a "
                     + "citizen → the consent page (HTML) with Allow and Deny. Its form answers 303 to `/connect/authorize/continue`, which redirects to the "
-                    + "council's `redirect_uri` with `code` (or `error=access_denied`), `state` and `iss` (RFC 9207). Any other parameter, or a "
-                    + "`request_uri` that is unknown, expired, used or another client's, gives an error page (400), never a redirect.",
+                    + "council's `redirect_uri` with `code` (or `error=access_denied`), `state` and `iss` (RFC 9207).",
                 Parameters =
                 [
                     new OpenApiParameter { Name = "client_id", In = ParameterLocation.Query, Required = true, Schema = Schemas.String() },
@@ -484,7 +485,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                 Responses = new OpenApiResponses
                 {
                     ["200"] = new OpenApiResponse { Description = "The consent page.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
-                    ["302"] = new OpenApiResponse { Description = "Not signed in: to `/sign-in` with `returnUrl`." },
+                    ["302"] = new OpenApiResponse { Description = "A usable request, nobody signed in: to `/sign-in` with `returnUrl`." },
                     ["400"] = new OpenApiResponse { Description = "An error page: the request cannot be used.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
                     ["403"] = new OpenApiResponse { Description = "Signed in as someone who is not a citizen.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
                 },

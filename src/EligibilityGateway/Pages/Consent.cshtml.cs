@@ -15,13 +15,17 @@ namespace EligibilityGateway.Pages;
 /// <summary>
 /// <c>/connect/authorize</c> (RFC 6749 §4.1.1 with RFC 9126 §4): the authorization endpoint is the consent page.
 /// GET takes only <c>client_id</c> and <c>request_uri</c> (everything else was pushed); a request that cannot be
-/// used is an error page, never a redirect, because its redirect URI cannot be trusted then. POST is the citizen's
-/// Allow or Deny: the pushed request is taken (single use), the consent authorised or rejected, and the browser
-/// sent with a 303 to <c>/connect/authorize/continue</c>, which redirects to the council (see the README on
-/// <c>form-action</c>).
+/// used is an error page, never a redirect, because its redirect URI cannot be trusted then. The request is checked
+/// <b>before</b> anyone is asked to sign in (RFC 6749 §4.1.2.1: an invalid client or request is told to the resource
+/// owner, not redirected), so nobody signs in only to be refused; the check only reads the pushed request, which stays
+/// there for the GET that follows the sign-in. Then a signed-out person is sent to sign in and anyone but a citizen
+/// gets the 403 page (the <c>citizen</c> policy, applied here rather than by an attribute, which would run first).
+/// POST is the citizen's Allow or Deny: the pushed request is taken (single use), the consent authorised or
+/// rejected, and the browser sent with a 303 to <c>/connect/authorize/continue</c>, which redirects to the council
+/// (see the README on <c>form-action</c>).
 /// </summary>
-[Authorize(Policy = PagePolicies.Citizen)]
 internal sealed class ConsentPageModel(
+    IAuthorizationService authorization,
     IPendingAuthorizationStore requests,
     IAuthorizationCodeStore codes,
     ConsentService consents,
@@ -59,11 +63,17 @@ internal sealed class ConsentPageModel(
             return ProblemPages.Result(UnusableRequest);
         }
 
+        // Read, not taken: a valid request_uri must still be there after the sign-in this may lead to.
         var now = timeProvider.GetUtcNow();
         if (FindRequest(now) is not { } pending || await consents.FindAsync(pending.ConsentId, HttpContext.RequestAborted) is not { } consent
             || consent.StatusAt(now) != ConsentStatus.AwaitingAuthorisation)
         {
             return ProblemPages.Result(UnusableRequest);
+        }
+
+        if (await RequireCitizenAsync() is { } signInOrForbid)
+        {
+            return signInOrForbid;
         }
 
         Describe(consent);
@@ -72,6 +82,11 @@ internal sealed class ConsentPageModel(
 
     public async Task<IActionResult> OnPostAsync([FromForm(Name = "decision")] string? decision)
     {
+        if (await RequireCitizenAsync() is { } signInOrForbid)
+        {
+            return signInOrForbid;
+        }
+
         var now = timeProvider.GetUtcNow();
         if (decision is not (AllowDecision or DenyDecision) || FindRequest(now) is null)
         {
@@ -126,12 +141,22 @@ internal sealed class ConsentPageModel(
     internal static string PairwiseSubject(string clientId, string? subjectReference) =>
         Base64UrlEncoder.Encode(SHA256.HashData(Encoding.UTF8.GetBytes(clientId + "\n" + subjectReference)));
 
+    /// <summary>The <c>citizen</c> policy: null when it holds; else a sign-in redirect (nobody signed in) or the 403 page.</summary>
+    private async Task<IActionResult?> RequireCitizenAsync() =>
+        (await authorization.AuthorizeAsync(User, PagePolicies.Citizen)).Succeeded ? null
+        : HttpContext.GetSignedInPerson() is null ? Challenge(PageAuthentication.SchemeName)
+        : Forbid(PageAuthentication.SchemeName);
+
     private string? RequestUri() => Request.Query[PushedAuthorizationEndpoint.Parameters.RequestUri].Count == 1 ? Request.Query[PushedAuthorizationEndpoint.Parameters.RequestUri][0] : null;
 
-    /// <summary>The pushed request named by the query, if it is live and was pushed by the client the query names.</summary>
+    /// <summary>
+    /// The pushed request named by the query, if it is live, was pushed by the client the query names, and that client
+    /// is still a council of the framework in force. Only reads the store.
+    /// </summary>
     private PendingAuthorization? FindRequest(DateTimeOffset now) =>
         RequestUri() is { } requestUri && requests.Find(requestUri, now) is { } pending
         && string.Equals(Request.Query[PushedAuthorizationEndpoint.Parameters.ClientId].ToString(), pending.ClientId, StringComparison.Ordinal)
+        && monitor.Current.TryGetCouncilByClientId(pending.ClientId, out _)
             ? pending
             : null;
 
