@@ -30,6 +30,19 @@ internal sealed record PendingAuthorization(
 /// <param name="CitizenSubject">The page-session subject of the citizen who decided; only they may follow it.</param>
 internal sealed record AuthorizationDecision(Uri Location, string CitizenSubject, DateTimeOffset ExpiresAt);
 
+/// <summary>What became of a pushed request handed to <see cref="IPendingAuthorizationStore.TryAdd"/>.</summary>
+internal enum PendingAuthorizationAdd
+{
+    /// <summary>Stored; its <c>request_uri</c> may be given to the client.</summary>
+    Added,
+
+    /// <summary>The store holds as many live requests as it may: the client should retry once some have lapsed.</summary>
+    Full,
+
+    /// <summary>The store could not be used (a shared store unreachable or too slow): the request was not stored.</summary>
+    Unavailable,
+}
+
 /// <summary>
 /// Pending authorization requests and decisions (RFC 9126 §4: a <c>request_uri</c> is used once). The in-memory
 /// implementation serves one replica; several replicas register a shared one (Redis <c>SET NX</c> and <c>GETDEL</c>)
@@ -37,8 +50,8 @@ internal sealed record AuthorizationDecision(Uri Location, string CitizenSubject
 /// </summary>
 internal interface IPendingAuthorizationStore
 {
-    /// <summary>Stores a pushed request; false when the store is full (the client is told to retry later).</summary>
-    bool TryAdd(PendingAuthorization pending);
+    /// <summary>Stores a pushed request; says why not when it is full or could not be used (the client is told to retry later).</summary>
+    PendingAuthorizationAdd TryAdd(PendingAuthorization pending);
 
     /// <summary>The pending request, if it exists, is unexpired at <paramref name="now"/> and has not been decided.</summary>
     PendingAuthorization? Find(string requestUri, DateTimeOffset now);
@@ -65,10 +78,12 @@ internal sealed class InMemoryPendingAuthorizationStore : IPendingAuthorizationS
 
     public InMemoryPendingAuthorizationStore(TimeProvider timeProvider) => this.timeProvider = timeProvider;
 
-    public bool TryAdd(PendingAuthorization pending)
+    public PendingAuthorizationAdd TryAdd(PendingAuthorization pending)
     {
         Sweep(timeProvider.GetUtcNow());
-        return this.pending.Count + decisions.Count < Capacity && this.pending.TryAdd(pending.RequestUri, pending);
+        return this.pending.Count + decisions.Count < Capacity && this.pending.TryAdd(pending.RequestUri, pending)
+            ? PendingAuthorizationAdd.Added
+            : PendingAuthorizationAdd.Full;
     }
 
     public PendingAuthorization? Find(string requestUri, DateTimeOffset now) =>

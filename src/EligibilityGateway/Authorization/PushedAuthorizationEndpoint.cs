@@ -74,10 +74,16 @@ internal sealed class PushedAuthorizationEndpoint(
             return;
         }
 
-        if (!store.TryAdd(pending))
+        switch (store.TryAdd(pending))
         {
-            await OAuthResponses.WriteErrorAsync(context, OAuthError.TemporarilyUnavailable("Too many authorization requests are pending; try again shortly."), logger, client.ClientId);
-            return;
+            case PendingAuthorizationAdd.Full:
+                await OAuthResponses.WriteErrorAsync(context, OAuthError.TemporarilyUnavailable("Too many authorization requests are pending; try again shortly."), logger, client.ClientId);
+                return;
+            case PendingAuthorizationAdd.Unavailable:
+                // Not "too many pending": the store failed (Redis unreachable or too slow), which operators must see as such.
+                Log.PushedRequestNotStored(logger, client.ClientId, pending.ConsentId);
+                await OAuthResponses.WriteErrorAsync(context, OAuthError.TemporarilyUnavailable("The authorization server could not store the request; try again."), logger, client.ClientId);
+                return;
         }
 
         Log.AuthorizationRequestPushed(logger, client.ClientId, pending.ConsentId);

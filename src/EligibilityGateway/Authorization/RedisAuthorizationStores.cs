@@ -114,10 +114,14 @@ internal sealed class SharedAuthorizationState : IDisposable
 /// </summary>
 internal sealed class RedisPendingAuthorizationStore(SharedAuthorizationState state, TimeProvider timeProvider, ILogger<RedisPendingAuthorizationStore> logger) : IPendingAuthorizationStore
 {
-    public bool TryAdd(PendingAuthorization pending)
+    public PendingAuthorizationAdd TryAdd(PendingAuthorization pending)
     {
+        // A request URI is 256 random bits, so SET NX fails only if one repeats; that is no reason to tell the client
+        // the store is full. Redis's own limit (maxmemory) answers an error, which is Unavailable like a timeout.
         var key = SharedAuthorizationState.Key("par", pending.RequestUri);
-        return Guard(() => state.Database.StringSet(key, state.Seal(key, pending), Ttl(pending.ExpiresAt), When.NotExists), false);
+        return Guard(
+            () => state.Database.StringSet(key, state.Seal(key, pending), Ttl(pending.ExpiresAt), When.NotExists) ? PendingAuthorizationAdd.Added : PendingAuthorizationAdd.Unavailable,
+            PendingAuthorizationAdd.Unavailable);
     }
 
     public PendingAuthorization? Find(string requestUri, DateTimeOffset now)

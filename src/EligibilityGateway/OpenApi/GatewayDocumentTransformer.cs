@@ -257,7 +257,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                         + "`unauthorized_client` (not a council, or the framework is outside its effective dates).",
                         [OAuthErrorCodes.InvalidRequest, OAuthErrorCodes.UnsupportedResponseType, OAuthErrorCodes.InvalidScope, OAuthErrorCodes.InvalidAuthorizationDetails, OAuthErrorCodes.UnauthorizedClient]),
                     ["401"] = WithBasicChallenge(OAuthErrorResponse(document, "`invalid_client`, as at the token endpoint.", [OAuthErrorCodes.InvalidClient])),
-                    ["503"] = OAuthErrorResponse(document, "`temporarily_unavailable`: too many requests are pending.", [OAuthErrorCodes.TemporarilyUnavailable]),
+                    ["503"] = OAuthErrorResponse(document, "`temporarily_unavailable`: too many requests are pending, or the store of pending requests could not be used (the request was not stored).", [OAuthErrorCodes.TemporarilyUnavailable]),
                 },
             },
         },
