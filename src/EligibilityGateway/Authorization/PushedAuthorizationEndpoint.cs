@@ -74,7 +74,7 @@ internal sealed class PushedAuthorizationEndpoint(
             return;
         }
 
-        switch (store.TryAdd(pending))
+        switch (await store.TryAddAsync(pending, cancellationToken))
         {
             case PendingAuthorizationAdd.Full:
                 await OAuthResponses.WriteErrorAsync(context, OAuthError.TemporarilyUnavailable("Too many authorization requests are pending; try again shortly."), logger, client.ClientId);

@@ -65,7 +65,7 @@ internal sealed class ConsentPageModel(
 
         // Read, not taken: a valid request_uri must still be there after the sign-in this may lead to.
         var now = timeProvider.GetUtcNow();
-        if (FindRequest(now) is not { } pending || await consents.FindAsync(pending.ConsentId, HttpContext.RequestAborted) is not { } consent
+        if (await FindRequestAsync(now) is not { } pending || await consents.FindAsync(pending.ConsentId, HttpContext.RequestAborted) is not { } consent
             || consent.StatusAt(now) != ConsentStatus.AwaitingAuthorisation)
         {
             return ProblemPages.Result(UnusableRequest);
@@ -88,13 +88,13 @@ internal sealed class ConsentPageModel(
         }
 
         var now = timeProvider.GetUtcNow();
-        if (decision is not (AllowDecision or DenyDecision) || FindRequest(now) is null)
+        if (decision is not (AllowDecision or DenyDecision) || await FindRequestAsync(now) is null)
         {
             return ProblemPages.Result(UnusableRequest);
         }
 
         // RFC 9126 §4: the request_uri is used once; a second press or a second tab finds it gone.
-        if (requests.TryTake(RequestUri()!, now) is not { } pending)
+        if (await requests.TryTakeAsync(RequestUri()!, now, HttpContext.RequestAborted) is not { } pending)
         {
             return ProblemPages.Result(UnusableRequest);
         }
@@ -104,7 +104,7 @@ internal sealed class ConsentPageModel(
         var parameters = new Dictionary<string, string?>(StringComparer.Ordinal);
         if (decision == AllowDecision
             && await consents.AuthoriseAsync(pending.ConsentId, citizen.Identity, citizen.Subject, cancellationToken) is ConsentChange.Made { Consent: var authorised }
-            && codes.Issue(expires => new AuthorizationCodeGrant(pending.ClientId, pending.RedirectUri, pending.CodeChallenge, pending.Scopes, pending.ConsentId, PairwiseSubject(pending.ClientId, authorised), expires, pending.Nonce)) is { } code)
+            && await codes.IssueAsync(expires => new AuthorizationCodeGrant(pending.ClientId, pending.RedirectUri, pending.CodeChallenge, pending.Scopes, pending.ConsentId, PairwiseSubject(pending.ClientId, authorised), expires, pending.Nonce), cancellationToken) is { } code)
         {
             parameters["code"] = code;
         }
@@ -123,7 +123,7 @@ internal sealed class ConsentPageModel(
         // RFC 9207 §2: iss tells the council which server answered, against mix-up attacks.
         parameters["iss"] = issuer.Value;
         var location = QueryHelpers.AddQueryString(pending.RedirectUri.OriginalString, parameters.Where(p => p.Value is not null));
-        requests.AddDecision(pending.RequestUri, new AuthorizationDecision(new Uri(location), citizen.Subject, now + DecisionLifetime));
+        await requests.AddDecisionAsync(pending.RequestUri, new AuthorizationDecision(new Uri(location), citizen.Subject, now + DecisionLifetime), cancellationToken);
 
         // RFC 9110 §15.4.4: 303 makes the browser GET the next address, which is ours, so form-action 'self' holds.
         Response.Headers.Location = QueryHelpers.AddQueryString(ConsentContinueModel.Path, PushedAuthorizationEndpoint.Parameters.RequestUri, pending.RequestUri);
@@ -153,8 +153,8 @@ internal sealed class ConsentPageModel(
     /// The pushed request named by the query, if it is live, was pushed by the client the query names, and that client
     /// is still a council of the framework in force. Only reads the store.
     /// </summary>
-    private PendingAuthorization? FindRequest(DateTimeOffset now) =>
-        RequestUri() is { } requestUri && requests.Find(requestUri, now) is { } pending
+    private async Task<PendingAuthorization?> FindRequestAsync(DateTimeOffset now) =>
+        RequestUri() is { } requestUri && await requests.FindAsync(requestUri, now, HttpContext.RequestAborted) is { } pending
         && string.Equals(Request.Query[PushedAuthorizationEndpoint.Parameters.ClientId].ToString(), pending.ClientId, StringComparison.Ordinal)
         && monitor.Current.TryGetCouncilByClientId(pending.ClientId, out _)
             ? pending
