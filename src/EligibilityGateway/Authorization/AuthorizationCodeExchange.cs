@@ -37,7 +37,7 @@ internal sealed class AuthorizationCodeExchange(
             return Fail(OAuthError.InvalidRequest("code_verifier is required: 43 to 128 unreserved characters (RFC 7636 section 4.1)."));
         }
 
-        switch (codes.Redeem(code))
+        switch (await codes.RedeemAsync(code, cancellationToken))
         {
             case CodeRedemption.Refused refused:
                 if (refused.IssuedFamilyIds.Length > 0)
@@ -81,7 +81,8 @@ internal sealed class AuthorizationCodeExchange(
     }
 
     /// <summary>Remembers the token family the code started, so that replaying the code revokes it.</summary>
-    public void RecordIssued(TokenRequest request, string familyId) => codes.RecordIssued(request.Parameter("code")!, familyId);
+    public ValueTask RecordIssuedAsync(TokenRequest request, string familyId, CancellationToken cancellationToken) =>
+        codes.RecordIssuedAsync(request.Parameter("code")!, familyId, cancellationToken);
 
     /// <summary>RFC 7636 §4.6: BASE64URL-ENCODE(SHA256(ASCII(code_verifier))) == code_challenge, compared in constant time.</summary>
     private static bool VerifierMatches(string verifier, string challenge)

@@ -30,27 +30,41 @@ internal sealed record PendingAuthorization(
 /// <param name="CitizenSubject">The page-session subject of the citizen who decided; only they may follow it.</param>
 internal sealed record AuthorizationDecision(Uri Location, string CitizenSubject, DateTimeOffset ExpiresAt);
 
+/// <summary>What became of a pushed request handed to <see cref="IPendingAuthorizationStore.TryAddAsync"/>.</summary>
+internal enum PendingAuthorizationAdd
+{
+    /// <summary>Stored; its <c>request_uri</c> may be given to the client.</summary>
+    Added,
+
+    /// <summary>The store holds as many live requests as it may: the client should retry once some have lapsed.</summary>
+    Full,
+
+    /// <summary>The store could not be used (a shared store unreachable or too slow): the request was not stored.</summary>
+    Unavailable,
+}
+
 /// <summary>
 /// Pending authorization requests and decisions (RFC 9126 §4: a <c>request_uri</c> is used once). The in-memory
 /// implementation serves one replica; several replicas register a shared one (Redis <c>SET NX</c> and <c>GETDEL</c>)
-/// before <c>AddGatewayAuthorizationServer</c>.
+/// before <c>AddGatewayAuthorizationServer</c>. Asynchronous because a shared store waits on the network: a request
+/// thread must never block on it (Authorization/README.md, <i>Several replicas</i>).
 /// </summary>
 internal interface IPendingAuthorizationStore
 {
-    /// <summary>Stores a pushed request; false when the store is full (the client is told to retry later).</summary>
-    bool TryAdd(PendingAuthorization pending);
+    /// <summary>Stores a pushed request; says why not when it is full or could not be used (the client is told to retry later).</summary>
+    ValueTask<PendingAuthorizationAdd> TryAddAsync(PendingAuthorization pending, CancellationToken cancellationToken);
 
-    /// <summary>The pending request, if it exists, is unexpired at <paramref name="now"/> and has not been decided.</summary>
-    PendingAuthorization? Find(string requestUri, DateTimeOffset now);
+    /// <summary>The pending request, if it exists, is unexpired at <paramref name="now"/> and has not been decided. Only reads it.</summary>
+    ValueTask<PendingAuthorization?> FindAsync(string requestUri, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Removes the request for good (RFC 9126 §4: single use); null when it is gone, expired or another request took it first.</summary>
-    PendingAuthorization? TryTake(string requestUri, DateTimeOffset now);
+    ValueTask<PendingAuthorization?> TryTakeAsync(string requestUri, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Records the citizen's decision on a taken request, for <see cref="TakeDecision"/>.</summary>
-    void AddDecision(string requestUri, AuthorizationDecision decision);
+    /// <summary>Records the citizen's decision on a taken request, for <see cref="TakeDecisionAsync"/>.</summary>
+    ValueTask AddDecisionAsync(string requestUri, AuthorizationDecision decision, CancellationToken cancellationToken);
 
     /// <summary>Takes the decision once, for the redirect to the council.</summary>
-    AuthorizationDecision? TakeDecision(string requestUri, DateTimeOffset now);
+    ValueTask<AuthorizationDecision?> TakeDecisionAsync(string requestUri, DateTimeOffset now, CancellationToken cancellationToken);
 }
 
 /// <summary>Bounded, in-process <see cref="IPendingAuthorizationStore"/>; expired entries are swept on each write.</summary>
@@ -65,22 +79,28 @@ internal sealed class InMemoryPendingAuthorizationStore : IPendingAuthorizationS
 
     public InMemoryPendingAuthorizationStore(TimeProvider timeProvider) => this.timeProvider = timeProvider;
 
-    public bool TryAdd(PendingAuthorization pending)
+    public ValueTask<PendingAuthorizationAdd> TryAddAsync(PendingAuthorization pending, CancellationToken cancellationToken)
     {
         Sweep(timeProvider.GetUtcNow());
-        return this.pending.Count + decisions.Count < Capacity && this.pending.TryAdd(pending.RequestUri, pending);
+        return ValueTask.FromResult(this.pending.Count + decisions.Count < Capacity && this.pending.TryAdd(pending.RequestUri, pending)
+            ? PendingAuthorizationAdd.Added
+            : PendingAuthorizationAdd.Full);
     }
 
-    public PendingAuthorization? Find(string requestUri, DateTimeOffset now) =>
-        pending.TryGetValue(requestUri, out var found) && found.ExpiresAt > now ? found : null;
+    public ValueTask<PendingAuthorization?> FindAsync(string requestUri, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(pending.TryGetValue(requestUri, out var found) && found.ExpiresAt > now ? found : null);
 
-    public PendingAuthorization? TryTake(string requestUri, DateTimeOffset now) =>
-        pending.TryRemove(requestUri, out var found) && found.ExpiresAt > now ? found : null;
+    public ValueTask<PendingAuthorization?> TryTakeAsync(string requestUri, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(pending.TryRemove(requestUri, out var found) && found.ExpiresAt > now ? found : null);
 
-    public void AddDecision(string requestUri, AuthorizationDecision decision) => decisions[requestUri] = decision;
+    public ValueTask AddDecisionAsync(string requestUri, AuthorizationDecision decision, CancellationToken cancellationToken)
+    {
+        decisions[requestUri] = decision;
+        return ValueTask.CompletedTask;
+    }
 
-    public AuthorizationDecision? TakeDecision(string requestUri, DateTimeOffset now) =>
-        decisions.TryRemove(requestUri, out var decision) && decision.ExpiresAt > now ? decision : null;
+    public ValueTask<AuthorizationDecision?> TakeDecisionAsync(string requestUri, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(decisions.TryRemove(requestUri, out var decision) && decision.ExpiresAt > now ? decision : null);
 
     private void Sweep(DateTimeOffset now)
     {
@@ -135,13 +155,13 @@ internal abstract record CodeRedemption
 internal interface IAuthorizationCodeStore
 {
     /// <summary>A new code for the grant, or null when the store is full or unavailable.</summary>
-    string? Issue(Func<DateTimeOffset, AuthorizationCodeGrant> grant);
+    ValueTask<string?> IssueAsync(Func<DateTimeOffset, AuthorizationCodeGrant> grant, CancellationToken cancellationToken);
 
     /// <summary>Marks the code redeemed, once; a second call (on any replica) is a replay.</summary>
-    CodeRedemption Redeem(string code);
+    ValueTask<CodeRedemption> RedeemAsync(string code, CancellationToken cancellationToken);
 
     /// <summary>Remembers the token family the code started, so that a replay can revoke it.</summary>
-    void RecordIssued(string code, string familyId);
+    ValueTask RecordIssuedAsync(string code, string familyId, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -164,7 +184,19 @@ internal sealed class AuthorizationCodeStore(TimeProvider timeProvider) : IAutho
     private readonly ConcurrentDictionary<string, Entry> codes = new(StringComparer.Ordinal);
 
     /// <summary>A new code for the grant, or null when the store is full.</summary>
-    public string? Issue(Func<DateTimeOffset, AuthorizationCodeGrant> grant)
+    public ValueTask<string?> IssueAsync(Func<DateTimeOffset, AuthorizationCodeGrant> grant, CancellationToken cancellationToken) => ValueTask.FromResult(Issue(grant));
+
+    /// <summary>Marks the code redeemed, once; a second call is a replay.</summary>
+    public ValueTask<CodeRedemption> RedeemAsync(string code, CancellationToken cancellationToken) => ValueTask.FromResult(Redeem(code));
+
+    /// <summary>Remembers the token family the code started, so that a replay can revoke it.</summary>
+    public ValueTask RecordIssuedAsync(string code, string familyId, CancellationToken cancellationToken)
+    {
+        RecordIssued(code, familyId);
+        return ValueTask.CompletedTask;
+    }
+
+    private string? Issue(Func<DateTimeOffset, AuthorizationCodeGrant> grant)
     {
         var now = timeProvider.GetUtcNow();
         Sweep(now);
@@ -178,8 +210,7 @@ internal sealed class AuthorizationCodeStore(TimeProvider timeProvider) : IAutho
         return code;
     }
 
-    /// <summary>Marks the code redeemed, once; a second call is a replay.</summary>
-    public CodeRedemption Redeem(string code)
+    private CodeRedemption Redeem(string code)
     {
         var now = timeProvider.GetUtcNow();
         if (!codes.TryGetValue(Hash(code), out var entry))
@@ -204,8 +235,7 @@ internal sealed class AuthorizationCodeStore(TimeProvider timeProvider) : IAutho
         }
     }
 
-    /// <summary>Remembers the token family the code started, so that a replay can revoke it.</summary>
-    public void RecordIssued(string code, string familyId)
+    private void RecordIssued(string code, string familyId)
     {
         if (codes.TryGetValue(Hash(code), out var entry))
         {

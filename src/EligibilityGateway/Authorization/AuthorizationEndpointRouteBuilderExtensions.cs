@@ -21,7 +21,6 @@ public static class AuthorizationEndpointRouteBuilderExtensions
         endpoints.Map(AuthorizationServerPaths.Introspect, context => context.RequestServices.GetRequiredService<TokenManagementEndpoints>().IntrospectAsync(context)).AllowAnonymous();
         endpoints.Map(AuthorizationServerPaths.Revoke, context => context.RequestServices.GetRequiredService<TokenManagementEndpoints>().RevokeAsync(context)).AllowAnonymous();
         endpoints.MapGet(AuthorizationServerPaths.UserInfo, (RequestDelegate)(context => context.RequestServices.GetRequiredService<TokenManagementEndpoints>().UserInfoAsync(context))).AllowAnonymous();
-        endpoints.MapGet(AuthorizationServerPaths.EndSession, (RequestDelegate)(context => context.RequestServices.GetRequiredService<TokenManagementEndpoints>().EndSessionAsync(context))).AllowAnonymous();
         return endpoints;
     }
 }

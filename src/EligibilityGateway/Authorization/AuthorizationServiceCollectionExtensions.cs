@@ -42,6 +42,7 @@ public static class AuthorizationServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Consents.IConsentRevocationObserver, ConsentTokenRegistry>(sp => sp.GetRequiredService<ConsentTokenRegistry>()));
         services.TryAddSingleton<RefreshTokenExchange>();
         services.TryAddSingleton<TokenManagementEndpoints>();
+        services.TryAddSingleton<IdTokenHintValidator>();
         services.TryAddSingleton<PushedAuthorizationEndpoint>();
         services.TryAddSingleton<DiscoveryEndpoints>();
         return services;

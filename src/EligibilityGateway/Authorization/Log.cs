@@ -46,6 +46,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1214, Level = LogLevel.Warning, Message = "The shared {Store} store in Redis could not be used ({ErrorType}); the request is refused")]
     public static partial void SharedStateUnavailable(ILogger logger, string store, string errorType);
 
+    [LoggerMessage(EventId = 1219, Level = LogLevel.Error, Message = "Authorization request pushed by {ClientId} for consent {ConsentId} could not be stored: the pending-request store failed; answered 503 temporarily_unavailable")]
+    public static partial void PushedRequestNotStored(ILogger logger, string clientId, string consentId);
+
     [LoggerMessage(EventId = 1215, Level = LogLevel.Debug, Message = "Token revocation received from another replica (kind {Kind}: 0 token, 1 consent, F family)")]
     public static partial void AccessTokenRevocationReceived(ILogger logger, string kind);
 

@@ -74,10 +74,16 @@ internal sealed class PushedAuthorizationEndpoint(
             return;
         }
 
-        if (!store.TryAdd(pending))
+        switch (await store.TryAddAsync(pending, cancellationToken))
         {
-            await OAuthResponses.WriteErrorAsync(context, OAuthError.TemporarilyUnavailable("Too many authorization requests are pending; try again shortly."), logger, client.ClientId);
-            return;
+            case PendingAuthorizationAdd.Full:
+                await OAuthResponses.WriteErrorAsync(context, OAuthError.TemporarilyUnavailable("Too many authorization requests are pending; try again shortly."), logger, client.ClientId);
+                return;
+            case PendingAuthorizationAdd.Unavailable:
+                // Not "too many pending": the store failed (Redis unreachable or too slow), which operators must see as such.
+                Log.PushedRequestNotStored(logger, client.ClientId, pending.ConsentId);
+                await OAuthResponses.WriteErrorAsync(context, OAuthError.TemporarilyUnavailable("The authorization server could not store the request; try again."), logger, client.ClientId);
+                return;
         }
 
         Log.AuthorizationRequestPushed(logger, client.ClientId, pending.ConsentId);
@@ -187,20 +193,20 @@ internal sealed class PushedAuthorizationEndpoint(
             return (null, InvalidAuthorizationDetails("authorization_details with one eligibility-check entry naming the consent is required."));
         }
 
-        try
+        // RFC 8259 §8.2: a string escaping an unpaired surrogate is JSON text but not Unicode; FormJson refuses it here
+        // rather than let a later read of that string fail the request with a 500.
+        using var document = FormJson.Parse(value);
+        if (document is null)
         {
-            using var document = JsonDocument.Parse(value);
-            if (!ConsentAuthorizationDetails.TryRead(WrapAsPayload(document.RootElement), out var consentId) || consentId is null)
-            {
-                return (null, InvalidAuthorizationDetails("authorization_details must hold exactly one eligibility-check entry with a consent_id (RFC 9396 section 2)."));
-            }
+            return (null, InvalidAuthorizationDetails("authorization_details is not JSON whose strings are all well-formed Unicode (RFC 9396 section 2, RFC 8259 section 8.2)."));
+        }
 
-            return (consentId, null);
-        }
-        catch (JsonException)
+        if (!ConsentAuthorizationDetails.TryRead(WrapAsPayload(document.RootElement), out var consentId) || consentId is null)
         {
-            return (null, InvalidAuthorizationDetails("authorization_details is not JSON (RFC 9396 section 2)."));
+            return (null, InvalidAuthorizationDetails("authorization_details must hold exactly one eligibility-check entry with a consent_id (RFC 9396 section 2)."));
         }
+
+        return (consentId, null);
     }
 
     private static JsonElement WrapAsPayload(JsonElement details)

@@ -21,51 +21,70 @@ namespace EligibilityGateway.Authorization;
 /// code), so Redis never holds a usable request URI or code, nor anything personal. Values are sealed with
 /// AES-256-GCM under a key derived (HKDF) from the cache encryption key, with the Redis key as associated data, so a
 /// value copied to another key does not open: a <see cref="SealedEnvelope"/> of version 1 holding UTF-8 JSON.
-/// The calls are synchronous because the stores' callers are (the consent page, PAR, the code exchange); each is one
-/// round trip on loopback or a LAN, bounded by <see cref="CacheOptions.OperationTimeout"/>, on low-rate paths.
+/// <para>
+/// The request paths (PAR, the consent page, the code exchange) use it asynchronously, through
+/// <see cref="DatabaseAsync"/> and <see cref="Bounded{T}"/>. StackExchange.Redis 1.2.6 reads Redis's answers with
+/// callbacks on the thread pool; a synchronous call blocks a pool thread until its answer has been read, so a handful
+/// of concurrent requests blocked that way starved the very callbacks they waited for, and calls timed out with their
+/// answers already in the socket. An awaited call holds no thread while it waits. The synchronous <see cref="Database"/> remains for callers whose interface is synchronous
+/// (the data-protection key ring, the federated citizens, the revocation channel), off the request hot path.
+/// </para>
 /// </remarks>
 internal sealed class SharedAuthorizationState : IDisposable
 {
     private const byte FormatVersion = 1;
 
-    private readonly Lazy<ConnectionMultiplexer> connection;
+    private readonly Lazy<Task<ConnectionMultiplexer>> connection;
+    private readonly IOptions<CacheOptions> options;
+    private readonly TimeProvider timeProvider;
     private readonly byte[] sealingKey;
 
-    public SharedAuthorizationState(IConfiguration configuration, IOptions<CacheOptions> options, KeyRing keyRing)
+    public SharedAuthorizationState(IConfiguration configuration, IOptions<CacheOptions> options, KeyRing keyRing, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(keyRing);
+        ArgumentNullException.ThrowIfNull(timeProvider);
 
         // Read from configuration rather than the validated options: ASP.NET Core asks for the data-protection options
         // (and so for this) while the application is built, before start-up validation reports a bad Cache section
         // with its own message. The connection itself uses the validated options.
         IsEnabled = !string.IsNullOrWhiteSpace(configuration.GetSection(CacheOptions.SectionName)[nameof(CacheOptions.Redis)]);
+        this.options = options;
+        this.timeProvider = timeProvider;
         sealingKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, keyRing.CacheEncryptionKey, 32, salt: [], info: "eligibility-gateway/authorization-state/v1"u8.ToArray());
-        connection = new Lazy<ConnectionMultiplexer>(
-            () =>
-            {
-                var settings = options.Value;
-                var redis = ConfigurationOptions.Parse(settings.Redis!);
-                redis.AbortOnConnectFail = false;
-                redis.ConnectTimeout = (int)settings.ConnectTimeout.TotalMilliseconds;
-                redis.SyncTimeout = (int)Math.Max(settings.OperationTimeout.TotalMilliseconds, 1000);
-                redis.ResponseTimeout = redis.SyncTimeout;
-                redis.ReconnectRetryPolicy = new LinearRetry(redis.ConnectTimeout);
-                redis.KeepAlive = 5;
-                redis.ClientName = "eligibility-gateway-authorization";
-                return ConnectionMultiplexer.Connect(redis);
-            },
-            LazyThreadSafetyMode.ExecutionAndPublication);
+        connection = new Lazy<Task<ConnectionMultiplexer>>(ConnectAsync, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>True when <c>Cache:Redis</c> is set: several replicas may share this state.</summary>
     public bool IsEnabled { get; }
 
-    public IDatabase Database => connection.Value.GetDatabase();
+    /// <summary>How long one command may take: <see cref="CacheOptions.OperationTimeout"/>, at least a second.</summary>
+    public TimeSpan OperationTimeout => TimeSpan.FromMilliseconds(Math.Max(options.Value.OperationTimeout.TotalMilliseconds, 1000));
 
-    /// <summary>The shared connection (commands and, on its own socket, pub/sub).</summary>
-    public ConnectionMultiplexer Multiplexer => connection.Value;
+    /// <summary>For synchronous callers only; the request paths use <see cref="DatabaseAsync"/>.</summary>
+    public IDatabase Database => Multiplexer.GetDatabase();
+
+    /// <summary>The shared connection (commands and, on its own socket, pub/sub), waiting for the first connect if need be.</summary>
+    public ConnectionMultiplexer Multiplexer => connection.Value.GetAwaiter().GetResult();
+
+    /// <summary>The database, once the first connect (at most <see cref="CacheOptions.ConnectTimeout"/>) has completed, without blocking a thread.</summary>
+    public async ValueTask<IDatabase> DatabaseAsync() => (await connection.Value.ConfigureAwait(false)).GetDatabase();
+
+    /// <summary>
+    /// Waits for <paramref name="operation"/> at most <see cref="OperationTimeout"/> (a <see cref="TimeoutException"/>
+    /// after): StackExchange.Redis 1.x does not time out asynchronous commands itself.
+    /// </summary>
+    public Task<T> Bounded<T>(Task<T> operation, CancellationToken cancellationToken)
+    {
+        if (!operation.IsCompleted)
+        {
+            // A command abandoned by the timeout may still fail later; observe it so that it is no unobserved exception.
+            _ = operation.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        return operation.WaitAsync(OperationTimeout, timeProvider, cancellationToken);
+    }
 
     /// <summary>The Redis key of a record of <paramref name="kind"/> found by <paramref name="secret"/>.</summary>
     public static string Key(string kind, string secret) =>
@@ -96,63 +115,104 @@ internal sealed class SharedAuthorizationState : IDisposable
     /// Atomically reads and deletes a key (Redis 6.2 <c>GETDEL</c>, which StackExchange.Redis 1.2.6 has no method for,
     /// as a script): of two replicas taking the same single-use record, exactly one gets it.
     /// </summary>
-    public RedisValue TakeValue(string key) =>
-        (RedisValue)Database.ScriptEvaluate("local v = redis.call('GET', KEYS[1]) if v then redis.call('DEL', KEYS[1]) end return v", [key]);
+    public async Task<RedisValue> TakeValueAsync(string key, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync().ConfigureAwait(false);
+        return (RedisValue)await Bounded(database.ScriptEvaluateAsync(TakeScript, [key]), cancellationToken).ConfigureAwait(false);
+    }
+
+    private const string TakeScript = "local v = redis.call('GET', KEYS[1]) if v then redis.call('DEL', KEYS[1]) end return v";
 
     public void Dispose()
     {
         if (connection.IsValueCreated)
         {
-            connection.Value.Dispose();
+            // A connect still under way is closed when it completes.
+            _ = connection.Value.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
+    }
+
+    private async Task<ConnectionMultiplexer> ConnectAsync()
+    {
+        var settings = options.Value;
+        var redis = ConfigurationOptions.Parse(settings.Redis!);
+        redis.AbortOnConnectFail = false;
+        redis.ConnectTimeout = (int)settings.ConnectTimeout.TotalMilliseconds;
+        redis.SyncTimeout = (int)OperationTimeout.TotalMilliseconds;
+        redis.ResponseTimeout = redis.SyncTimeout;
+        redis.ReconnectRetryPolicy = new LinearRetry(redis.ConnectTimeout);
+        redis.KeepAlive = 5;
+        redis.ClientName = "eligibility-gateway-authorization";
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis).ConfigureAwait(false);
+
+        // 1.x completes every async command on one dedicated thread, in order, unless told otherwise: a request's
+        // continuation would then run on that thread, and everything after it wait. The commands here are independent.
+#pragma warning disable CS0618 // Obsolete in 2.x, where ordering was dropped altogether; it is how 1.2.6 is tuned.
+        multiplexer.PreserveAsyncOrder = false;
+#pragma warning restore CS0618
+        return multiplexer;
     }
 }
 
 /// <summary>
 /// <see cref="IPendingAuthorizationStore"/> in Redis, so that a request pushed to one replica can be authorised on
-/// another: <c>SET NX PX</c> to add, an atomic get-and-delete to take (RFC 9126 §4: single use across replicas).
+/// another: <c>SET NX PX</c> to add, an atomic get-and-delete to take (RFC 9126 §4: single use across replicas). Every
+/// command is awaited, bounded by <see cref="SharedAuthorizationState.OperationTimeout"/>.
 /// </summary>
 internal sealed class RedisPendingAuthorizationStore(SharedAuthorizationState state, TimeProvider timeProvider, ILogger<RedisPendingAuthorizationStore> logger) : IPendingAuthorizationStore
 {
-    public bool TryAdd(PendingAuthorization pending)
+    public ValueTask<PendingAuthorizationAdd> TryAddAsync(PendingAuthorization pending, CancellationToken cancellationToken)
     {
+        // A request URI is 256 random bits, so SET NX fails only if one repeats; that is no reason to tell the client
+        // the store is full. Redis's own limit (maxmemory) answers an error, which is Unavailable like a timeout.
         var key = SharedAuthorizationState.Key("par", pending.RequestUri);
-        return Guard(() => state.Database.StringSet(key, state.Seal(key, pending), Ttl(pending.ExpiresAt), When.NotExists), false);
+        return GuardAsync(
+            async database => await state.Bounded(database.StringSetAsync(key, state.Seal(key, pending), Ttl(pending.ExpiresAt), When.NotExists), cancellationToken).ConfigureAwait(false)
+                ? PendingAuthorizationAdd.Added
+                : PendingAuthorizationAdd.Unavailable,
+            PendingAuthorizationAdd.Unavailable);
     }
 
-    public PendingAuthorization? Find(string requestUri, DateTimeOffset now)
+    public ValueTask<PendingAuthorization?> FindAsync(string requestUri, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var key = SharedAuthorizationState.Key("par", requestUri);
-        return Guard(() => state.Unseal<PendingAuthorization>(key, state.Database.StringGet(key)) is { } found && found.ExpiresAt > now && found.RequestUri == requestUri ? found : null, null);
+        return GuardAsync(
+            async database => Live(state.Unseal<PendingAuthorization>(key, await state.Bounded(database.StringGetAsync(key), cancellationToken).ConfigureAwait(false)), requestUri, now),
+            null);
     }
 
-    public PendingAuthorization? TryTake(string requestUri, DateTimeOffset now)
+    public ValueTask<PendingAuthorization?> TryTakeAsync(string requestUri, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var key = SharedAuthorizationState.Key("par", requestUri);
-        return Guard(() => state.Unseal<PendingAuthorization>(key, state.TakeValue(key)) is { } found && found.ExpiresAt > now && found.RequestUri == requestUri ? found : null, null);
+        return GuardAsync(async _ => Live(state.Unseal<PendingAuthorization>(key, await state.TakeValueAsync(key, cancellationToken).ConfigureAwait(false)), requestUri, now), null);
     }
 
-    public void AddDecision(string requestUri, AuthorizationDecision decision)
+    public async ValueTask AddDecisionAsync(string requestUri, AuthorizationDecision decision, CancellationToken cancellationToken)
     {
         var key = SharedAuthorizationState.Key("par-decision", requestUri);
-        Guard(() => state.Database.StringSet(key, state.Seal(key, decision), Ttl(decision.ExpiresAt)), false);
+        await GuardAsync(async database => await state.Bounded(database.StringSetAsync(key, state.Seal(key, decision), Ttl(decision.ExpiresAt)), cancellationToken).ConfigureAwait(false), false).ConfigureAwait(false);
     }
 
-    public AuthorizationDecision? TakeDecision(string requestUri, DateTimeOffset now)
+    public ValueTask<AuthorizationDecision?> TakeDecisionAsync(string requestUri, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var key = SharedAuthorizationState.Key("par-decision", requestUri);
-        return Guard(() => state.Unseal<AuthorizationDecision>(key, state.TakeValue(key)) is { } decision && decision.ExpiresAt > now ? decision : null, null);
+        return GuardAsync(
+            async _ => state.Unseal<AuthorizationDecision>(key, await state.TakeValueAsync(key, cancellationToken).ConfigureAwait(false)) is { } decision && decision.ExpiresAt > now ? decision : null,
+            null);
     }
+
+    private static PendingAuthorization? Live(PendingAuthorization? found, string requestUri, DateTimeOffset now) =>
+        found is not null && found.ExpiresAt > now && found.RequestUri == requestUri ? found : null;
 
     private TimeSpan Ttl(DateTimeOffset expiresAt) => Max(expiresAt - timeProvider.GetUtcNow(), TimeSpan.FromSeconds(1));
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
-    private T Guard<T>(Func<T> operation, T unavailable)
+    private async ValueTask<T> GuardAsync<T>(Func<IDatabase, Task<T>> operation, T unavailable)
     {
         try
         {
-            return operation();
+            return await operation(await state.DatabaseAsync().ConfigureAwait(false)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -166,17 +226,21 @@ internal sealed class RedisPendingAuthorizationStore(SharedAuthorizationState st
 /// <see cref="IAuthorizationCodeStore"/> in Redis: a code issued on one replica is redeemed on any, exactly once. The
 /// grant is sealed under the code's hash; redemption is <c>SET NX</c> of a marker beside it, which only one replica
 /// can win; the families a code started are a set beside it, so that a replay on any replica learns what to revoke.
+/// Every command is awaited, bounded by <see cref="SharedAuthorizationState.OperationTimeout"/>.
 /// </summary>
 internal sealed class RedisAuthorizationCodeStore(SharedAuthorizationState state, TimeProvider timeProvider, ILogger<RedisAuthorizationCodeStore> logger) : IAuthorizationCodeStore
 {
-    public string? Issue(Func<DateTimeOffset, AuthorizationCodeGrant> grant)
+    private static readonly TimeSpan Kept = AuthorizationCodeStore.Lifetime + AuthorizationCodeStore.Retention;
+
+    public async ValueTask<string?> IssueAsync(Func<DateTimeOffset, AuthorizationCodeGrant> grant, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
         var code = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         var key = SharedAuthorizationState.Key("code", code);
         try
         {
-            return state.Database.StringSet(key, state.Seal(key, grant(now + AuthorizationCodeStore.Lifetime)), AuthorizationCodeStore.Lifetime + AuthorizationCodeStore.Retention, When.NotExists)
+            var database = await state.DatabaseAsync().ConfigureAwait(false);
+            return await state.Bounded(database.StringSetAsync(key, state.Seal(key, grant(now + AuthorizationCodeStore.Lifetime)), Kept, When.NotExists), cancellationToken).ConfigureAwait(false)
                 ? code
                 : null;
         }
@@ -187,13 +251,13 @@ internal sealed class RedisAuthorizationCodeStore(SharedAuthorizationState state
         }
     }
 
-    public CodeRedemption Redeem(string code)
+    public async ValueTask<CodeRedemption> RedeemAsync(string code, CancellationToken cancellationToken)
     {
         var key = SharedAuthorizationState.Key("code", code);
         try
         {
-            var database = state.Database;
-            if (state.Unseal<AuthorizationCodeGrant>(key, database.StringGet(key)) is not { } grant)
+            var database = await state.DatabaseAsync().ConfigureAwait(false);
+            if (state.Unseal<AuthorizationCodeGrant>(key, await state.Bounded(database.StringGetAsync(key), cancellationToken).ConfigureAwait(false)) is not { } grant)
             {
                 return new CodeRedemption.Refused([]);
             }
@@ -201,13 +265,15 @@ internal sealed class RedisAuthorizationCodeStore(SharedAuthorizationState state
             var redeemed = key + ":redeemed";
             if (grant.ExpiresAt <= timeProvider.GetUtcNow())
             {
-                return database.KeyExists(redeemed) ? new CodeRedemption.Refused(Families(database, key)) : new CodeRedemption.Refused([]);
+                return await state.Bounded(database.KeyExistsAsync(redeemed), cancellationToken).ConfigureAwait(false)
+                    ? new CodeRedemption.Refused(await FamiliesAsync(database, key, cancellationToken).ConfigureAwait(false))
+                    : new CodeRedemption.Refused([]);
             }
 
             // Of every replica redeeming this code, exactly one sets the marker.
-            return database.StringSet(redeemed, "1", AuthorizationCodeStore.Lifetime + AuthorizationCodeStore.Retention, When.NotExists)
+            return await state.Bounded(database.StringSetAsync(redeemed, "1", Kept, When.NotExists), cancellationToken).ConfigureAwait(false)
                 ? new CodeRedemption.Redeemed(grant)
-                : new CodeRedemption.Refused(Families(database, key));
+                : new CodeRedemption.Refused(await FamiliesAsync(database, key, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -216,14 +282,14 @@ internal sealed class RedisAuthorizationCodeStore(SharedAuthorizationState state
         }
     }
 
-    public void RecordIssued(string code, string familyId)
+    public async ValueTask RecordIssuedAsync(string code, string familyId, CancellationToken cancellationToken)
     {
         var families = SharedAuthorizationState.Key("code", code) + ":families";
         try
         {
-            var database = state.Database;
-            database.SetAdd(families, familyId);
-            database.KeyExpire(families, AuthorizationCodeStore.Lifetime + AuthorizationCodeStore.Retention);
+            var database = await state.DatabaseAsync().ConfigureAwait(false);
+            await state.Bounded(database.SetAddAsync(families, familyId), cancellationToken).ConfigureAwait(false);
+            await state.Bounded(database.KeyExpireAsync(families, Kept), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -231,6 +297,6 @@ internal sealed class RedisAuthorizationCodeStore(SharedAuthorizationState state
         }
     }
 
-    private static ImmutableArray<string> Families(IDatabase database, string key) =>
-        [.. database.SetMembers(key + ":families").Select(v => (string)v!)];
+    private async Task<ImmutableArray<string>> FamiliesAsync(IDatabase database, string key, CancellationToken cancellationToken) =>
+        [.. (await state.Bounded(database.SetMembersAsync(key + ":families"), cancellationToken).ConfigureAwait(false)).Select(v => (string)v!)];
 }

@@ -100,7 +100,7 @@ internal sealed class TokenEndpoint(
 
         // Every token the code leads to is of one family, so that a replay of the code revokes them all.
         var familyId = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-        codeExchange.RecordIssued(request, familyId);
+        await codeExchange.RecordIssuedAsync(request, familyId, context.RequestAborted);
         await IssueConsentBoundAsync(context, client, method, AuthorizationCodeExchange.Grant, grant.Scopes, grant.Scopes, grant.Subject, consent!, familyId, grant);
     }
 

@@ -1,16 +1,13 @@
 using System.Text.Json;
 using EligibilityGateway.Consents;
-using EligibilityGateway.Pages;
 using EligibilityGateway.TrustFramework;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 
 namespace EligibilityGateway.Authorization;
 
 /// <summary>
-/// Introspection (RFC 7662), revocation (RFC 7009), userinfo (OIDC Core §5.3) and end-session (OIDC RP-Initiated
-/// Logout 1.0 §2) for the tokens of the authorization-code flow.
+/// Introspection (RFC 7662), revocation (RFC 7009) and userinfo (OIDC Core §5.3) for the tokens of the
+/// authorization-code flow. End-session (OIDC RP-Initiated Logout 1.0) is a page: <c>Pages/EndSession.cshtml</c>.
 /// </summary>
 internal sealed class TokenManagementEndpoints(
     ClientAuthenticator clientAuthenticator,
@@ -91,27 +88,6 @@ internal sealed class TokenManagementEndpoints(
 
         context.Response.ContentType = "application/json";
         await JsonSerializer.SerializeAsync(context.Response.Body, new UserInfoResponse(validated.Subject), AuthorizationJsonContext.Default.UserInfoResponse, context.RequestAborted);
-    }
-
-    /// <summary>
-    /// <c>GET /connect/endsession</c> (OIDC RP-Initiated Logout 1.0 §2): signs the citizen out of the pages, then
-    /// redirects to <c>post_logout_redirect_uri</c> when it is exactly a redirect URI registered by the council named
-    /// in <c>client_id</c> (with <c>state</c>), else to the start page.
-    /// </summary>
-    public async Task EndSessionAsync(HttpContext context)
-    {
-        await context.SignOutAsync(PageAuthentication.SchemeName);
-        var query = context.Request.Query;
-        var target = "/";
-        if (query["post_logout_redirect_uri"] is { Count: 1 } requested && query["client_id"] is { Count: 1 } clientId
-            && monitor.Current.TryGetCouncilByClientId(clientId[0]!, out var council)
-            && council.RedirectUris.FirstOrDefault(u => string.Equals(u.OriginalString, requested[0], StringComparison.Ordinal)) is { } registered)
-        {
-            target = query["state"] is { Count: 1 } state ? QueryHelpers.AddQueryString(registered.OriginalString, "state", state[0]!) : registered.OriginalString;
-        }
-
-        SetNoStore(context.Response);
-        context.Response.Redirect(target);
     }
 
     private async Task<IntrospectionResponse?> ActiveAsync(string token, string clientId, CancellationToken cancellationToken)

@@ -101,6 +101,14 @@ internal sealed class TokenRequest
                 return (null, OAuthError.InvalidRequest($"The parameter '{Printable(name)}' is repeated (RFC 6749 section 3.2)."));
             }
 
+            // A value flows on into JSON, URLs and tokens, which all need Unicode text: an unpaired surrogate makes
+            // Uri.EscapeDataString and UTF-8 encoders throw. UTF-8 form decoding never yields one (an invalid sequence
+            // stays percent-encoded or becomes U+FFFD), so this holds the rule for every reader rather than trust it.
+            if (!IsWellFormed(name) || !IsWellFormed(values[0]))
+            {
+                return (null, OAuthError.InvalidRequest($"The parameter '{Printable(name)}' is not well-formed Unicode text."));
+            }
+
             if (!string.IsNullOrEmpty(values[0]))
             {
                 parameters[name] = values[0]!;
@@ -109,6 +117,24 @@ internal sealed class TokenRequest
 
         var authorization = request.Headers.Authorization.Count == 1 ? request.Headers.Authorization[0] : null;
         return (new TokenRequest(parameters, authorization, request.HttpContext.Connection.RemoteIpAddress), null);
+    }
+
+    /// <summary>True unless <paramref name="text"/> holds an unpaired UTF-16 surrogate.</summary>
+    public static bool IsWellFormed(ReadOnlySpan<char> text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool IsFormUrlEncoded(string? contentType) =>

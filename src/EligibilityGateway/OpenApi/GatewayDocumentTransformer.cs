@@ -257,7 +257,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                         + "`unauthorized_client` (not a council, or the framework is outside its effective dates).",
                         [OAuthErrorCodes.InvalidRequest, OAuthErrorCodes.UnsupportedResponseType, OAuthErrorCodes.InvalidScope, OAuthErrorCodes.InvalidAuthorizationDetails, OAuthErrorCodes.UnauthorizedClient]),
                     ["401"] = WithBasicChallenge(OAuthErrorResponse(document, "`invalid_client`, as at the token endpoint.", [OAuthErrorCodes.InvalidClient])),
-                    ["503"] = OAuthErrorResponse(document, "`temporarily_unavailable`: too many requests are pending.", [OAuthErrorCodes.TemporarilyUnavailable]),
+                    ["503"] = OAuthErrorResponse(document, "`temporarily_unavailable`: too many requests are pending, or the store of pending requests could not be used (the request was not stored).", [OAuthErrorCodes.TemporarilyUnavailable]),
                 },
             },
         },
@@ -394,17 +394,46 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                 OperationId = "EndSession",
                 Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
                 Summary = "Sign the citizen out (OpenID Connect RP-Initiated Logout 1.0)",
-                Description = "Ends the citizen's page session, then redirects to `post_logout_redirect_uri` (with `state`) when it is exactly one of the "
-                    + "redirect URIs registered by the council in `client_id`, and to the start page otherwise.",
+                Description = "With an `id_token_hint` this gateway issued to a council (and to the council in `client_id`, when sent) for the citizen "
+                    + "signed in: ends the page session at once. Any other request signs nobody out but shows a page asking *Do you want to sign out?*, "
+                    + "whose form posts back here (§2: the OP must ask). After signing out, or with nobody signed in, redirects to "
+                    + "`post_logout_redirect_uri` (with `state`) only when a valid hint names the council and the URI is exactly one it registered, "
+                    + "else to the start page.",
                 Parameters =
                 [
+                    new OpenApiParameter { Name = "id_token_hint", In = ParameterLocation.Query, Schema = Schemas.String("An ID token from `POST /connect/token`; one past its `exp` is accepted.") },
                     new OpenApiParameter { Name = "client_id", In = ParameterLocation.Query, Schema = Schemas.String() },
                     new OpenApiParameter { Name = "post_logout_redirect_uri", In = ParameterLocation.Query, Schema = Schemas.String(format: "uri") },
                     new OpenApiParameter { Name = "state", In = ParameterLocation.Query, Schema = Schemas.String() },
                 ],
                 Responses = new OpenApiResponses
                 {
-                    ["302"] = new OpenApiResponse { Description = "Signed out; to the registered URI or `/`." },
+                    ["200"] = new OpenApiResponse { Description = "Nobody signed out: the page asking the citizen to confirm.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
+                    ["302"] = new OpenApiResponse { Description = "Signed out, or nobody was signed in; to the registered URI or `/`." },
+                },
+            },
+            [HttpMethod.Post] = new OpenApiOperation
+            {
+                OperationId = "ConfirmEndSession",
+                Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
+                Summary = "The citizen confirms signing out",
+                Description = "The confirmation page's form, with its antiforgery token and the parameters of the `GET`. Ends the page session and "
+                    + "answers 303 to the same `GET`, which then redirects as it does for nobody signed in.",
+                RequestBody = FormBody(Schemas.ClosedObject(
+                    "The confirmation form.",
+                    ["__RequestVerificationToken"],
+                    new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["__RequestVerificationToken"] = Schemas.String("The antiforgery token of the confirmation page."),
+                        ["id_token_hint"] = Schemas.String(),
+                        ["client_id"] = Schemas.String(),
+                        ["post_logout_redirect_uri"] = Schemas.String(format: "uri"),
+                        ["state"] = Schemas.String(),
+                    })),
+                Responses = new OpenApiResponses
+                {
+                    ["303"] = new OpenApiResponse { Description = "Signed out; to `GET /connect/endsession` with the same parameters." },
+                    ["400"] = new OpenApiResponse { Description = "No antiforgery token, or another browser's: an error page, and nobody is signed out.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
                 },
             },
         },
@@ -443,10 +472,11 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                 OperationId = "Authorize",
                 Tags = new HashSet<OpenApiTagReference> { new(AuthorizationServerTag, document) },
                 Summary = "The authorization endpoint: the citizen's consent page (RFC 6749 §4.1.1, RFC 9126 §4)",
-                Description = "Opened in the citizen's browser with only `client_id` and `request_uri`. Signed out → 302 to `/sign-in`. Signed in as a "
+                Description = "Opened in the citizen's browser with only `client_id` and `request_uri`. Checked first, signed in or not: any other "
+                    + "parameter, a `client_id` that is not a council, or a `request_uri` that is unknown, expired, used or another client's, gives an "
+                    + "error page (400), never a redirect. Then, signed out → 302 to `/sign-in` (the request stays usable for the return). Signed in as a "
                     + "citizen → the consent page (HTML) with Allow and Deny. Its form answers 303 to `/connect/authorize/continue`, which redirects to the "
-                    + "council's `redirect_uri` with `code` (or `error=access_denied`), `state` and `iss` (RFC 9207). Any other parameter, or a "
-                    + "`request_uri` that is unknown, expired, used or another client's, gives an error page (400), never a redirect.",
+                    + "council's `redirect_uri` with `code` (or `error=access_denied`), `state` and `iss` (RFC 9207).",
                 Parameters =
                 [
                     new OpenApiParameter { Name = "client_id", In = ParameterLocation.Query, Required = true, Schema = Schemas.String() },
@@ -455,7 +485,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                 Responses = new OpenApiResponses
                 {
                     ["200"] = new OpenApiResponse { Description = "The consent page.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
-                    ["302"] = new OpenApiResponse { Description = "Not signed in: to `/sign-in` with `returnUrl`." },
+                    ["302"] = new OpenApiResponse { Description = "A usable request, nobody signed in: to `/sign-in` with `returnUrl`." },
                     ["400"] = new OpenApiResponse { Description = "An error page: the request cannot be used.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
                     ["403"] = new OpenApiResponse { Description = "Signed in as someone who is not a citizen.", Content = new Dictionary<string, OpenApiMediaType> { ["text/html"] = new() } },
                 },

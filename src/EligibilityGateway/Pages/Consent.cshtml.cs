@@ -15,13 +15,17 @@ namespace EligibilityGateway.Pages;
 /// <summary>
 /// <c>/connect/authorize</c> (RFC 6749 §4.1.1 with RFC 9126 §4): the authorization endpoint is the consent page.
 /// GET takes only <c>client_id</c> and <c>request_uri</c> (everything else was pushed); a request that cannot be
-/// used is an error page, never a redirect, because its redirect URI cannot be trusted then. POST is the citizen's
-/// Allow or Deny: the pushed request is taken (single use), the consent authorised or rejected, and the browser
-/// sent with a 303 to <c>/connect/authorize/continue</c>, which redirects to the council (see the README on
-/// <c>form-action</c>).
+/// used is an error page, never a redirect, because its redirect URI cannot be trusted then. The request is checked
+/// <b>before</b> anyone is asked to sign in (RFC 6749 §4.1.2.1: an invalid client or request is told to the resource
+/// owner, not redirected), so nobody signs in only to be refused; the check only reads the pushed request, which stays
+/// there for the GET that follows the sign-in. Then a signed-out person is sent to sign in and anyone but a citizen
+/// gets the 403 page (the <c>citizen</c> policy, applied here rather than by an attribute, which would run first).
+/// POST is the citizen's Allow or Deny: the pushed request is taken (single use), the consent authorised or
+/// rejected, and the browser sent with a 303 to <c>/connect/authorize/continue</c>, which redirects to the council
+/// (see the README on <c>form-action</c>).
 /// </summary>
-[Authorize(Policy = PagePolicies.Citizen)]
 internal sealed class ConsentPageModel(
+    IAuthorizationService authorization,
     IPendingAuthorizationStore requests,
     IAuthorizationCodeStore codes,
     ConsentService consents,
@@ -59,11 +63,17 @@ internal sealed class ConsentPageModel(
             return ProblemPages.Result(UnusableRequest);
         }
 
+        // Read, not taken: a valid request_uri must still be there after the sign-in this may lead to.
         var now = timeProvider.GetUtcNow();
-        if (FindRequest(now) is not { } pending || await consents.FindAsync(pending.ConsentId, HttpContext.RequestAborted) is not { } consent
+        if (await FindRequestAsync(now) is not { } pending || await consents.FindAsync(pending.ConsentId, HttpContext.RequestAborted) is not { } consent
             || consent.StatusAt(now) != ConsentStatus.AwaitingAuthorisation)
         {
             return ProblemPages.Result(UnusableRequest);
+        }
+
+        if (await RequireCitizenAsync() is { } signInOrForbid)
+        {
+            return signInOrForbid;
         }
 
         Describe(consent);
@@ -72,14 +82,19 @@ internal sealed class ConsentPageModel(
 
     public async Task<IActionResult> OnPostAsync([FromForm(Name = "decision")] string? decision)
     {
+        if (await RequireCitizenAsync() is { } signInOrForbid)
+        {
+            return signInOrForbid;
+        }
+
         var now = timeProvider.GetUtcNow();
-        if (decision is not (AllowDecision or DenyDecision) || FindRequest(now) is null)
+        if (decision is not (AllowDecision or DenyDecision) || await FindRequestAsync(now) is null)
         {
             return ProblemPages.Result(UnusableRequest);
         }
 
         // RFC 9126 §4: the request_uri is used once; a second press or a second tab finds it gone.
-        if (requests.TryTake(RequestUri()!, now) is not { } pending)
+        if (await requests.TryTakeAsync(RequestUri()!, now, HttpContext.RequestAborted) is not { } pending)
         {
             return ProblemPages.Result(UnusableRequest);
         }
@@ -89,7 +104,7 @@ internal sealed class ConsentPageModel(
         var parameters = new Dictionary<string, string?>(StringComparer.Ordinal);
         if (decision == AllowDecision
             && await consents.AuthoriseAsync(pending.ConsentId, citizen.Identity, citizen.Subject, cancellationToken) is ConsentChange.Made { Consent: var authorised }
-            && codes.Issue(expires => new AuthorizationCodeGrant(pending.ClientId, pending.RedirectUri, pending.CodeChallenge, pending.Scopes, pending.ConsentId, PairwiseSubject(pending.ClientId, authorised), expires, pending.Nonce)) is { } code)
+            && await codes.IssueAsync(expires => new AuthorizationCodeGrant(pending.ClientId, pending.RedirectUri, pending.CodeChallenge, pending.Scopes, pending.ConsentId, PairwiseSubject(pending.ClientId, authorised), expires, pending.Nonce), cancellationToken) is { } code)
         {
             parameters["code"] = code;
         }
@@ -108,7 +123,7 @@ internal sealed class ConsentPageModel(
         // RFC 9207 §2: iss tells the council which server answered, against mix-up attacks.
         parameters["iss"] = issuer.Value;
         var location = QueryHelpers.AddQueryString(pending.RedirectUri.OriginalString, parameters.Where(p => p.Value is not null));
-        requests.AddDecision(pending.RequestUri, new AuthorizationDecision(new Uri(location), citizen.Subject, now + DecisionLifetime));
+        await requests.AddDecisionAsync(pending.RequestUri, new AuthorizationDecision(new Uri(location), citizen.Subject, now + DecisionLifetime), cancellationToken);
 
         // RFC 9110 §15.4.4: 303 makes the browser GET the next address, which is ours, so form-action 'self' holds.
         Response.Headers.Location = QueryHelpers.AddQueryString(ConsentContinueModel.Path, PushedAuthorizationEndpoint.Parameters.RequestUri, pending.RequestUri);
@@ -120,15 +135,28 @@ internal sealed class ConsentPageModel(
     /// client id and the consent's subject reference — itself a keyed HMAC of the identity — so never an NI number,
     /// the same for one citizen at one council, and unlinkable between councils.
     /// </summary>
-    internal static string PairwiseSubject(string clientId, Consent consent) =>
-        Base64UrlEncoder.Encode(SHA256.HashData(Encoding.UTF8.GetBytes(clientId + "\n" + consent.SubjectReference)));
+    internal static string PairwiseSubject(string clientId, Consent consent) => PairwiseSubject(clientId, consent.SubjectReference);
+
+    /// <summary>The pairwise identifier of the citizen whose subject reference is <paramref name="subjectReference"/>, for the council <paramref name="clientId"/>.</summary>
+    internal static string PairwiseSubject(string clientId, string? subjectReference) =>
+        Base64UrlEncoder.Encode(SHA256.HashData(Encoding.UTF8.GetBytes(clientId + "\n" + subjectReference)));
+
+    /// <summary>The <c>citizen</c> policy: null when it holds; else a sign-in redirect (nobody signed in) or the 403 page.</summary>
+    private async Task<IActionResult?> RequireCitizenAsync() =>
+        (await authorization.AuthorizeAsync(User, PagePolicies.Citizen)).Succeeded ? null
+        : HttpContext.GetSignedInPerson() is null ? Challenge(PageAuthentication.SchemeName)
+        : Forbid(PageAuthentication.SchemeName);
 
     private string? RequestUri() => Request.Query[PushedAuthorizationEndpoint.Parameters.RequestUri].Count == 1 ? Request.Query[PushedAuthorizationEndpoint.Parameters.RequestUri][0] : null;
 
-    /// <summary>The pushed request named by the query, if it is live and was pushed by the client the query names.</summary>
-    private PendingAuthorization? FindRequest(DateTimeOffset now) =>
-        RequestUri() is { } requestUri && requests.Find(requestUri, now) is { } pending
+    /// <summary>
+    /// The pushed request named by the query, if it is live, was pushed by the client the query names, and that client
+    /// is still a council of the framework in force. Only reads the store.
+    /// </summary>
+    private async Task<PendingAuthorization?> FindRequestAsync(DateTimeOffset now) =>
+        RequestUri() is { } requestUri && await requests.FindAsync(requestUri, now, HttpContext.RequestAborted) is { } pending
         && string.Equals(Request.Query[PushedAuthorizationEndpoint.Parameters.ClientId].ToString(), pending.ClientId, StringComparison.Ordinal)
+        && monitor.Current.TryGetCouncilByClientId(pending.ClientId, out _)
             ? pending
             : null;
 

@@ -15,10 +15,10 @@ internal sealed class ConsentContinueModel(IPendingAuthorizationStore requests, 
 {
     public const string Path = AuthorizationServerPaths.AuthorizeContinue;
 
-    public IActionResult OnGet([FromQuery(Name = "request_uri")] string? requestUri)
+    public async Task<IActionResult> OnGetAsync([FromQuery(Name = "request_uri")] string? requestUri)
     {
         var citizen = HttpContext.GetSignedInPerson()!;
-        if (requestUri is null || requests.TakeDecision(requestUri, timeProvider.GetUtcNow()) is not { } decision
+        if (requestUri is null || await requests.TakeDecisionAsync(requestUri, timeProvider.GetUtcNow(), HttpContext.RequestAborted) is not { } decision
             || !string.Equals(decision.CitizenSubject, citizen.Subject, StringComparison.Ordinal))
         {
             return ProblemPages.Result(new ProblemPage(

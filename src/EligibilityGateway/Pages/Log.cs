@@ -18,6 +18,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Page sign-out by a person with role {Role}")]
     public static partial void SignedOut(ILogger logger, string role);
 
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "End-session request without a valid id_token_hint for the signed-in person ({Reason}); the person is asked whether to sign out")]
+    public static partial void EndSessionConfirmationAsked(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Page sign-out of a citizen at the request of council {ClientId}, with an id_token_hint for them (OpenID Connect RP-Initiated Logout)")]
+    public static partial void SignedOutByCouncil(ILogger logger, string clientId);
+
     [LoggerMessage(EventId = 2020, Level = LogLevel.Debug, Message = "Federated sign-in started: the citizen is sent to the identity provider")]
     public static partial void FederatedSignInStarted(ILogger logger);
 

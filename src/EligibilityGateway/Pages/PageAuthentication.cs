@@ -55,6 +55,16 @@ internal static class PageAuthentication
     }
 
     /// <summary>
+    /// Ends <paramref name="person"/>'s page session, and forgets a federated citizen's identity with it: it is kept no
+    /// longer than their session.
+    /// </summary>
+    public static async Task SignOutAsync(HttpContext context, Person person)
+    {
+        await context.SignOutAsync(SchemeName);
+        context.RequestServices.GetService<FederatedCitizens>()?.Forget(person.Subject);
+    }
+
+    /// <summary>
     /// Re-reads the person on every request: a session whose person has gone from the directory, or whose role
     /// changed, ends at once, as a removed council's bearer tokens do.
     /// </summary>

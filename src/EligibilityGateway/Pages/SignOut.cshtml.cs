@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -18,10 +17,7 @@ internal sealed class SignOutModel(ILogger<SignOutModel> logger) : PageModel
     {
         if (HttpContext.GetSignedInPerson() is { } person)
         {
-            await HttpContext.SignOutAsync(PageAuthentication.SchemeName);
-
-            // A federated citizen's identity is kept no longer than their session.
-            HttpContext.RequestServices.GetService<FederatedCitizens>()?.Forget(person.Subject);
+            await PageAuthentication.SignOutAsync(HttpContext, person);
             Log.SignedOut(logger, person.Role);
         }
 

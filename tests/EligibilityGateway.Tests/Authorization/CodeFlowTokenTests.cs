@@ -7,8 +7,8 @@ namespace EligibilityGateway.Tests.Authorization;
 
 /// <summary>
 /// What a council does with the tokens of the code flow (Authorization/README.md): refresh with rotation and its grace,
-/// introspection, revocation of a token (the consent stays) and of the consent (everything it issued stops), userinfo
-/// and end-session.
+/// introspection, revocation of a token (the consent stays) and of the consent (everything it issued stops) and
+/// userinfo. End-session: <see cref="EndSessionTests"/>.
 /// </summary>
 public sealed class CodeFlowTokenTests(ConsentGateway gateway) : IClassFixture<ConsentGateway>
 {
@@ -180,26 +180,6 @@ public sealed class CodeFlowTokenTests(ConsentGateway gateway) : IClassFixture<C
         using var response = await gateway.Http.SendAsync(request);
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
-    }
-
-    [Fact]
-    public async Task EndSession_SignsTheCitizenOut_AndFollowsOnlyARegisteredRedirect()
-    {
-        using var flow = new CodeFlowDriver(gateway);
-        await flow.SignInAsync();
-        using (var signedIn = await flow.Browser.GetAsync("/account"))
-        {
-            signedIn.StatusCode.Should().Be(HttpStatusCode.OK);
-        }
-
-        using var registered = await flow.Browser.GetAsync($"/connect/endsession?client_id=leeds&state=s1&post_logout_redirect_uri={Uri.EscapeDataString(CodeFlowDriver.RedirectUri)}");
-        using var unregistered = await flow.Browser.GetAsync($"/connect/endsession?client_id=leeds&post_logout_redirect_uri={Uri.EscapeDataString("https://attacker.example/")}");
-        using var account = await flow.Browser.GetAsync("/account");
-
-        registered.StatusCode.Should().Be(HttpStatusCode.Redirect);
-        registered.Headers.Location!.ToString().Should().Be(CodeFlowDriver.RedirectUri + "?state=s1");
-        unregistered.Headers.Location!.ToString().Should().Be("/");
-        account.StatusCode.Should().Be(HttpStatusCode.Redirect, "the page session has ended");
     }
 
     private static async Task<(string ConsentId, (string Access, string Refresh) Tokens)> TokensAsync(CodeFlowDriver flow)

@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using MockCentralGovernment;
@@ -432,7 +433,8 @@ public sealed class SharedStateOutageTests
         var directory = Directory.CreateTempSubdirectory("egw-shared-outage-").FullName;
         try
         {
-            await using var app = TestGateway.Build(directory, new Dictionary<string, string?> { ["Cache:Redis"] = redis.Endpoint });
+            var logs = new EligibilityGateway.Tests.EndToEnd.LogCapture();
+            await using var app = TestGateway.Build(directory, new Dictionary<string, string?> { ["Cache:Redis"] = redis.Endpoint }, b => b.Logging.AddProvider(logs));
             var address = await app.StartOnFreePortAsync();
             using var http = new HttpClient { BaseAddress = address };
             var consentId = await ConsentAsync(http);
@@ -442,6 +444,9 @@ public sealed class SharedStateOutageTests
             var body = await refused.Content.ReadAsStringAsync();
             refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, body);
             JsonDocument.Parse(body).RootElement.GetProperty("error").GetString().Should().Be("temporarily_unavailable");
+            JsonDocument.Parse(body).RootElement.GetProperty("error_description").GetString().Should()
+                .Be("The authorization server could not store the request; try again.", "a store that failed is not a store with too many requests pending");
+            logs.Lines.Should().Contain(line => line.Contains($"Authorization request pushed by leeds for consent {consentId} could not be stored", StringComparison.Ordinal));
 
             await redis.StartAsync();
             var waited = System.Diagnostics.Stopwatch.StartNew();
