@@ -12,13 +12,21 @@ namespace EligibilityGateway.Authorization;
 /// </summary>
 internal static class FormJson
 {
-    /// <summary>The parsed document, which the caller disposes; null when the value is not JSON or holds an ill-formed string.</summary>
+    /// <summary>
+    /// Far deeper than any authorization detail needs (RFC 9396's are two or three levels), and well inside the reader's
+    /// default of 64, so that a consumer that wraps the document in one more level can still read it.
+    /// </summary>
+    public const int MaxDepth = 16;
+
+    private static readonly JsonDocumentOptions Options = new() { MaxDepth = MaxDepth };
+
+    /// <summary>The parsed document, which the caller disposes; null when the value is not JSON, nests deeper than <see cref="MaxDepth"/> or holds an ill-formed string.</summary>
     public static JsonDocument? Parse(string value)
     {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(value);
+            document = JsonDocument.Parse(value, Options);
         }
         catch (Exception ex) when (ex is JsonException or ArgumentException)
         {

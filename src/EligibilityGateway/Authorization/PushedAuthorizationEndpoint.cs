@@ -198,7 +198,7 @@ internal sealed class PushedAuthorizationEndpoint(
         using var document = FormJson.Parse(value);
         if (document is null)
         {
-            return (null, InvalidAuthorizationDetails("authorization_details is not JSON whose strings are all well-formed Unicode (RFC 9396 section 2, RFC 8259 section 8.2)."));
+            return (null, InvalidAuthorizationDetails($"authorization_details is not JSON nested at most {FormJson.MaxDepth} deep whose strings are all well-formed Unicode (RFC 9396 section 2, RFC 8259 section 8.2)."));
         }
 
         if (!ConsentAuthorizationDetails.TryRead(WrapAsPayload(document.RootElement), out var consentId) || consentId is null)

@@ -46,6 +46,25 @@ public sealed class ParAuthorizationDetailsTests(ConsentGateway gateway) : IClas
     }
 
     [Theory]
+    [InlineData(17)]
+    [InlineData(63)]
+    [InlineData(64)]
+    [InlineData(65)]
+    [InlineData(300)]
+    public async Task Par_WithAuthorizationDetailsNestedTooDeep_IsInvalidAuthorizationDetails(int depth)
+    {
+        using var flow = new CodeFlowDriver(gateway);
+        var consentId = await flow.NewConsentAsync();
+        var parameters = flow.ParParameters(consentId);
+        var nested = string.Concat(Enumerable.Repeat("{\"more\":", depth - 2)) + "1" + new string('}', depth - 2);
+        parameters["authorization_details"] = $$"""[{"type":"eligibility-check","consent_id":"{{consentId}}","more":{{nested}}}]""";
+
+        using var response = await flow.PostAsync("/connect/par", parameters);
+
+        (await response.ShouldBeOAuthErrorAsync(400, OAuthErrorCodes.InvalidAuthorizationDetails)).Should().Contain("nested at most 16 deep");
+    }
+
+    [Theory]
     [InlineData("plain text", true)]
     [InlineData(@"a pair \ud83d\ude00", true)]
     [InlineData(@"a lone high \ud800", false)]
