@@ -9,7 +9,7 @@ namespace EligibilityGateway.Tests.Security;
 
 /// <summary>
 /// Throws generated malformed requests at every JSON endpoint and every form the sandbox serves (the OAuth endpoints,
-/// the citizen's and the auditor's pages, the demo council), signed in and with valid tokens and antiforgery values so
+/// the citizen's and the auditor's pages, the demo council), and generated query strings at the pages and API reads, signed in and with valid tokens and antiforgery values so
 /// that the bad parts reach the code behind them. The generator is seeded: a failure prints the seed, and
 /// <c>EGW_FUZZ_SEED=&lt;seed&gt;</c> replays exactly the same requests. Every request must get a 4xx or a success
 /// within 5 s, and the gateway must still be live afterwards; a 5xx, a slower answer, no answer at all or a dead
@@ -21,6 +21,12 @@ public sealed partial class MalformedRequestFuzzTests(SandboxFixture sandbox, IT
     private const int DefaultSeed = 20261202;
     private const int RequestsPerTarget = 100;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Where the malformed requests come from: not 127.0.0.1, where the browsers sign in, so that the failed sign-ins
+    /// among them lock only this address (the sign-in throttle counts per address) and never the browsers'.
+    /// </summary>
+    private static readonly IPAddress FuzzSource = IPAddress.Parse("127.20.0.1");
 
     [Fact]
     public async Task No_generated_malformed_request_gets_a_5xx_a_slow_answer_or_kills_the_gateway()
@@ -37,7 +43,7 @@ public sealed partial class MalformedRequestFuzzTests(SandboxFixture sandbox, IT
             foreach (var target in targets)
             {
                 var (description, request) = Mutate(random, target);
-                var answer = await RawHttp.SendAsync(sandbox.Sandbox.GatewayAddress, request, Patience + TimeSpan.FromSeconds(1));
+                var answer = await RawHttp.SendAsync(sandbox.Sandbox.GatewayAddress, request, Patience + TimeSpan.FromSeconds(1), FuzzSource);
                 sent++;
                 statuses[answer.Status] = statuses.GetValueOrDefault(answer.Status) + 1;
                 if (answer.Status is 0 or >= 500 || answer.Elapsed > Patience)
@@ -56,6 +62,57 @@ public sealed partial class MalformedRequestFuzzTests(SandboxFixture sandbox, IT
         sent.Should().BeGreaterThanOrEqualTo(1000);
         failures.Should().BeEmpty($"every malformed request deserves a 4xx in time (seed {seed}; replay with EGW_FUZZ_SEED={seed})");
         await AssertLiveAsync(seed, sent);
+    }
+
+    [Fact]
+    public async Task No_generated_query_string_gets_a_5xx_a_slow_answer_or_kills_the_gateway()
+    {
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("EGW_FUZZ_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var chosen) ? chosen : DefaultSeed;
+        var audit = ("Authorization", "Bearer " + await sandbox.TokenAsync("auditor", "audit.read"));
+        var check = ("Authorization", "Bearer " + await sandbox.TokenAsync("leeds", "eligibility.check"));
+        var consents = ("Authorization", "Bearer " + await sandbox.TokenAsync("leeds", "consents.manage"));
+        var citizen = await BrowserAsync("smith", "/sign-out");
+        var auditor = await BrowserAsync("auditor", "/audit");
+        var demo = await DemoAsync();
+        (string Path, IReadOnlyList<(string, string)> Headers)[] targets =
+        [
+            ("/v1/audit/events", [audit]), ("/v1/audit/export", [audit]), ("/v1/audit/checkpoints", [audit]), ("/v1/audit/verify", [audit]),
+            ("/v1/checks/{id}", [check]), ("/v1/consents/{id}", [consents]), ("/audit", auditor.Headers), ("/audit?handler=export", auditor.Headers),
+            ("/account", citizen.Headers), ("/account/consents/{id}/receipt", citizen.Headers), ("/connect/authorize", citizen.Headers),
+            ("/connect/endsession", citizen.Headers), ("/connect/userinfo", [check]), ("/sign-in", []), ("/demo/callback", demo.Headers), ("/demo/answer", demo.Headers),
+        ];
+        string[] names = ["from", "to", "council", "councilId", "scheme", "lawfulBasis", "outcome", "decision", "eventType", "consentId", "cursor", "limit", "order", "format", "handler", "returnUrl", "request_uri", "client_id", "id_token_hint", "post_logout_redirect_uri", "code", "state", "iss", "error"];
+        string[] values =
+        [
+            "9999-12-31", "9999-12-31T23:59:59Z", "0001-01-01", "0001-01-01T00:00:00Z", "2026-02-30", "2026-13-01", "-1", "0", "2147483648", "99999999999999999999", "1e9",
+            "", "%00", "%FF%FE", "%ED%A0%80", "%zz", "%", "asc", "desc", "csv", "jsonl", "xml", "eyJ2IjoxLCJhZnRlciI6LTEsIm9yZGVyIjoiZGVzYyJ9", "eyJ2IjoxLCJhZnRlciI6OTIyMzM3MjAzNjg1NDc3NTgwNywib3JkZXIiOiJhc2MifQ",
+            "e30", "!!!", "https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)", "urn:ietf:params:oauth:request_uri:x", "leeds", "*", "a%0D%0ALocation:%20x",
+        ];
+
+        var random = new Random(seed);
+        var failures = new List<string>();
+        var statuses = new SortedDictionary<int, int>();
+        for (var sent = 1; sent <= 640; sent++)
+        {
+            var (path, headers) = targets[random.Next(targets.Length)];
+            path = path.Replace("{id}", random.Next(3) switch { 0 => "%FF", 1 => new string('9', random.Next(1, 300)), _ => Guid.NewGuid().ToString() }, StringComparison.Ordinal);
+            var parameters = Enumerable.Range(0, random.Next(1, 6)).Select(_ =>
+            {
+                var value = random.Next(8) == 0 ? new string('x', random.Next(1, 20_000)) : values[random.Next(values.Length)];
+                return names[random.Next(names.Length)] + "=" + value;
+            });
+            var target = path + (path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + string.Join("&", parameters);
+            var answer = await RawHttp.SendAsync(sandbox.Sandbox.GatewayAddress, RawHttp.Head("GET", target, "127.0.0.1", headers), Patience + TimeSpan.FromSeconds(1), FuzzSource);
+            statuses[answer.Status] = statuses.GetValueOrDefault(answer.Status) + 1;
+            if (answer.Status is 0 or >= 500 || answer.Elapsed > Patience)
+            {
+                failures.Add($"#{sent} GET {(target.Length > 200 ? target[..200] + "…" : target)}: status {answer.Status} after {answer.Elapsed.TotalMilliseconds:0} ms {Excerpt(answer.Text)}");
+            }
+        }
+
+        output.WriteLine($"seed {seed}: 640 GET requests; statuses {string.Join(", ", statuses.Select(s => $"{s.Key}×{s.Value}"))}");
+        failures.Should().BeEmpty($"every malformed query deserves a 4xx or an answer in time (seed {seed}; replay with EGW_FUZZ_SEED={seed})");
+        await AssertLiveAsync(seed, 640);
     }
 
     private async Task AssertLiveAsync(int seed, int sent)

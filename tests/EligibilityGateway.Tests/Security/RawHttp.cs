@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
@@ -37,11 +38,12 @@ internal static class RawHttp
     /// Sends <paramref name="request"/> as it is and reads until the server closes or <paramref name="timeout"/> passes.
     /// The request must be complete: the connection is not half-closed, since Kestrel aborts a request whose client
     /// has sent FIN, so a request that promises more body than it holds waits for the server's body timeout.
+    /// <paramref name="source"/>, a loopback address, is where the connection comes from as the gateway sees it.
     /// </summary>
-    public static async Task<Answer> SendAsync(Uri server, byte[] request, TimeSpan timeout)
+    public static async Task<Answer> SendAsync(Uri server, byte[] request, TimeSpan timeout, IPAddress? source = null)
     {
         var clock = Stopwatch.StartNew();
-        using var client = new TcpClient();
+        using var client = source is null ? new TcpClient() : new TcpClient(new IPEndPoint(source, 0));
         using var cancellation = new CancellationTokenSource(timeout);
         var received = new MemoryStream();
         try
