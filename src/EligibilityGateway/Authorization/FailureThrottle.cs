@@ -117,19 +117,15 @@ internal abstract class FailureThrottle
         return {index, string.format('%.0f', lockedUntil)}
         """;
 
-    // Holds this while Redis is in use; otherwise the TimeProvider timestamp until which Redis is bypassed.
-    private const long InUse = long.MinValue;
-
     private readonly ThrottleSettings settings;
     private readonly byte[] keyHashKey;
     private readonly FailureCounts counts;
     private readonly SharedAuthorizationState? shared;
     private readonly TimeSpan operationTimeout;
     private readonly TimeSpan backOff;
+    private readonly RedisBackOff gate;
     private readonly TimeProvider clock;
     private readonly ILogger logger;
-    private long skipUntil = InUse;
-    private int reportedUnavailable;
 
     /// <param name="settings">The limits.</param>
     /// <param name="capacity">Most counters kept in memory.</param>
@@ -154,6 +150,7 @@ internal abstract class FailureThrottle
         this.shared = shared;
         operationTimeout = cacheOptions.OperationTimeout;
         backOff = cacheOptions.BackOff;
+        gate = new RedisBackOff(backOff, clock);
         this.clock = clock;
         this.logger = logger;
     }
@@ -311,14 +308,9 @@ internal abstract class FailureThrottle
             return null;
         }
 
-        var until = Volatile.Read(ref skipUntil);
-        if (until != InUse)
+        if (!gate.TryEnter())
         {
-            var now = clock.GetTimestamp();
-            if (now < until || Interlocked.CompareExchange(ref skipUntil, now + BackOffTicks, until) != until)
-            {
-                return null;
-            }
+            return null;
         }
 
         try
@@ -340,27 +332,12 @@ internal abstract class FailureThrottle
         }
     }
 
-    private long BackOffTicks => (long)(backOff.TotalSeconds * clock.TimestampFrequency);
-
-    private Task<T> Bounded<T>(Task<T> operation, CancellationToken cancellationToken)
-    {
-        // StackExchange.Redis 1.x does not time out asynchronous commands itself; bound them here.
-        if (!operation.IsCompleted)
-        {
-            _ = operation.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-
-        return operation.WaitAsync(operationTimeout, clock, cancellationToken);
-    }
+    private Task<T> Bounded<T>(Task<T> operation, CancellationToken cancellationToken) =>
+        RedisBackOff.Bounded(operation, operationTimeout, clock, cancellationToken);
 
     private void MarkRedisInUse()
     {
-        if (Volatile.Read(ref skipUntil) != InUse)
-        {
-            Volatile.Write(ref skipUntil, InUse);
-        }
-
-        if (Volatile.Read(ref reportedUnavailable) == 1 && Interlocked.Exchange(ref reportedUnavailable, 0) == 1)
+        if (gate.MarkInUse() is not null)
         {
             Log.ThrottleSharedAgain(logger, settings.Name);
         }
@@ -368,8 +345,7 @@ internal abstract class FailureThrottle
 
     private void MarkRedisUnavailable(Exception? exception)
     {
-        Volatile.Write(ref skipUntil, clock.GetTimestamp() + BackOffTicks);
-        if (Interlocked.Exchange(ref reportedUnavailable, 1) == 0)
+        if (gate.MarkUnavailable())
         {
             // Once per outage, not once per request, so that an outage under a guessing attack cannot flood the log.
             Log.ThrottleUnshared(logger, settings.Name, exception?.GetType().Name ?? "not connected", backOff);

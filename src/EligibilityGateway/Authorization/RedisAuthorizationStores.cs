@@ -75,16 +75,8 @@ internal sealed class SharedAuthorizationState : IDisposable
     /// Waits for <paramref name="operation"/> at most <see cref="OperationTimeout"/> (a <see cref="TimeoutException"/>
     /// after): StackExchange.Redis 1.x does not time out asynchronous commands itself.
     /// </summary>
-    public Task<T> Bounded<T>(Task<T> operation, CancellationToken cancellationToken)
-    {
-        if (!operation.IsCompleted)
-        {
-            // A command abandoned by the timeout may still fail later; observe it so that it is no unobserved exception.
-            _ = operation.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-
-        return operation.WaitAsync(OperationTimeout, timeProvider, cancellationToken);
-    }
+    public Task<T> Bounded<T>(Task<T> operation, CancellationToken cancellationToken) =>
+        RedisBackOff.Bounded(operation, OperationTimeout, timeProvider, cancellationToken);
 
     /// <summary>The Redis key of a record of <paramref name="kind"/> found by <paramref name="secret"/>.</summary>
     public static string Key(string kind, string secret) =>

@@ -12,21 +12,15 @@ namespace EligibilityGateway.Caching;
 /// </summary>
 internal sealed class RedisCacheStore : ICacheStore, IDisposable
 {
-    // skipUntil holds this while Redis is in use; otherwise the TimeProvider timestamp until which it is bypassed.
-    private const long InUse = long.MinValue;
-
     private readonly ConfigurationOptions configuration;
     private readonly TimeSpan operationTimeout;
     private readonly TimeSpan backOff;
-    private readonly long backOffTicks;
+    private readonly RedisBackOff gate;
     private readonly TimeProvider timeProvider;
     private readonly CacheMetrics metrics;
     private readonly ILogger logger;
     private readonly Lock reconnectGate = new();
     private Task<ConnectionMultiplexer> connecting;
-    private long skipUntil = InUse;
-    private long unavailableSince;
-    private int reportedUnavailable;
     private int disposed;
 
     public RedisCacheStore(CacheOptions options, TimeProvider timeProvider, CacheMetrics metrics, ILogger<RedisCacheStore> logger)
@@ -45,7 +39,7 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
 
         operationTimeout = options.OperationTimeout;
         backOff = options.BackOff;
-        backOffTicks = (long)(options.BackOff.TotalSeconds * timeProvider.TimestampFrequency);
+        gate = new RedisBackOff(options.BackOff, timeProvider);
         this.timeProvider = timeProvider;
         this.metrics = metrics;
         this.logger = logger;
@@ -56,7 +50,7 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
     public string Name => "redis";
 
     /// <summary>True while Redis is in use; false inside a back-off window after a failure.</summary>
-    public bool IsInUse => Volatile.Read(ref skipUntil) == InUse;
+    public bool IsInUse => gate.IsInUse;
 
     public async ValueTask<StoreRead> GetAsync(string key, CancellationToken cancellationToken)
     {
@@ -232,54 +226,24 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
         return multiplexer.GetDatabase();
     }
 
-    private Task<T> Bounded<T>(Task<T> operation, CancellationToken cancellationToken)
-    {
-        // StackExchange.Redis 1.x does not time out asynchronous commands itself; bound them here.
-        if (!operation.IsCompleted)
-        {
-            _ = operation.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
+    private Task<T> Bounded<T>(Task<T> operation, CancellationToken cancellationToken) =>
+        RedisBackOff.Bounded(operation, operationTimeout, timeProvider, cancellationToken);
 
-        return operation.WaitAsync(operationTimeout, timeProvider, cancellationToken);
-    }
-
-    /// <summary>
-    /// True when Redis may be asked: it is in use, or the back-off window has passed and this caller won the right to
-    /// try it (others keep bypassing it until that attempt has gone either way).
-    /// </summary>
-    private bool TryEnter()
-    {
-        var until = Volatile.Read(ref skipUntil);
-        if (until == InUse)
-        {
-            return true;
-        }
-
-        var now = timeProvider.GetTimestamp();
-        return now >= until && Interlocked.CompareExchange(ref skipUntil, now + backOffTicks, until) == until;
-    }
+    private bool TryEnter() => gate.TryEnter();
 
     private void MarkInUse()
     {
-        if (Volatile.Read(ref skipUntil) != InUse)
+        if (gate.MarkInUse() is { } outage)
         {
-            Volatile.Write(ref skipUntil, InUse);
-        }
-
-        if (Volatile.Read(ref reportedUnavailable) == 1 && Interlocked.Exchange(ref reportedUnavailable, 0) == 1)
-        {
-            Log.RedisRecovered(logger, timeProvider.GetElapsedTime(Volatile.Read(ref unavailableSince)));
+            Log.RedisRecovered(logger, outage);
         }
     }
 
     private void MarkUnavailable(string reason, Exception? exception)
     {
         metrics.StoreFailed(Name);
-        var now = timeProvider.GetTimestamp();
-        Volatile.Write(ref skipUntil, now + backOffTicks);
-        if (Interlocked.Exchange(ref reportedUnavailable, 1) == 0)
+        if (gate.MarkUnavailable())
         {
-            Volatile.Write(ref unavailableSince, now);
             Log.RedisUnavailable(logger, reason, backOff, exception);
         }
     }
