@@ -3,16 +3,13 @@ using StackExchange.Redis;
 namespace EligibilityGateway.Authorization;
 
 /// <summary>
-/// Tells every replica sharing Redis that an access token was revoked (RFC 7009, a replayed code's family, a revoked
-/// consent), over the pub/sub channel <see cref="Channel"/>, so that the Bearer scheme and introspection of every
-/// replica refuse it within moments, not only the replica that revoked it; and that a replayed code revoked a token
-/// family, which the replica that issued it then revokes with its refresh tokens (RFC 6749 §4.1.2). A message is
-/// <c>{replica id} {0|1|F} {id}</c> — the sending replica; an access token revoked itself (0) or through its consent
-/// (1) and its <c>jti</c>, or a family (F) and its id; random ids, nothing personal. A replica that is not subscribed
-/// when a message is sent (down, or reconnecting) misses it; an access token then lapses at its expiry, at most
-/// 10 minutes later (README.md, "Configuration").
+/// Tells every replica sharing Redis that a client-credentials access token was revoked (RFC 7009), over the pub/sub
+/// channel <see cref="Channel"/>, so that the Bearer scheme and introspection of every replica refuse it within moments.
+/// Consent-bound tokens need no message: their rows in the shared token store say they are revoked. A message is
+/// <c>{replica id} 0 {jti}</c>; random ids, nothing personal. A replica that is not subscribed when a message is sent
+/// (Redis down, restarting) misses it; the token then lives at most its remaining lifetime (at most 10 minutes) there.
 /// </summary>
-internal sealed class AccessTokenRevocationChannel(SharedAuthorizationState state, RevokedAccessTokens revoked, ConsentTokenRegistry families, ILogger<AccessTokenRevocationChannel> logger) : IHostedService
+internal sealed class AccessTokenRevocationChannel(SharedAuthorizationState state, RevokedAccessTokens revoked, ILogger<AccessTokenRevocationChannel> logger) : IHostedService
 {
     /// <summary>The channel name; versioned with the message format.</summary>
     public const string Channel = "egw:access-token-revoked:v1";
@@ -26,8 +23,7 @@ internal sealed class AccessTokenRevocationChannel(SharedAuthorizationState stat
             return Task.CompletedTask;
         }
 
-        revoked.Revoked = (tokenId, consentOnly) => Publish(consentOnly ? "1" : "0", tokenId);
-        families.FamilyRevoked = familyId => Publish("F", familyId);
+        revoked.Revoked = tokenId => Publish("0", tokenId);
         // Connecting and subscribing happen in the background: a Redis that is down does not hold up start-up.
         _ = Task.Run(Subscribe, CancellationToken.None);
         return Task.CompletedTask;
@@ -36,7 +32,6 @@ internal sealed class AccessTokenRevocationChannel(SharedAuthorizationState stat
     public Task StopAsync(CancellationToken cancellationToken)
     {
         revoked.Revoked = null;
-        families.FamilyRevoked = null;
         return Task.CompletedTask;
     }
 
@@ -90,20 +85,12 @@ internal sealed class AccessTokenRevocationChannel(SharedAuthorizationState stat
     private void Receive(RedisValue message)
     {
         var parts = ((string?)message ?? "").Split(' ');
-        if (parts.Length != 3 || parts[0] == replicaId || parts[1] is not ("0" or "1" or "F") || parts[2].Length is 0 or > 256)
+        if (parts.Length != 3 || parts[0] == replicaId || parts[1] != "0" || parts[2].Length is 0 or > 256)
         {
             return;
         }
 
-        if (parts[1] == "F")
-        {
-            // Revokes its access tokens through RevokedAccessTokens, which tells the other replicas in turn.
-            families.ApplyFamilyRevocation(parts[2]);
-        }
-        else
-        {
-            revoked.Apply(parts[2], consentOnly: parts[1] == "1");
-        }
+        revoked.Apply(parts[2]);
 
         Log.AccessTokenRevocationReceived(logger, parts[1]);
     }

@@ -159,7 +159,7 @@ internal sealed class AccessTokenValidator
     /// <summary>Built on first use: the issuer may be derived from the bound address, known only once the server listens.</summary>
     private TokenValidationParameters Build() => new()
     {
-        ValidIssuer = issuer.Value,
+        ValidIssuer = issuer.Identifier,
         ValidAudience = AccessTokenClaims.Audience,
         // RFC 9068 §4: the resource server checks typ, so an ID token or client assertion is never taken for an access token.
         ValidTypes = [AccessTokenClaims.TokenType, AccessTokenClaims.TokenTypeLong],

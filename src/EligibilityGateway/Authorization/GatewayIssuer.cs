@@ -25,7 +25,7 @@ internal sealed class GatewayIssuer
         this.logger = logger;
     }
 
-    /// <summary>The issuer URL, without a trailing slash.</summary>
+    /// <summary>The issuer URL without a trailing slash: the base that endpoint paths are appended to.</summary>
     /// <exception cref="InvalidOperationException">Not configured and the server has bound no address yet.</exception>
     public string Value => configured ?? Volatile.Read(ref derived) ?? Derive();
 
@@ -34,6 +34,13 @@ internal sealed class GatewayIssuer
     /// bound its ports (a host name does not depend on the port), so it never fixes a derived issuer too early.
     /// </summary>
     public string Host => configured is { } value ? new Uri(value).Host : ReachableHost(BindingAddress.Parse(FirstAddress()).Host);
+
+    /// <summary>
+    /// The issuer identifier as published and put in <c>iss</c> (RFC 8414 §2): the URL in its serialised form, so a
+    /// URL without a path ends with <c>/</c> (<c>https://gateway.example/</c>), as WHATWG and .NET URL parsers write it
+    /// and as the authorization server library emits it.
+    /// </summary>
+    public string Identifier => new Uri(Value).AbsoluteUri;
 
     /// <summary>RFC 8414 <c>token_endpoint</c>.</summary>
     public string TokenEndpoint => Value + AuthorizationServerPaths.Token;

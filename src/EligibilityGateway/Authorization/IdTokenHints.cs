@@ -41,7 +41,7 @@ internal sealed class IdTokenHintValidator(GatewayIssuer issuer, KeyRing keyRing
 
         var result = await handler.ValidateTokenAsync(hint, new TokenValidationParameters
         {
-            ValidIssuer = issuer.Value,
+            ValidIssuer = issuer.Identifier,
             ValidateIssuer = true,
             // OpenID Connect Core §2: an ID token is typ JWT; an access token (at+jwt) is not taken for one.
             ValidTypes = ["JWT"],

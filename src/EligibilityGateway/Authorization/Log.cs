@@ -61,4 +61,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1218, Level = LogLevel.Warning, Message = "client_secret_basic refused without checking the secret: too many recent failures for that {Limit}; retry after {RetryAfterSeconds} s")]
     public static partial void ClientAuthenticationThrottled(ILogger logger, string limit, int retryAfterSeconds);
+
+    [LoggerMessage(EventId = 1220, Level = LogLevel.Debug, Message = "Authorization store pruned: {Tokens} tokens and {Authorizations} authorizations no longer usable")]
+    public static partial void AuthorizationStorePruned(ILogger logger, long tokens, long authorizations);
+
+    [LoggerMessage(EventId = 1221, Level = LogLevel.Warning, Message = "Pruning the authorization store failed; it is tried again at the next interval")]
+    public static partial void AuthorizationStorePruneFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1222, Level = LogLevel.Information, Message = "Token request refused: {Error} at {Endpoint} for client {ClientId}: {Description}")]
+    public static partial void ServerRequestRefused(ILogger logger, string error, string endpoint, string clientId, string description);
 }

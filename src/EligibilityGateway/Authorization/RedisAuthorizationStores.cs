@@ -11,18 +11,18 @@ using StackExchange.Redis;
 namespace EligibilityGateway.Authorization;
 
 /// <summary>
-/// The Redis connection and value sealing shared by the authorization server's cross-replica state (pending PAR
-/// requests, decisions, authorization codes) and the data-protection key ring, when <c>Cache:Redis</c> is set.
-/// Unlike the answer cache this state does not fail open: with Redis unreachable, a flow that needs it is refused
-/// (PAR answers 503 <c>temporarily_unavailable</c>, a code is <c>invalid_grant</c>), never half-done.
+/// The Redis connection and value sealing shared by the authorization server's cross-replica state that does not live
+/// in its database (the consent page's decisions, used client-assertion ids, revoked client-credentials tokens) and the
+/// data-protection key ring, when <c>Cache:Redis</c> is set. Unlike the answer cache this state does not fail open:
+/// with Redis unreachable, a flow that needs it is refused (an assertion answers 503), never half-done.
 /// </summary>
 /// <remarks>
-/// Keys are <c>egw:{kind}:v1:</c> followed by the hex SHA-256 of the secret they are found by (a request URI, a
-/// code), so Redis never holds a usable request URI or code, nor anything personal. Values are sealed with
+/// Keys are <c>egw:{kind}:v1:</c> followed by the hex SHA-256 of what they are found by (a request URI, an assertion
+/// id), so Redis never holds a usable request URI, nor anything personal. Values are sealed with
 /// AES-256-GCM under a key derived (HKDF) from the cache encryption key, with the Redis key as associated data, so a
 /// value copied to another key does not open: a <see cref="SealedEnvelope"/> of version 1 holding UTF-8 JSON.
 /// <para>
-/// The request paths (PAR, the consent page, the code exchange) use it asynchronously, through
+/// The request paths (the consent page, client authentication) use it asynchronously, through
 /// <see cref="DatabaseAsync"/> and <see cref="Bounded{T}"/>. StackExchange.Redis 1.2.6 reads Redis's answers with
 /// callbacks on the thread pool; a synchronous call blocks a pool thread until its answer has been read, so a handful
 /// of concurrent requests blocked that way starved the very callbacks they waited for, and calls timed out with their
@@ -147,42 +147,18 @@ internal sealed class SharedAuthorizationState : IDisposable
 }
 
 /// <summary>
-/// <see cref="IPendingAuthorizationStore"/> in Redis, so that a request pushed to one replica can be authorised on
-/// another: <c>SET NX PX</c> to add, an atomic get-and-delete to take (RFC 9126 §4: single use across replicas). Every
-/// command is awaited, bounded by <see cref="SharedAuthorizationState.OperationTimeout"/>.
+/// <see cref="IAuthorizationDecisionStore"/> in Redis, so that the consent form's POST and the GET its 303 leads to may
+/// land on different replicas; an atomic get-and-delete takes a decision once. Every command is awaited, bounded by
+/// <see cref="SharedAuthorizationState.OperationTimeout"/>; with Redis unreachable the decision is lost and the citizen
+/// is told there is nothing to continue, never given a 500.
 /// </summary>
-internal sealed class RedisPendingAuthorizationStore(SharedAuthorizationState state, TimeProvider timeProvider, ILogger<RedisPendingAuthorizationStore> logger) : IPendingAuthorizationStore
+internal sealed class RedisAuthorizationDecisionStore(SharedAuthorizationState state, TimeProvider timeProvider, ILogger<RedisAuthorizationDecisionStore> logger) : IAuthorizationDecisionStore
 {
-    public ValueTask<PendingAuthorizationAdd> TryAddAsync(PendingAuthorization pending, CancellationToken cancellationToken)
-    {
-        // A request URI is 256 random bits, so SET NX fails only if one repeats; that is no reason to tell the client
-        // the store is full. Redis's own limit (maxmemory) answers an error, which is Unavailable like a timeout.
-        var key = SharedAuthorizationState.Key("par", pending.RequestUri);
-        return GuardAsync(
-            async database => await state.Bounded(database.StringSetAsync(key, state.Seal(key, pending), Ttl(pending.ExpiresAt), When.NotExists), cancellationToken).ConfigureAwait(false)
-                ? PendingAuthorizationAdd.Added
-                : PendingAuthorizationAdd.Unavailable,
-            PendingAuthorizationAdd.Unavailable);
-    }
-
-    public ValueTask<PendingAuthorization?> FindAsync(string requestUri, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var key = SharedAuthorizationState.Key("par", requestUri);
-        return GuardAsync(
-            async database => Live(state.Unseal<PendingAuthorization>(key, await state.Bounded(database.StringGetAsync(key), cancellationToken).ConfigureAwait(false)), requestUri, now),
-            null);
-    }
-
-    public ValueTask<PendingAuthorization?> TryTakeAsync(string requestUri, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var key = SharedAuthorizationState.Key("par", requestUri);
-        return GuardAsync(async _ => Live(state.Unseal<PendingAuthorization>(key, await state.TakeValueAsync(key, cancellationToken).ConfigureAwait(false)), requestUri, now), null);
-    }
-
     public async ValueTask AddDecisionAsync(string requestUri, AuthorizationDecision decision, CancellationToken cancellationToken)
     {
         var key = SharedAuthorizationState.Key("par-decision", requestUri);
-        await GuardAsync(async database => await state.Bounded(database.StringSetAsync(key, state.Seal(key, decision), Ttl(decision.ExpiresAt)), cancellationToken).ConfigureAwait(false), false).ConfigureAwait(false);
+        var ttl = decision.ExpiresAt - timeProvider.GetUtcNow();
+        await GuardAsync(async database => await state.Bounded(database.StringSetAsync(key, state.Seal(key, decision), ttl > TimeSpan.FromSeconds(1) ? ttl : TimeSpan.FromSeconds(1)), cancellationToken).ConfigureAwait(false), false).ConfigureAwait(false);
     }
 
     public ValueTask<AuthorizationDecision?> TakeDecisionAsync(string requestUri, DateTimeOffset now, CancellationToken cancellationToken)
@@ -193,13 +169,6 @@ internal sealed class RedisPendingAuthorizationStore(SharedAuthorizationState st
             null);
     }
 
-    private static PendingAuthorization? Live(PendingAuthorization? found, string requestUri, DateTimeOffset now) =>
-        found is not null && found.ExpiresAt > now && found.RequestUri == requestUri ? found : null;
-
-    private TimeSpan Ttl(DateTimeOffset expiresAt) => Max(expiresAt - timeProvider.GetUtcNow(), TimeSpan.FromSeconds(1));
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-
     private async ValueTask<T> GuardAsync<T>(Func<IDatabase, Task<T>> operation, T unavailable)
     {
         try
@@ -208,87 +177,33 @@ internal sealed class RedisPendingAuthorizationStore(SharedAuthorizationState st
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            Log.SharedStateUnavailable(logger, "pending authorization", ex.GetType().Name);
+            Log.SharedStateUnavailable(logger, "authorization decision", ex.GetType().Name);
             return unavailable;
         }
     }
 }
 
 /// <summary>
-/// <see cref="IAuthorizationCodeStore"/> in Redis: a code issued on one replica is redeemed on any, exactly once. The
-/// grant is sealed under the code's hash; redemption is <c>SET NX</c> of a marker beside it, which only one replica
-/// can win; the families a code started are a set beside it, so that a replay on any replica learns what to revoke.
-/// Every command is awaited, bounded by <see cref="SharedAuthorizationState.OperationTimeout"/>.
+/// <see cref="IClientAssertionReplayCache"/> in Redis (<c>SET NX PX</c>), so that a client assertion used at one replica
+/// is a replay at every other. With Redis unreachable the assertion is refused (503): forgetting a <c>jti</c> is not safe.
 /// </summary>
-internal sealed class RedisAuthorizationCodeStore(SharedAuthorizationState state, TimeProvider timeProvider, ILogger<RedisAuthorizationCodeStore> logger) : IAuthorizationCodeStore
+internal sealed class RedisClientAssertionReplayCache(SharedAuthorizationState state, TimeProvider timeProvider, ILogger<RedisClientAssertionReplayCache> logger) : IClientAssertionReplayCache
 {
-    private static readonly TimeSpan Kept = AuthorizationCodeStore.Lifetime + AuthorizationCodeStore.Retention;
-
-    public async ValueTask<string?> IssueAsync(Func<DateTimeOffset, AuthorizationCodeGrant> grant, CancellationToken cancellationToken)
+    public async ValueTask<ReplayCheck> TryRecordAsync(string clientId, string tokenId, DateTimeOffset keepUntil, CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetUtcNow();
-        var code = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
-        var key = SharedAuthorizationState.Key("code", code);
+        var key = SharedAuthorizationState.Key("assertion", clientId + "\n" + tokenId);
+        var ttl = keepUntil - timeProvider.GetUtcNow();
         try
         {
             var database = await state.DatabaseAsync().ConfigureAwait(false);
-            return await state.Bounded(database.StringSetAsync(key, state.Seal(key, grant(now + AuthorizationCodeStore.Lifetime)), Kept, When.NotExists), cancellationToken).ConfigureAwait(false)
-                ? code
-                : null;
+            return await state.Bounded(database.StringSetAsync(key, "1", ttl > TimeSpan.FromSeconds(1) ? ttl : TimeSpan.FromSeconds(1), When.NotExists), cancellationToken).ConfigureAwait(false)
+                ? ReplayCheck.FirstUse
+                : ReplayCheck.Replayed;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            Log.SharedStateUnavailable(logger, "authorization code", ex.GetType().Name);
-            return null;
+            Log.SharedStateUnavailable(logger, "client assertion replay cache", ex.GetType().Name);
+            return ReplayCheck.Unavailable;
         }
     }
-
-    public async ValueTask<CodeRedemption> RedeemAsync(string code, CancellationToken cancellationToken)
-    {
-        var key = SharedAuthorizationState.Key("code", code);
-        try
-        {
-            var database = await state.DatabaseAsync().ConfigureAwait(false);
-            if (state.Unseal<AuthorizationCodeGrant>(key, await state.Bounded(database.StringGetAsync(key), cancellationToken).ConfigureAwait(false)) is not { } grant)
-            {
-                return new CodeRedemption.Refused([]);
-            }
-
-            var redeemed = key + ":redeemed";
-            if (grant.ExpiresAt <= timeProvider.GetUtcNow())
-            {
-                return await state.Bounded(database.KeyExistsAsync(redeemed), cancellationToken).ConfigureAwait(false)
-                    ? new CodeRedemption.Refused(await FamiliesAsync(database, key, cancellationToken).ConfigureAwait(false))
-                    : new CodeRedemption.Refused([]);
-            }
-
-            // Of every replica redeeming this code, exactly one sets the marker.
-            return await state.Bounded(database.StringSetAsync(redeemed, "1", Kept, When.NotExists), cancellationToken).ConfigureAwait(false)
-                ? new CodeRedemption.Redeemed(grant)
-                : new CodeRedemption.Refused(await FamiliesAsync(database, key, cancellationToken).ConfigureAwait(false));
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            Log.SharedStateUnavailable(logger, "authorization code", ex.GetType().Name);
-            return new CodeRedemption.Refused([]);
-        }
-    }
-
-    public async ValueTask RecordIssuedAsync(string code, string familyId, CancellationToken cancellationToken)
-    {
-        var families = SharedAuthorizationState.Key("code", code) + ":families";
-        try
-        {
-            var database = await state.DatabaseAsync().ConfigureAwait(false);
-            await state.Bounded(database.SetAddAsync(families, familyId), cancellationToken).ConfigureAwait(false);
-            await state.Bounded(database.KeyExpireAsync(families, Kept), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            Log.SharedStateUnavailable(logger, "authorization code", ex.GetType().Name);
-        }
-    }
-
-    private async Task<ImmutableArray<string>> FamiliesAsync(IDatabase database, string key, CancellationToken cancellationToken) =>
-        [.. (await state.Bounded(database.SetMembersAsync(key + ":families"), cancellationToken).ConfigureAwait(false)).Select(v => (string)v!)];
 }

@@ -12,25 +12,26 @@ internal static class SharedStateServiceCollectionExtensions
     public const string DataProtectionApplicationName = "eligibility-gateway";
 
     /// <summary>
-    /// With <c>Cache:Redis</c> set: pending authorization requests and decisions, authorization codes and the
-    /// data-protection key ring in Redis (<see cref="SharedAuthorizationState"/>), and access-token revocations told to
-    /// every replica (<see cref="AccessTokenRevocationChannel"/>); without it, the in-memory stores and a per-process
-    /// key ring, as before. Call before <c>AddGatewayAuthorizationServer</c>, whose in-memory stores are
-    /// added only when none is registered. Needs the cache options (<c>AddAnswerCache</c>) and the key ring.
+    /// With <c>Cache:Redis</c> set: the consent page's decisions, used client-assertion ids and the data-protection key
+    /// ring in Redis (<see cref="SharedAuthorizationState"/>), and revocations of client-credentials access tokens told
+    /// to every replica (<see cref="AccessTokenRevocationChannel"/>); without it, in-memory stores and a per-process key
+    /// ring. Codes, refresh tokens and pushed requests are in the authorization server's database, shared by every
+    /// replica on it. Call before <c>AddGatewayAuthorizationServer</c>, whose in-memory stores are added only when none
+    /// is registered. Needs the cache options (<c>AddAnswerCache</c>) and the key ring.
     /// </summary>
     public static IServiceCollection AddSharedReplicaState(this IServiceCollection services)
     {
         services.TryAddSingleton<SharedAuthorizationState>();
-        services.TryAddSingleton<InMemoryPendingAuthorizationStore>();
-        services.TryAddSingleton<AuthorizationCodeStore>();
-        services.TryAddSingleton<RedisPendingAuthorizationStore>();
-        services.TryAddSingleton<RedisAuthorizationCodeStore>();
-        services.TryAddSingleton<IPendingAuthorizationStore>(provider => provider.GetRequiredService<SharedAuthorizationState>().IsEnabled
-            ? provider.GetRequiredService<RedisPendingAuthorizationStore>()
-            : provider.GetRequiredService<InMemoryPendingAuthorizationStore>());
-        services.TryAddSingleton<IAuthorizationCodeStore>(provider => provider.GetRequiredService<SharedAuthorizationState>().IsEnabled
-            ? provider.GetRequiredService<RedisAuthorizationCodeStore>()
-            : provider.GetRequiredService<AuthorizationCodeStore>());
+        services.TryAddSingleton<InMemoryAuthorizationDecisionStore>();
+        services.TryAddSingleton<RedisAuthorizationDecisionStore>();
+        services.TryAddSingleton<IAuthorizationDecisionStore>(provider => provider.GetRequiredService<SharedAuthorizationState>().IsEnabled
+            ? provider.GetRequiredService<RedisAuthorizationDecisionStore>()
+            : provider.GetRequiredService<InMemoryAuthorizationDecisionStore>());
+        services.TryAddSingleton<InMemoryClientAssertionReplayCache>();
+        services.TryAddSingleton<RedisClientAssertionReplayCache>();
+        services.TryAddSingleton<IClientAssertionReplayCache>(provider => provider.GetRequiredService<SharedAuthorizationState>().IsEnabled
+            ? provider.GetRequiredService<RedisClientAssertionReplayCache>()
+            : provider.GetRequiredService<InMemoryClientAssertionReplayCache>());
 
         services.TryAddSingleton<RevokedAccessTokens>();
         services.TryAddSingleton<AccessTokenRevocationChannel>();

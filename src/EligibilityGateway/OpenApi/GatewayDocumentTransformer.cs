@@ -5,6 +5,10 @@ using Microsoft.IdentityModel.Tokens;
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 
+using OpenIddict.Abstractions;
+using OidcGrantTypes = OpenIddict.Abstractions.OpenIddictConstants.GrantTypes;
+using OidcParameters = OpenIddict.Abstractions.OpenIddictConstants.Parameters;
+
 namespace EligibilityGateway.OpenApi;
 
 /// <summary>
@@ -124,7 +128,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
         }
     }
 
-    // ---- POST /connect/token (TokenEndpoint, TokenRequest, OAuthError) ----
+    // ---- POST /connect/token (OpenIddict with Authorization/Server handlers) ----
 
     private static OpenApiPathItem TokenPath(OpenApiDocument document) => new()
     {
@@ -175,20 +179,20 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
     {
         Type = JsonSchemaType.Object,
         Description = "RFC 6749 §4.4.2, form-encoded (UTF-8). Each parameter at most once; a parameter with an empty value counts as absent.",
-        Required = new HashSet<string>([TokenRequest.Parameters.GrantType], StringComparer.Ordinal),
+        Required = new HashSet<string>([OidcParameters.GrantType], StringComparer.Ordinal),
         Properties = new Dictionary<string, IOpenApiSchema>
         {
-            [TokenRequest.Parameters.GrantType] = Schemas.Enum(TokenEndpoint.SupportedGrantTypes),
-            [TokenRequest.Parameters.Scope] = Schemas.String(
+            [OidcParameters.GrantType] = Schemas.Enum([OidcGrantTypes.AuthorizationCode, OidcGrantTypes.RefreshToken, OidcGrantTypes.ClientCredentials]),
+            [OidcParameters.Scope] = Schemas.String(
                 $"Space-separated scopes (RFC 6749 §3.3): councils may hold `{GatewayScopes.EligibilityCheck}` and `{GatewayScopes.ConsentsManage}`, "
                 + $"auditors `{GatewayScopes.AuditRead}`. Omitted: everything the client may hold. An unknown scope, or one the client may not hold, is `invalid_scope`."),
-            [TokenRequest.Parameters.ClientId] = Schemas.String("Optional; when sent it must name the client that authenticates."),
+            [OidcParameters.ClientId] = Schemas.String("Optional; when sent it must name the client that authenticates."),
             ["code"] = Schemas.String("With `authorization_code`: the code from the redirect (RFC 6749 §4.1.3)."),
             ["redirect_uri"] = Schemas.String("With `authorization_code`: exactly the `redirect_uri` of the pushed authorization request.", "uri"),
             ["code_verifier"] = Schemas.String("With `authorization_code`: the PKCE verifier, 43-128 unreserved characters (RFC 7636 §4.1)."),
             ["refresh_token"] = Schemas.String("With `refresh_token` (RFC 6749 §6)."),
-            [TokenRequest.Parameters.ClientAssertionType] = Schemas.Const(PrivateKeyJwtAuthenticator.AssertionType, "With `private_key_jwt` (RFC 7521 §4.2)."),
-            [TokenRequest.Parameters.ClientAssertion] = Schemas.String(
+            [OidcParameters.ClientAssertionType] = Schemas.Const(OpenIddictConstants.ClientAssertionTypes.JwtBearer, "With `private_key_jwt` (RFC 7521 §4.2)."),
+            [OidcParameters.ClientAssertion] = Schemas.String(
                 "With `private_key_jwt`: a compact JWS of at most 8 KiB with `iss` = `sub` = the client id, `aud` = the issuer, `exp` at most 5 minutes ahead, and a `jti` never used before (RFC 7523 §3)."),
         },
     };
@@ -225,7 +229,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             }),
     };
 
-    // ---- POST /connect/par (PushedAuthorizationEndpoint) and GET /connect/authorize (the consent page) ----
+    // ---- POST /connect/par (OpenIddict with FlowHandlers.ValidatePushedRequest) and GET /connect/authorize (the consent page) ----
 
     private static OpenApiPathItem ParPath(OpenApiDocument document) => new()
     {
@@ -277,10 +281,10 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             ["state"] = Schemas.String("Returned unchanged with the code or error; at most 512 characters."),
             ["nonce"] = Schemas.String("At most 512 characters."),
             ["code_challenge"] = Schemas.String("BASE64URL(SHA-256(code_verifier)), 43 characters (RFC 7636 §4.2)."),
-            ["code_challenge_method"] = Schemas.Const(PushedAuthorizationEndpoint.S256),
+            ["code_challenge_method"] = Schemas.Const(OpenIddictConstants.CodeChallengeMethods.Sha256),
             ["authorization_details"] = Schemas.String("JSON (RFC 9396 §2): `[{\"type\":\"eligibility-check\",\"consent_id\":\"…\"}]`."),
-            [TokenRequest.Parameters.ClientAssertionType] = Schemas.Const(PrivateKeyJwtAuthenticator.AssertionType, "With `private_key_jwt` (RFC 7521 §4.2)."),
-            [TokenRequest.Parameters.ClientAssertion] = Schemas.String("With `private_key_jwt`, as at the token endpoint."),
+            [OidcParameters.ClientAssertionType] = Schemas.Const(OpenIddictConstants.ClientAssertionTypes.JwtBearer, "With `private_key_jwt` (RFC 7521 §4.2)."),
+            [OidcParameters.ClientAssertion] = Schemas.String("With `private_key_jwt`, as at the token endpoint."),
         },
     };
 
@@ -289,7 +293,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
         ["request_uri", "expires_in"],
         new Dictionary<string, IOpenApiSchema>
         {
-            ["request_uri"] = Schemas.String($"`{PushedAuthorizationEndpoint.RequestUriPrefix}` and 256 random bits; single use."),
+            ["request_uri"] = Schemas.String($"`{OpenIddictConstants.RequestUris.Prefixes.Generic}` and 256 random bits; single use."),
             ["expires_in"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "600", Description = "Seconds the request_uri stays usable." },
         });
 
@@ -318,8 +322,8 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
                             {
                                 ["token"] = Schemas.String("An access token or refresh token of this council."),
                                 ["token_type_hint"] = Schemas.Enum(["access_token", "refresh_token"]),
-                                [TokenRequest.Parameters.ClientAssertionType] = Schemas.Const(PrivateKeyJwtAuthenticator.AssertionType, "With `private_key_jwt`."),
-                                [TokenRequest.Parameters.ClientAssertion] = Schemas.String("With `private_key_jwt`, as at the token endpoint."),
+                                [OidcParameters.ClientAssertionType] = Schemas.Const(OpenIddictConstants.ClientAssertionTypes.JwtBearer, "With `private_key_jwt`."),
+                                [OidcParameters.ClientAssertion] = Schemas.String("With `private_key_jwt`, as at the token endpoint."),
                             },
                         }),
                     },
@@ -559,7 +563,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
         ["Pragma"] = Schemas.Header("`no-cache`.", Schemas.Const("no-cache")),
     };
 
-    // ---- discovery and JWKS (DiscoveryEndpoints) ----
+    // ---- discovery (OpenIddict with FlowHandlers.DescribeServer) and JWKS (JwksEndpoint) ----
 
     private static OpenApiPathItem ReadPath(OpenApiDocument document, OpenApiOperation get)
     {
@@ -588,7 +592,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             ["200"] = new OpenApiResponse
             {
                 Description = "The metadata.",
-                Headers = new Dictionary<string, IOpenApiHeader> { ["Cache-Control"] = Schemas.Header("Re-read within a minute: it changes when the trust framework reloads.", Schemas.Const(DiscoveryEndpoints.MetadataCacheControl)) },
+                Headers = new Dictionary<string, IOpenApiHeader> { ["Cache-Control"] = Schemas.Header("Re-read within a minute: it changes when the trust framework reloads.", Schemas.Const("public, max-age=60")) },
                 Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = Schemas.Json(new OpenApiSchemaReference("AuthorizationServerMetadata", document)) },
             },
         },
@@ -606,7 +610,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             ["authorization_endpoint"] = Schemas.String(format: "uri"),
             ["pushed_authorization_request_endpoint"] = Schemas.String("RFC 9126 §5.", "uri"),
             ["require_pushed_authorization_requests"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Enum = [JsonValue.Create(true)], Description = "Always true: every authorization request is pushed first." },
-            ["code_challenge_methods_supported"] = Schemas.ArrayOf(Schemas.Const(PushedAuthorizationEndpoint.S256)),
+            ["code_challenge_methods_supported"] = Schemas.ArrayOf(Schemas.Const(OpenIddictConstants.CodeChallengeMethods.Sha256)),
             ["authorization_response_iss_parameter_supported"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Enum = [JsonValue.Create(true)], Description = "Always true (RFC 9207 §3)." },
             ["authorization_details_types_supported"] = Schemas.ArrayOf(Schemas.Const(ConsentAuthorizationDetails.Type), "RFC 9396 §10."),
             ["token_endpoint"] = Schemas.String(format: "uri"),
@@ -615,13 +619,13 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             ["userinfo_endpoint"] = Schemas.String("OpenID Connect Core §5.3: `sub` only.", "uri"),
             ["end_session_endpoint"] = Schemas.String("OpenID Connect RP-Initiated Logout 1.0.", "uri"),
             ["jwks_uri"] = Schemas.String(format: "uri"),
-            ["grant_types_supported"] = Schemas.ArrayOf(Schemas.Enum(TokenEndpoint.SupportedGrantTypes)),
+            ["grant_types_supported"] = Schemas.ArrayOf(Schemas.Enum([OidcGrantTypes.AuthorizationCode, OidcGrantTypes.RefreshToken, OidcGrantTypes.ClientCredentials])),
             ["response_types_supported"] = Schemas.ArrayOf(Schemas.Const("code")),
             ["token_endpoint_auth_methods_supported"] = Schemas.ArrayOf(
                 Schemas.Enum([ClientAuthentication.PrivateKeyJwtMethod, ClientAuthentication.ClientSecretBasicMethod]),
                 "`client_secret_basic` is listed only while a sandbox framework is in force."),
-            ["token_endpoint_auth_signing_alg_values_supported"] = Schemas.ArrayOf(Schemas.Enum(PrivateKeyJwtAuthenticator.SupportedAlgorithms)),
-            ["scopes_supported"] = Schemas.ArrayOf(Schemas.Enum([PushedAuthorizationEndpoint.OpenIdScope, .. GatewayScopes.Supported]), "`openid` only in the authorization-code flow."),
+            ["token_endpoint_auth_signing_alg_values_supported"] = Schemas.ArrayOf(Schemas.Enum([.. EligibilityGateway.Authorization.Server.ClientAuthenticationHandlers.CheckAssertionShape.Algorithms])),
+            ["scopes_supported"] = Schemas.ArrayOf(Schemas.Enum([OpenIddictConstants.Scopes.OpenId, .. GatewayScopes.Supported]), "`openid` only in the authorization-code flow."),
             ["subject_types_supported"] = Schemas.ArrayOf(Schemas.Const("pairwise"), "OpenID Connect Discovery 1.0 §3: a citizen's `sub` differs per council."),
             ["id_token_signing_alg_values_supported"] = Schemas.ArrayOf(Schemas.Const("ES256"), "OpenID Connect Discovery 1.0 §3."),
         });
@@ -650,7 +654,7 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
 
     private static Dictionary<string, IOpenApiHeader> KeySetHeaders() => new()
     {
-        ["Cache-Control"] = Schemas.Header("A new key is published this long before it signs.", Schemas.Const(DiscoveryEndpoints.JwksCacheControl)),
+        ["Cache-Control"] = Schemas.Header("A new key is published this long before it signs.", Schemas.Const(JwksEndpoint.CacheControl)),
         ["ETag"] = Schemas.Header("Identifies this key set.", Schemas.String()),
     };
 

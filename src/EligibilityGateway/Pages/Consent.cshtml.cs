@@ -1,14 +1,16 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using EligibilityGateway.Authorization;
+using EligibilityGateway.Authorization.Server;
 using EligibilityGateway.Consents;
 using EligibilityGateway.TrustFramework;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.IdentityModel.Tokens;
+using Microsoft.AspNetCore.Authentication;
+using OpenIddict.Abstractions;
+using Microsoft.AspNetCore;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace EligibilityGateway.Pages;
 
@@ -20,24 +22,20 @@ namespace EligibilityGateway.Pages;
 /// owner, not redirected), so nobody signs in only to be refused; the check only reads the pushed request, which stays
 /// there for the GET that follows the sign-in. Then a signed-out person is sent to sign in and anyone but a citizen
 /// gets the 403 page (the <c>citizen</c> policy, applied here rather than by an attribute, which would run first).
-/// POST is the citizen's Allow or Deny: the pushed request is taken (single use), the consent authorised or
-/// rejected, and the browser sent with a 303 to <c>/connect/authorize/continue</c>, which redirects to the council
-/// (see the README on <c>form-action</c>).
+/// OpenIddict answers <c>/connect/authorize</c> first (passthrough): it has validated the client and the pushed
+/// request, or hands this page its error, before the page runs. POST is the citizen's Allow or Deny: the consent is
+/// authorised or rejected and OpenIddict answers the council, through a 303 to <c>/connect/authorize/continue</c>,
+/// which redirects to the council (see the README on <c>form-action</c>).
 /// </summary>
 internal sealed class ConsentPageModel(
     IAuthorizationService authorization,
-    IPendingAuthorizationStore requests,
-    IAuthorizationCodeStore codes,
+    ConsentAuthorizations consentAuthorizations,
     ConsentService consents,
     TrustFrameworkMonitor monitor,
-    GatewayIssuer issuer,
     TimeProvider timeProvider) : PageModel
 {
     public const string AllowDecision = "allow";
     public const string DenyDecision = "deny";
-
-    /// <summary>A decision waits this long for the browser to follow the 303.</summary>
-    private static readonly TimeSpan DecisionLifetime = TimeSpan.FromMinutes(2);
 
     private static readonly ProblemPage UnusableRequest = new(
         StatusCodes.Status400BadRequest,
@@ -55,18 +53,15 @@ internal sealed class ConsentPageModel(
 
     public string ExpiresOn { get; private set; } = "";
 
+    /// <summary>Posted back with the decision: the authorization endpoint reads a POST's parameters from its form.</summary>
+    public string ClientId { get; private set; } = "";
+
+    public string RequestUri { get; private set; } = "";
+
     public async Task<IActionResult> OnGetAsync()
     {
-        // RFC 9126 §4: only client_id and request_uri; any other parameter was meant for PAR.
-        if (Request.Query.Count != 2 || Request.Query.Any(p => p.Key is not (PushedAuthorizationEndpoint.Parameters.ClientId or PushedAuthorizationEndpoint.Parameters.RequestUri) || p.Value.Count != 1))
-        {
-            return ProblemPages.Result(UnusableRequest);
-        }
-
-        // Read, not taken: a valid request_uri must still be there after the sign-in this may lead to.
-        var now = timeProvider.GetUtcNow();
-        if (await FindRequestAsync(now) is not { } pending || await consents.FindAsync(pending.ConsentId, HttpContext.RequestAborted) is not { } consent
-            || consent.StatusAt(now) != ConsentStatus.AwaitingAuthorisation)
+        // OpenIddict has checked the client and the pushed request already; only what it let through reaches here.
+        if (await FindRequestAsync() is not { } found)
         {
             return ProblemPages.Result(UnusableRequest);
         }
@@ -76,7 +71,9 @@ internal sealed class ConsentPageModel(
             return signInOrForbid;
         }
 
-        Describe(consent);
+        Describe(found.Consent);
+        ClientId = found.Request.ClientId!;
+        RequestUri = found.Request.RequestUri!;
         return Page();
     }
 
@@ -87,59 +84,39 @@ internal sealed class ConsentPageModel(
             return signInOrForbid;
         }
 
-        var now = timeProvider.GetUtcNow();
-        if (decision is not (AllowDecision or DenyDecision) || await FindRequestAsync(now) is null)
-        {
-            return ProblemPages.Result(UnusableRequest);
-        }
-
-        // RFC 9126 §4: the request_uri is used once; a second press or a second tab finds it gone.
-        if (await requests.TryTakeAsync(RequestUri()!, now, HttpContext.RequestAborted) is not { } pending)
+        if (decision is not (AllowDecision or DenyDecision) || await FindRequestAsync() is not { } found)
         {
             return ProblemPages.Result(UnusableRequest);
         }
 
         var citizen = (Citizen)HttpContext.GetSignedInPerson()!;
         var cancellationToken = HttpContext.RequestAborted;
-        var parameters = new Dictionary<string, string?>(StringComparer.Ordinal);
+        // Only this citizen may follow the continuation to the council (ConsentContinue).
+        HttpContext.Items[FlowHandlers.ContinueAfterDecision.DeciderItem] = citizen.Subject;
         if (decision == AllowDecision
-            && await consents.AuthoriseAsync(pending.ConsentId, citizen.Identity, citizen.Subject, cancellationToken) is ConsentChange.Made { Consent: var authorised }
-            && await codes.IssueAsync(expires => new AuthorizationCodeGrant(pending.ClientId, pending.RedirectUri, pending.CodeChallenge, pending.Scopes, pending.ConsentId, PairwiseSubject(pending.ClientId, authorised), expires, pending.Nonce), cancellationToken) is { } code)
+            && await consents.AuthoriseAsync(found.Consent.ConsentId, citizen.Identity, citizen.Subject, cancellationToken) is ConsentChange.Made { Consent: var authorised })
         {
-            parameters["code"] = code;
+            // The sign-in issues the code and redeems the request_uri (RFC 9126 §4: single use); the response is the
+            // 303 to /connect/authorize/continue (FlowHandlers.ContinueAfterDecision).
+            var principal = await consentAuthorizations.AuthoriseAsync(found.Request.ClientId!, authorised, found.Request.GetScopes(), cancellationToken);
+            return SignIn(principal, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
-        else
+
+        if (decision == DenyDecision)
         {
-            if (decision == DenyDecision)
+            await consents.RejectAsync(found.Consent.ConsentId, cancellationToken);
+        }
+
+        // RFC 6749 §4.1.2.1: the citizen said no, or the consent could not be authorised. The consent no longer awaits
+        // authorisation, so the same request_uri cannot be decided again.
+        return Forbid(
+            new AuthenticationProperties(new Dictionary<string, string?>
             {
-                await consents.RejectAsync(pending.ConsentId, cancellationToken);
-            }
-
-            // RFC 6749 §4.1.2.1: the citizen said no, or the consent could not be authorised.
-            parameters["error"] = "access_denied";
-        }
-
-        parameters["state"] = pending.State;
-        // RFC 9207 §2: iss tells the council which server answered, against mix-up attacks.
-        parameters["iss"] = issuer.Value;
-        var location = QueryHelpers.AddQueryString(pending.RedirectUri.OriginalString, parameters.Where(p => p.Value is not null));
-        await requests.AddDecisionAsync(pending.RequestUri, new AuthorizationDecision(new Uri(location), citizen.Subject, now + DecisionLifetime), cancellationToken);
-
-        // RFC 9110 §15.4.4: 303 makes the browser GET the next address, which is ours, so form-action 'self' holds.
-        Response.Headers.Location = QueryHelpers.AddQueryString(ConsentContinueModel.Path, PushedAuthorizationEndpoint.Parameters.RequestUri, pending.RequestUri);
-        return StatusCode(StatusCodes.Status303SeeOther);
+                [OpenIddictServerAspNetCoreConstants.Properties.Error] = Errors.AccessDenied,
+                [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = "The citizen did not authorise the check.",
+            }),
+            OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
-
-    /// <summary>
-    /// The <c>sub</c> of consent-bound tokens: a pairwise identifier (OIDC Core §8.1), the SHA-256 of the council's
-    /// client id and the consent's subject reference — itself a keyed HMAC of the identity — so never an NI number,
-    /// the same for one citizen at one council, and unlinkable between councils.
-    /// </summary>
-    internal static string PairwiseSubject(string clientId, Consent consent) => PairwiseSubject(clientId, consent.SubjectReference);
-
-    /// <summary>The pairwise identifier of the citizen whose subject reference is <paramref name="subjectReference"/>, for the council <paramref name="clientId"/>.</summary>
-    internal static string PairwiseSubject(string clientId, string? subjectReference) =>
-        Base64UrlEncoder.Encode(SHA256.HashData(Encoding.UTF8.GetBytes(clientId + "\n" + subjectReference)));
 
     /// <summary>The <c>citizen</c> policy: null when it holds; else a sign-in redirect (nobody signed in) or the 403 page.</summary>
     private async Task<IActionResult?> RequireCitizenAsync() =>
@@ -147,18 +124,23 @@ internal sealed class ConsentPageModel(
         : HttpContext.GetSignedInPerson() is null ? Challenge(PageAuthentication.SchemeName)
         : Forbid(PageAuthentication.SchemeName);
 
-    private string? RequestUri() => Request.Query[PushedAuthorizationEndpoint.Parameters.RequestUri].Count == 1 ? Request.Query[PushedAuthorizationEndpoint.Parameters.RequestUri][0] : null;
-
     /// <summary>
-    /// The pushed request named by the query, if it is live, was pushed by the client the query names, and that client
-    /// is still a council of the framework in force. Only reads the store.
+    /// The request OpenIddict restored from the pushed request, if it accepted it, whose client is still a council of
+    /// the framework in force and whose consent still awaits authorisation. Only reads.
     /// </summary>
-    private async Task<PendingAuthorization?> FindRequestAsync(DateTimeOffset now) =>
-        RequestUri() is { } requestUri && await requests.FindAsync(requestUri, now, HttpContext.RequestAborted) is { } pending
-        && string.Equals(Request.Query[PushedAuthorizationEndpoint.Parameters.ClientId].ToString(), pending.ClientId, StringComparison.Ordinal)
-        && monitor.Current.TryGetCouncilByClientId(pending.ClientId, out _)
-            ? pending
-            : null;
+    private async Task<(OpenIddictRequest Request, Consent Consent)?> FindRequestAsync()
+    {
+        if (HttpContext.GetOpenIddictServerResponse() is { Error: not null } || HttpContext.GetOpenIddictServerRequest() is not { ClientId: { } clientId, RequestUri: not null } request
+            || !monitor.Current.TryGetCouncilByClientId(clientId, out _)
+            || FlowHandlers.ValidatePushedRequest.ReadAuthorizationDetails((string?)request[ConsentAuthorizationDetails.Claim]).ConsentId is not { } consentId
+            || await consents.FindAsync(consentId, HttpContext.RequestAborted) is not { } consent
+            || consent.StatusAt(timeProvider.GetUtcNow()) != ConsentStatus.AwaitingAuthorisation)
+        {
+            return null;
+        }
+
+        return (request, consent);
+    }
 
     private void Describe(Consent consent)
     {

@@ -11,14 +11,14 @@ namespace EligibilityGateway.Pages;
 /// it; the address it redirects to was fixed at PAR from the council's registered URIs, so this is no open redirect.
 /// </summary>
 [Authorize(Policy = PagePolicies.Citizen)]
-internal sealed class ConsentContinueModel(IPendingAuthorizationStore requests, TimeProvider timeProvider) : PageModel
+internal sealed class ConsentContinueModel(IAuthorizationDecisionStore decisions, TimeProvider timeProvider) : PageModel
 {
     public const string Path = AuthorizationServerPaths.AuthorizeContinue;
 
     public async Task<IActionResult> OnGetAsync([FromQuery(Name = "request_uri")] string? requestUri)
     {
         var citizen = HttpContext.GetSignedInPerson()!;
-        if (requestUri is null || await requests.TakeDecisionAsync(requestUri, timeProvider.GetUtcNow(), HttpContext.RequestAborted) is not { } decision
+        if (requestUri is null || await decisions.TakeDecisionAsync(requestUri, timeProvider.GetUtcNow(), HttpContext.RequestAborted) is not { } decision
             || !string.Equals(decision.CitizenSubject, citizen.Subject, StringComparison.Ordinal))
         {
             return ProblemPages.Result(new ProblemPage(

@@ -48,7 +48,7 @@ internal sealed class EndSessionModel(
         }
 
         if (validation.Hint is { } hint && person is Citizen citizen
-            && string.Equals(hint.Subject, ConsentPageModel.PairwiseSubject(hint.ClientId, subjectReferences.Compute(citizen.Identity)), StringComparison.Ordinal))
+            && string.Equals(hint.Subject, Authorization.Server.ConsentAuthorizations.PairwiseSubject(hint.ClientId, subjectReferences.Compute(citizen.Identity)), StringComparison.Ordinal))
         {
             await PageAuthentication.SignOutAsync(HttpContext, person);
             Log.SignedOutByCouncil(logger, hint.ClientId);

@@ -72,7 +72,7 @@ public sealed class AccountFixture : SandboxFixture
         var now = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
         var claims = new Dictionary<string, object>
         {
-            ["iss"] = Services.GetRequiredService<GatewayIssuer>().Value,
+            ["iss"] = Services.GetRequiredService<GatewayIssuer>().Identifier,
             ["aud"] = "eligibility-gateway",
             ["sub"] = "smith",
             ["client_id"] = "leeds",

@@ -39,6 +39,9 @@ internal sealed class AuthorizationGateway : IAsyncDisposable
     /// <summary>The issuer the gateway derives when none is configured: its bound address without the slash.</summary>
     public string DerivedIssuer => BaseAddress.GetLeftPart(UriPartial.Authority);
 
+    /// <summary>The issuer identifier as published and put in <c>iss</c>: the URL's serialised form, with its trailing slash.</summary>
+    public string IssuerIdentifier => DerivedIssuer + "/";
+
     public T Service<T>()
         where T : notnull => App.Services.GetRequiredService<T>();
 

@@ -249,7 +249,7 @@ public sealed class BearerValidationTests : IAsyncLifetime
         var descriptor = new SecurityTokenDescriptor
         {
             TokenType = "at+jwt",
-            Issuer = gateway.DerivedIssuer,
+            Issuer = gateway.IssuerIdentifier,
             Audience = "eligibility-gateway",
             IssuedAt = now,
             NotBefore = now,

@@ -114,7 +114,9 @@ public sealed class ClientAuthenticationThrottleTests : IAsyncLifetime
         List<KeyValuePair<string, string>> form = path switch
         {
             "/connect/token" => [new("grant_type", "client_credentials")],
-            "/connect/par" => [new("response_type", "code")],
+            // Complete enough that the client is authenticated: PAR checks the request's own parameters first.
+            "/connect/par" => [new("response_type", "code"), new("redirect_uri", "https://council.example/callback"), new("scope", "eligibility.check"),
+                new("code_challenge", new string('A', 43)), new("code_challenge_method", "S256")],
             _ => [new("token", "not-a-token")],
         };
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) };

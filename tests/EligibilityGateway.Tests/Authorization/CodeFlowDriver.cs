@@ -89,11 +89,23 @@ internal sealed partial class CodeFlowDriver(ConsentGateway gateway) : IDisposab
     public async Task<HttpResponseMessage> DecideAsync(string authorizePath, string decision)
     {
         var token = await FormTokenAsync(authorizePath);
-        return await Browser.PostAsync(authorizePath, new FormUrlEncodedContent(new Dictionary<string, string>
+        return await Browser.PostAsync(authorizePath, new FormUrlEncodedContent(DecisionForm(authorizePath, token, decision)));
+    }
+
+    /// <summary>
+    /// What the consent page's form posts: its antiforgery token, the button pressed, and the hidden <c>client_id</c> and
+    /// <c>request_uri</c> (the authorization endpoint reads a POST's parameters from its body), taken from the page's address.
+    /// </summary>
+    public static Dictionary<string, string> DecisionForm(string authorizePath, string token, string decision)
+    {
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(new Uri("http://localhost"), authorizePath).Query);
+        return new Dictionary<string, string>
         {
             ["__RequestVerificationToken"] = token,
+            ["client_id"] = query["client_id"].ToString(),
+            ["request_uri"] = query["request_uri"].ToString(),
             ["decision"] = decision,
-        }));
+        };
     }
 
     /// <summary>Follows the 303 to the local continuation and returns where it redirects (the council's callback).</summary>

@@ -15,7 +15,7 @@ public sealed class CodeFlowTests(ConsentGateway gateway) : IClassFixture<Consen
 {
     private const string CheckBody = """{"scheme":"free-school-meals","caseReference":"FSM-CODE-FLOW"}""";
 
-    private string Issuer => gateway.Gateway.Services.GetRequiredService<GatewayIssuer>().Value;
+    private string Issuer => gateway.Gateway.Services.GetRequiredService<GatewayIssuer>().Identifier;
 
     [Fact]
     public async Task CitizenWhoAllows_GivesTheCouncilACodeThatBuysAConsentBoundTokenForAnEligibleCheck()
@@ -334,7 +334,7 @@ public sealed class CodeFlowTests(ConsentGateway gateway) : IClassFixture<Consen
         using var flow = new CodeFlowDriver(gateway);
         var (_, callback) = await flow.AuthoriseAsync();
 
-        gateway.Clock.Now += AuthorizationCodeStore.Lifetime + TimeSpan.FromSeconds(1);
+        gateway.Clock.Now += TimeSpan.FromSeconds(61);
         using var response = await flow.ExchangeAsync(CodeFlowDriver.Query(callback)["code"]);
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);

@@ -19,7 +19,7 @@ public sealed class DiscoveryTests
         response.Headers.CacheControl!.Public.Should().BeTrue();
         var json = await response.JsonAsync();
         var issuer = gateway.DerivedIssuer;
-        json.GetProperty("issuer").GetString().Should().Be(issuer);
+        json.GetProperty("issuer").GetString().Should().Be(issuer + "/");
         json.GetProperty("token_endpoint").GetString().Should().Be(issuer + "/connect/token");
         json.GetProperty("jwks_uri").GetString().Should().Be(issuer + "/connect/jwks");
         Strings(json, "grant_types_supported").Should().Equal("authorization_code", "refresh_token", "client_credentials");
@@ -70,7 +70,7 @@ public sealed class DiscoveryTests
 
         refused.StatusCode.Should().Be(HttpStatusCode.BadRequest, "a Host that is neither the issuer's nor loopback is refused");
         var json = await response.JsonAsync();
-        json.GetProperty("issuer").GetString().Should().Be("https://gateway.example.gov.uk");
+        json.GetProperty("issuer").GetString().Should().Be("https://gateway.example.gov.uk/");
         json.GetProperty("token_endpoint").GetString().Should().Be("https://gateway.example.gov.uk/connect/token");
     }
 
@@ -88,7 +88,7 @@ public sealed class DiscoveryTests
 
         refused.StatusCode.Should().Be(HttpStatusCode.BadRequest, "a Host that is neither the issuer's nor loopback is refused");
         var issuer = (await response.JsonAsync()).GetProperty("issuer").GetString();
-        issuer.Should().Be(gateway.DerivedIssuer).And.StartWith("http://127.0.0.1:").And.NotContain("localhost");
+        issuer.Should().Be(gateway.IssuerIdentifier).And.StartWith("http://127.0.0.1:").And.NotContain("localhost");
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed class EndSessionTests(ConsentGateway gateway) : IClassFixture<Cons
 
     private static readonly string RegisteredRedirect = Uri.EscapeDataString(CodeFlowDriver.RedirectUri);
 
-    private string Issuer => gateway.Gateway.Services.GetRequiredService<GatewayIssuer>().Value;
+    private string Issuer => gateway.Gateway.Services.GetRequiredService<GatewayIssuer>().Identifier;
 
     [Theory]
     [InlineData("")]

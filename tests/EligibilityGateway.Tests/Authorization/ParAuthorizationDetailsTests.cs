@@ -63,14 +63,4 @@ public sealed class ParAuthorizationDetailsTests(ConsentGateway gateway) : IClas
 
         (await response.ShouldBeOAuthErrorAsync(400, OAuthErrorCodes.InvalidAuthorizationDetails)).Should().Contain("nested at most 16 deep");
     }
-
-    [Theory]
-    [InlineData("plain text", true)]
-    [InlineData(@"a pair \ud83d\ude00", true)]
-    [InlineData(@"a lone high \ud800", false)]
-    [InlineData(@"\udc00 a lone low", false)]
-    [InlineData(@"a pair reversed \ude00\ud83d", false)]
-    public void FormParameter_WithAnUnpairedSurrogate_IsNotWellFormed(string escaped, bool wellFormed) =>
-        // Escaped in the data: the test runner would turn a lone surrogate into U+FFFD on its way to the test.
-        TokenRequest.IsWellFormed(System.Text.RegularExpressions.Regex.Unescape(escaped)).Should().Be(wellFormed, escaped);
 }

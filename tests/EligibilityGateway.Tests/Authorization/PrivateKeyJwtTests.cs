@@ -60,18 +60,45 @@ public sealed class PrivateKeyJwtTests : IAsyncLifetime
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
-    [Theory]
-    [InlineData(SecurityAlgorithms.RsaSsaPssSha256)]
-    [InlineData(SecurityAlgorithms.RsaSha256)]
-    public async Task Token_WithAnRsaSignedAssertion_IsIssued(string algorithm)
+    [Fact]
+    public async Task Token_WithAPs256SignedAssertion_IsIssued()
     {
         var claims = ClientAssertions.Claims(KeyedFramework.RsaCouncilClientId, gateway.DerivedIssuer, Now);
-        var assertion = ClientAssertions.Sign(new RsaSecurityKey(framework.RsaCouncilKey) { KeyId = KeyedFramework.RsaCouncilKid }, algorithm, claims);
+        var assertion = ClientAssertions.Sign(new RsaSecurityKey(framework.RsaCouncilKey) { KeyId = KeyedFramework.RsaCouncilKid }, SecurityAlgorithms.RsaSsaPssSha256, claims);
 
         using var response = await PostAsync(assertion, "eligibility.check");
 
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        OAuthResponses.Decode(assertion).Header.GetProperty("alg").GetString().Should().Be(algorithm);
+    }
+
+    [Fact]
+    public async Task Token_WithAnRs256SignedAssertion_IsInvalidClient_AsFapi2Requires()
+    {
+        // FAPI 2.0 Security Profile §5.4: PKCS#1 v1.5 signatures are not allowed, even under a registered RSA key.
+        var claims = ClientAssertions.Claims(KeyedFramework.RsaCouncilClientId, gateway.DerivedIssuer, Now);
+        var assertion = ClientAssertions.Sign(new RsaSecurityKey(framework.RsaCouncilKey) { KeyId = KeyedFramework.RsaCouncilKid }, SecurityAlgorithms.RsaSha256, claims);
+
+        using var response = await PostAsync(assertion, "eligibility.check");
+
+        (await response.ShouldBeOAuthErrorAsync(401, "invalid_client")).Should().Contain("ES256 or PS256");
+    }
+
+    [Theory]
+    [InlineData("iat")]
+    [InlineData("nbf")]
+    public async Task Token_WithAnAssertionIssuedInTheFuture_IsInvalidClient(string claim)
+    {
+        using var response = await PostAsync(CouncilAssertion(c => c[claim] = Now.AddMinutes(2).ToUnixTimeSeconds()));
+
+        (await response.ShouldBeOAuthErrorAsync(401, "invalid_client")).Should().Contain(claim);
+    }
+
+    [Fact]
+    public async Task Token_WithThePushedAuthorizationEndpointAsAudience_IsInvalidClient()
+    {
+        using var response = await PostAsync(CouncilAssertion(c => c["aud"] = gateway.DerivedIssuer + "/connect/par"));
+
+        (await response.ShouldBeOAuthErrorAsync(401, "invalid_client")).Should().Contain("aud");
     }
 
     [Fact]
@@ -232,7 +259,7 @@ public sealed class PrivateKeyJwtTests : IAsyncLifetime
 
         using var response = await PostAsync(assertion);
 
-        (await response.ShouldBeOAuthErrorAsync(401, "invalid_client")).Should().Contain("kid and alg");
+        (await response.ShouldBeOAuthErrorAsync(401, "invalid_client")).Should().Contain("ES256 or PS256");
     }
 
     [Fact]
@@ -301,7 +328,7 @@ public sealed class PrivateKeyJwtTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Token_WithAnotherAssertionType_IsInvalidRequest()
+    public async Task Token_WithAnotherAssertionType_IsInvalidClient()
     {
         using var response = await gateway.PostTokenAsync(
         [
@@ -310,7 +337,8 @@ public sealed class PrivateKeyJwtTests : IAsyncLifetime
             new("client_assertion", CouncilAssertion()),
         ]);
 
-        await response.ShouldBeOAuthErrorAsync(400, "invalid_request");
+        // RFC 7521 §4.2.1: an assertion the server cannot use is invalid_client.
+        await response.ShouldBeOAuthErrorAsync(401, "invalid_client");
     }
 
     [Fact]

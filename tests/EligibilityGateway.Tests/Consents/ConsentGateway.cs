@@ -105,7 +105,7 @@ public sealed class ConsentGateway : IAsyncLifetime
         var now = Clock.GetUtcNow().ToUnixTimeSeconds();
         var claims = new Dictionary<string, object>
         {
-            ["iss"] = Gateway.Services.GetRequiredService<GatewayIssuer>().Value,
+            ["iss"] = Gateway.Services.GetRequiredService<GatewayIssuer>().Identifier,
             ["aud"] = "eligibility-gateway",
             ["sub"] = "citizen-account-1",
             ["client_id"] = client,

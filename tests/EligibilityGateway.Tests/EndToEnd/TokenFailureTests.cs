@@ -55,7 +55,7 @@ public sealed class TokenFailureTests(SandboxFixture sandbox) : IClassFixture<Sa
         var exp = expires ?? TimeProvider.System.GetUtcNow().UtcDateTime.AddMinutes(5);
         return new Dictionary<string, object>
         {
-            ["iss"] = issuer ?? sandbox.Sandbox.GatewayAddress.GetLeftPart(UriPartial.Authority),
+            ["iss"] = issuer ?? sandbox.Sandbox.GatewayAddress.GetLeftPart(UriPartial.Authority) + "/",
             ["aud"] = audience,
             ["sub"] = clientId,
             ["client_id"] = clientId,

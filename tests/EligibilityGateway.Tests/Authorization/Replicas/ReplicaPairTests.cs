@@ -109,11 +109,7 @@ public sealed partial class ReplicaPairTests(ReplicaPair replicas) : IClassFixtu
         // The citizen is on the second replica for the whole front channel.
         using var browser = Browser(new CookieContainer(), replicas.SecondAddress);
         await SignInAsync(browser, authorizePath);
-        using var allowed = await browser.PostAsync(authorizePath, new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["__RequestVerificationToken"] = await FormTokenAsync(browser, authorizePath),
-            ["decision"] = "allow",
-        }));
+        using var allowed = await browser.PostAsync(authorizePath, new FormUrlEncodedContent(CodeFlowDriver.DecisionForm(authorizePath, await FormTokenAsync(browser, authorizePath), "allow")));
         allowed.StatusCode.Should().Be(HttpStatusCode.SeeOther, await allowed.Content.ReadAsStringAsync());
         using var toCouncil = await browser.GetAsync(allowed.Headers.Location);
         toCouncil.StatusCode.Should().Be(HttpStatusCode.Redirect, await toCouncil.Content.ReadAsStringAsync());
@@ -216,11 +212,7 @@ public sealed partial class ReplicaPairTests(ReplicaPair replicas) : IClassFixtu
         var authorizePath = $"/connect/authorize?client_id=leeds&request_uri={Uri.EscapeDataString(requestUri)}";
         using var browser = Browser(new CookieContainer(), replicas.SecondAddress);
         await SignInAsync(browser, authorizePath);
-        using var allowed = await browser.PostAsync(authorizePath, new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["__RequestVerificationToken"] = await FormTokenAsync(browser, authorizePath),
-            ["decision"] = "allow",
-        }));
+        using var allowed = await browser.PostAsync(authorizePath, new FormUrlEncodedContent(CodeFlowDriver.DecisionForm(authorizePath, await FormTokenAsync(browser, authorizePath), "allow")));
         using var toCouncil = await browser.GetAsync(allowed.Headers.Location);
         return (QueryHelpers.ParseQuery(toCouncil.Headers.Location!.Query)["code"].ToString(), verifier);
     }

@@ -81,11 +81,7 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
         }
 
         var token = await browser.FormTokenAsync(authorizePath);
-        using var allowed = await browser.Client.PostAsync(authorizePath, new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["__RequestVerificationToken"] = token,
-            ["decision"] = "allow",
-        }));
+        using var allowed = await browser.Client.PostAsync(authorizePath, new FormUrlEncodedContent(EligibilityGateway.Tests.Authorization.CodeFlowDriver.DecisionForm(authorizePath, token, "allow")));
         allowed.StatusCode.Should().Be(HttpStatusCode.SeeOther, await allowed.Content.ReadAsStringAsync());
         using var toCouncil = await browser.Client.GetAsync(allowed.Headers.Location);
         toCouncil.StatusCode.Should().Be(HttpStatusCode.Redirect);

@@ -112,7 +112,7 @@ public sealed class DemoCouncilTests(DemoSandbox sandbox) : IClassFixture<DemoSa
 
         callback.AbsoluteUri.Should().StartWith(sandbox.CallbackUri + "?");
         var query = QueryHelpers.ParseQuery(callback.Query);
-        query["iss"].ToString().Should().Be(sandbox.Address.GetLeftPart(UriPartial.Authority));
+        query["iss"].ToString().Should().Be(sandbox.Address.GetLeftPart(UriPartial.Authority) + "/");
         using var answered = await browser.GetAsync(callback);
 
         answered.StatusCode.Should().Be(HttpStatusCode.SeeOther, await answered.Content.ReadAsStringAsync());

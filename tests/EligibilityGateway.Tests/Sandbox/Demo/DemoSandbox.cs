@@ -117,11 +117,7 @@ public partial class DemoSandbox : IAsyncLifetime
         }
 
         var consentToken = await GatewayTokenAsync(browser, path);
-        using var decided = await browser.PostAsync(path, new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["__RequestVerificationToken"] = consentToken,
-            ["decision"] = decision,
-        }));
+        using var decided = await browser.PostAsync(path, new FormUrlEncodedContent(EligibilityGateway.Tests.Authorization.CodeFlowDriver.DecisionForm(path, consentToken, decision)));
         decided.StatusCode.Should().Be(HttpStatusCode.SeeOther);
         using var continued = await browser.GetAsync(decided.Headers.Location);
         continued.StatusCode.Should().Be(HttpStatusCode.Redirect);
