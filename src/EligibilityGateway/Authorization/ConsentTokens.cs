@@ -270,7 +270,7 @@ internal sealed class ConsentTokenRegistry(RevokedAccessTokens revokedAccessToke
             {
                 foreach (var (tokenId, expiresAt) in tokenIds)
                 {
-                    if (expiresAt + AccessTokenValidator.ClockSkew <= now)
+                    if (expiresAt + GatewayBearer.ClockSkew <= now)
                     {
                         tokenIds.TryRemove(tokenId, out _);
                     }

@@ -12,7 +12,7 @@ namespace EligibilityGateway.Authorization;
 internal sealed class TokenManagementEndpoints(
     ClientAuthenticator clientAuthenticator,
     TrustFrameworkMonitor monitor,
-    AccessTokenValidator validator,
+    AccessTokenReader validator,
     ConsentTokenRegistry registry,
     RevokedAccessTokens revokedAccessTokens,
     ConsentService consents,

@@ -100,7 +100,7 @@ public sealed class BearerValidationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Probe_WithAnExpiredToken_Is401EvenWhenItsValidationWasCached()
+    public async Task Probe_WithATokenThatExpiredAfterItWasAccepted_Is401()
     {
         var token = await LeedsTokenAsync();
         using (var first = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, token))
@@ -108,7 +108,7 @@ public sealed class BearerValidationTests : IAsyncLifetime
             first.StatusCode.Should().Be(HttpStatusCode.OK);
         }
 
-        clock.Now += TimeSpan.FromMinutes(5) + AccessTokenValidator.ClockSkew;
+        clock.Now += TimeSpan.FromMinutes(5) + GatewayBearer.ClockSkew;
 
         await ShouldBeInvalidTokenAsync(token, "expired");
     }
@@ -120,7 +120,6 @@ public sealed class BearerValidationTests : IAsyncLifetime
         clock.Now += TimeSpan.FromMinutes(6);
 
         await ShouldBeInvalidTokenAsync(token, "expired");
-        gateway.Service<AccessTokenValidator>().CachedCount.Should().Be(0);
     }
 
     [Fact]
@@ -207,21 +206,6 @@ public sealed class BearerValidationTests : IAsyncLifetime
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         response.Headers.WwwAuthenticate.Single().Parameter.Should().StartWith("error=\"invalid_token\"");
-    }
-
-    [Fact]
-    public async Task Probe_CalledTwiceWithOneToken_VerifiesItsSignatureOnce()
-    {
-        var token = await LeedsTokenAsync();
-        var validator = gateway.Service<AccessTokenValidator>();
-        var before = validator.CachedCount;
-
-        using var first = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, token);
-        using var second = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, token);
-
-        first.StatusCode.Should().Be(HttpStatusCode.OK);
-        second.StatusCode.Should().Be(HttpStatusCode.OK);
-        validator.CachedCount.Should().Be(before + 1);
     }
 
     private async Task ShouldBeInvalidTokenAsync(string token, string? descriptionContains = null)
