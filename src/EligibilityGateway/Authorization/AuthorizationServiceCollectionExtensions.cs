@@ -61,6 +61,7 @@ public static class AuthorizationServiceCollectionExtensions
         services.TryAddSingleton<GatewayIssuer>();
         services.TryAddSingleton<RevokedAccessTokens>();
         services.TryAddSingleton<AccessTokenReader>();
+        services.TryAddSingleton<ValidatedAccessTokenCache>();
         services.TryAddSingleton<GatewayBearerEvents>();
         services.AddAuthentication(GatewayBearer.SchemeName).AddJwtBearer(GatewayBearer.SchemeName);
         services.AddOptions<JwtBearerOptions>(GatewayBearer.SchemeName).Configure<GatewayIssuer, KeyRing, TimeProvider>(GatewayBearer.Configure);

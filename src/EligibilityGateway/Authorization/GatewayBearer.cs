@@ -113,11 +113,18 @@ internal static class GatewayBearer
 }
 
 /// <summary>
-/// The <c>Bearer</c> scheme's events: the token from the <c>Authorization</c> header only, the RFC 9068 claims and
-/// revocation, the client looked up in the trust framework in force on every request, and the RFC 6750 §3 answers
-/// with RFC 9457 problem documents.
+/// The <c>Bearer</c> scheme's events: the token from the <c>Authorization</c> header only, a validation remembered
+/// for that exact token (<see cref="ValidatedAccessTokenCache"/>), the RFC 9068 claims and revocation, the client
+/// looked up in the trust framework in force on every request, and the RFC 6750 §3 answers with RFC 9457 problem
+/// documents.
 /// </summary>
-internal sealed class GatewayBearerEvents(AccessTokenReader reader, TrustFrameworkMonitor monitor, ILogger<GatewayBearerEvents> logger) : JwtBearerEvents
+internal sealed class GatewayBearerEvents(
+    AccessTokenReader reader,
+    ValidatedAccessTokenCache cache,
+    RevokedAccessTokens revoked,
+    TrustFrameworkMonitor monitor,
+    ILogger<GatewayBearerEvents> logger)
+    : JwtBearerEvents
 {
     /// <summary>RFC 6750 §2.1 only: the query (§2.3) and form body (§2.2) forms are never read.</summary>
     public override Task MessageReceived(MessageReceivedContext context)
@@ -134,6 +141,12 @@ internal sealed class GatewayBearerEvents(AccessTokenReader reader, TrustFramewo
         else if (token.Length > GatewayBearer.MaximumTokenLength)
         {
             Refuse(context, GatewayBearer.Malformed);
+        }
+        else if (cache.TryGet(token, out var remembered) && !revoked.IsRevoked(remembered.TokenId))
+        {
+            // The library validated this very token before and it is still live: no second ECDSA verification. A
+            // revoked or lapsed one goes through the library again, which refuses it with the reason.
+            Authenticate(context, remembered);
         }
         else
         {
@@ -152,13 +165,15 @@ internal sealed class GatewayBearerEvents(AccessTokenReader reader, TrustFramewo
 
     public override Task TokenValidated(TokenValidatedContext context)
     {
-        var validation = reader.Read((JsonWebToken)context.SecurityToken);
+        var token = (JsonWebToken)context.SecurityToken;
+        var validation = reader.Read(token);
         if (validation.Token is not { } validated)
         {
             Refuse(context, validation.Failure!);
             return Task.CompletedTask;
         }
 
+        cache.Add(token.EncodedToken, validated);
         Authenticate(context, validated);
         return Task.CompletedTask;
     }

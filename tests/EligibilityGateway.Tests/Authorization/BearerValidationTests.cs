@@ -120,6 +120,7 @@ public sealed class BearerValidationTests : IAsyncLifetime
         clock.Now += TimeSpan.FromMinutes(6);
 
         await ShouldBeInvalidTokenAsync(token, "expired");
+        gateway.Service<ValidatedAccessTokenCache>().Count.Should().Be(0);
     }
 
     [Fact]
@@ -350,6 +351,37 @@ public sealed class BearerValidationTests : IAsyncLifetime
         json.GetProperty("claims").EnumerateArray().Select(c => c.GetString()).Where(c => !c!.StartsWith("jti=", StringComparison.Ordinal))
             .Should().Equal("client_id=leeds", "sub=leeds", "scope=eligibility.check", "scope=consents.manage");
         json.GetProperty("claims").EnumerateArray().Count(c => c.GetString()!.StartsWith("jti=", StringComparison.Ordinal)).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Probe_CalledTwiceWithOneToken_VerifiesItsSignatureOnce()
+    {
+        var token = await LeedsTokenAsync();
+        var cache = gateway.Service<ValidatedAccessTokenCache>();
+        var before = cache.Count;
+
+        using var first = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, token);
+        using var second = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, token);
+
+        first.StatusCode.Should().Be(HttpStatusCode.OK);
+        second.StatusCode.Should().Be(HttpStatusCode.OK);
+        cache.Count.Should().Be(before + 1);
+    }
+
+    [Fact]
+    public async Task Probe_WithACachedTokenThatIsThenRevoked_IsRefusedWithTheReason()
+    {
+        var token = await LeedsTokenAsync();
+        using (var first = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, token))
+        {
+            first.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        gateway.Service<ValidatedAccessTokenCache>().Count.Should().BePositive();
+        gateway.Service<RevokedAccessTokens>().Revoke(OAuthResponses.Decode(token).Payload.GetProperty("jti").GetString()!);
+
+        await ShouldBeInvalidTokenAsync(token, "revoked");
+        await ShouldBeInvalidTokenAsync(token, "revoked");
     }
 
     private async Task ShouldBeInvalidTokenAsync(string token, string? descriptionContains = null)
