@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using EligibilityGateway.Authorization.Server;
 using EligibilityGateway.Security;
-using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -150,7 +150,8 @@ public static class AuthorizationServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Authentication scheme <c>Bearer</c> (the default scheme) over the gateway's own access tokens, and one
+    /// Authentication scheme <c>Bearer</c> (the default scheme; <see cref="JwtBearerHandler"/> configured by
+    /// <see cref="GatewayBearer"/>) over the gateway's own access tokens, and one
     /// authorization policy per scope, named as the scope: <c>eligibility.check</c>, <c>consents.manage</c>,
     /// <c>audit.read</c> (<see cref="GatewayScopes"/>).
     /// </summary>
@@ -159,9 +160,11 @@ public static class AuthorizationServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<GatewayIssuer>();
         services.TryAddSingleton<RevokedAccessTokens>();
-        services.TryAddSingleton<AccessTokenValidator>();
-        services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, displayName: null, configureOptions: null);
+        services.TryAddSingleton<AccessTokenReader>();
+        services.TryAddSingleton<ValidatedAccessTokenCache>();
+        services.TryAddSingleton<GatewayBearerEvents>();
+        services.AddAuthentication(GatewayBearer.SchemeName).AddJwtBearer(GatewayBearer.SchemeName);
+        services.AddOptions<JwtBearerOptions>(GatewayBearer.SchemeName).Configure<GatewayIssuer, KeyRing, TimeProvider>(GatewayBearer.Configure);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, ScopeAuthorizationHandler>());
         services.AddAuthorizationBuilder()
             .AddPolicy(GatewayScopes.EligibilityCheck, policy => RequireScope(policy, GatewayScopes.EligibilityCheck))
@@ -180,7 +183,7 @@ public static class AuthorizationServiceCollectionExtensions
     }
 
     private static void RequireScope(AuthorizationPolicyBuilder policy, string scope) => policy
-        .AddAuthenticationSchemes(BearerAuthenticationHandler.SchemeName)
+        .AddAuthenticationSchemes(GatewayBearer.SchemeName)
         .RequireAuthenticatedUser()
         .AddRequirements(new ScopeRequirement(scope));
 }

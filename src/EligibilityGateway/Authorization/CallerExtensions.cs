@@ -12,7 +12,7 @@ internal static class CallerExtensions
 {
     /// <summary>The authenticated client's <c>client_id</c>, or null when the request carries no validated token.</summary>
     public static string? GetCallerClientId(this HttpContext context) =>
-        context.User.Identity is { IsAuthenticated: true, AuthenticationType: BearerAuthenticationHandler.SchemeName }
+        context.User.Identity is { IsAuthenticated: true, AuthenticationType: GatewayBearer.SchemeName }
             ? context.User.FindFirst(AccessTokenClaims.ClientId)?.Value
             : null;
 
@@ -35,7 +35,7 @@ internal static class CallerExtensions
     /// <see cref="ConsentAuthorizationDetails"/>), or null for a client-credentials token.
     /// </summary>
     public static string? GetConsentId(this HttpContext context) =>
-        context.User.Identity is { IsAuthenticated: true, AuthenticationType: BearerAuthenticationHandler.SchemeName }
+        context.User.Identity is { IsAuthenticated: true, AuthenticationType: GatewayBearer.SchemeName }
             ? context.User.FindFirst(ConsentAuthorizationDetails.ConsentIdClaim)?.Value
             : null;
 

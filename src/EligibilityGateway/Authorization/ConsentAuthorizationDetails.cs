@@ -6,7 +6,7 @@ namespace EligibilityGateway.Authorization;
 /// The consent an access token is bound to, as RFC 9396 authorization details: the JWT claim
 /// <c>authorization_details</c> is an array holding exactly one object <c>{"type": "eligibility-check",
 /// "consent_id": "…"}</c> (RFC 9396). A token without the claim is not consent-bound (client credentials). Whoever
-/// issues consent-bound tokens writes this shape; <see cref="AccessTokenValidator"/> reads it with
+/// issues consent-bound tokens writes this shape; <see cref="AccessTokenReader"/> reads it with
 /// <see cref="TryRead"/>, and the API reads the result with <see cref="CallerExtensions.GetConsentId"/>.
 /// </summary>
 internal static class ConsentAuthorizationDetails

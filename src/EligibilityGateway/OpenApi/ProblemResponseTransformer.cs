@@ -75,7 +75,7 @@ internal sealed class ProblemResponseTransformer : IOpenApiOperationTransformer
                     "RFC 6750 §3: `Bearer` when no token was sent; `Bearer error=\"invalid_token\", error_description=\"…\"` when one was refused.",
                     Schemas.String());
                 break;
-            case StatusCodes.Status403Forbidden when problemTypes.Contains(BearerAuthenticationHandler.InsufficientScopeProblemType):
+            case StatusCodes.Status403Forbidden when problemTypes.Contains(GatewayBearer.InsufficientScopeProblemType):
                 response.Headers["WWW-Authenticate"] = Schemas.Header(
                     "With `insufficient-scope` only (RFC 6750 §3.1): `Bearer error=\"insufficient_scope\", scope=\"…\"`.",
                     Schemas.String(),

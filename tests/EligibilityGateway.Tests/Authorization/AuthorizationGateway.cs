@@ -94,6 +94,8 @@ internal sealed class AuthorizationGateway : IAsyncDisposable
             clientId = context.GetCallerClientId(),
             council = context.TryGetCallerCouncil(framework, out var council) ? council.Id : null,
             auditor = context.TryGetCallerAuditor(framework, out var auditor) ? auditor.Id : null,
+            name = context.User.Identity?.Name,
+            claims = context.User.Claims.Select(c => $"{c.Type}={c.Value}").ToArray(),
         });
     }
 

@@ -100,7 +100,7 @@ public sealed class BearerValidationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Probe_WithAnExpiredToken_Is401EvenWhenItsValidationWasCached()
+    public async Task Probe_WithATokenThatExpiredAfterItWasAccepted_Is401()
     {
         var token = await LeedsTokenAsync();
         using (var first = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, token))
@@ -108,7 +108,7 @@ public sealed class BearerValidationTests : IAsyncLifetime
             first.StatusCode.Should().Be(HttpStatusCode.OK);
         }
 
-        clock.Now += TimeSpan.FromMinutes(5) + AccessTokenValidator.ClockSkew;
+        clock.Now += TimeSpan.FromMinutes(5) + GatewayBearer.ClockSkew;
 
         await ShouldBeInvalidTokenAsync(token, "expired");
     }
@@ -120,7 +120,7 @@ public sealed class BearerValidationTests : IAsyncLifetime
         clock.Now += TimeSpan.FromMinutes(6);
 
         await ShouldBeInvalidTokenAsync(token, "expired");
-        gateway.Service<AccessTokenValidator>().CachedCount.Should().Be(0);
+        gateway.Service<ValidatedAccessTokenCache>().Count.Should().Be(0);
     }
 
     [Fact]
@@ -210,18 +210,178 @@ public sealed class BearerValidationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Probe_WithATokenNotValidYetBeyondTheClockSkew_Is401() =>
+        await ShouldBeInvalidTokenAsync(Mint(d => d.NotBefore = clock.GetUtcNow().UtcDateTime.AddSeconds(45)), "not valid yet");
+
+    [Fact]
+    public async Task Probe_WithATokenNotValidYetWithinTheClockSkew_IsAccepted()
+    {
+        using var response = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, Mint(d => d.NotBefore = clock.GetUtcNow().UtcDateTime.AddSeconds(20)));
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Probe_WithoutAnExpiry_Is401() =>
+        await ShouldBeInvalidTokenAsync(Mint(d => d.Expires = null), "no expiry");
+
+    [Fact]
+    public async Task Probe_WithTheLongFormOfTheAccessTokenType_IsAccepted()
+    {
+        // RFC 9068 §4: typ may be written as the full media type.
+        using var response = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, Mint(d => d.TokenType = "application/at+jwt"));
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Probe_WithAnIdTokenOfTheGateway_Is401() =>
+        // Same key, issuer and subject as an access token, but typ JWT and aud the council: never an access token
+        // (refused for its aud first; Probe_WithAJwtThatIsNotAnAccessToken shows typ alone is enough).
+        await ShouldBeInvalidTokenAsync(Mint(d => { d.TokenType = "JWT"; d.Audience = "leeds"; }));
+
+    [Fact]
+    public async Task Probe_WithACritHeader_Is401()
+    {
+        // RFC 7515 §4.1.11: critical extensions the recipient does not understand make the JWS invalid.
+        await ShouldBeInvalidTokenAsync(Mint(d => d.AdditionalHeaderClaims = new Dictionary<string, object> { ["crit"] = new[] { "exp" } }), "critical");
+    }
+
+    [Fact]
+    public async Task Probe_WithAKidNotInTheRing_Is401()
+    {
+        using var stranger = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var key = new ECDsaSecurityKey(stranger) { KeyId = "not-in-the-ring" };
+
+        await ShouldBeInvalidTokenAsync(Mint(d => d.SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256)), "signature");
+    }
+
+    [Fact]
+    public async Task Probe_WithAForeignKeyClaimingARingKid_Is401()
+    {
+        using var stranger = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var key = new ECDsaSecurityKey(stranger) { KeyId = gateway.KeyRing.ActiveSigningKey.KeyId };
+
+        await ShouldBeInvalidTokenAsync(Mint(d => d.SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256)), "signature");
+    }
+
+    [Fact]
+    public async Task Probe_WithoutAKid_Is401()
+    {
+        // The gateway always names its key; a token that does not is not tried against every key of the ring.
+        var unnamed = new ECDsaSecurityKey(gateway.KeyRing.ActiveSigningKey.ECDsa);
+
+        await ShouldBeInvalidTokenAsync(Mint(d => d.SigningCredentials = new SigningCredentials(unnamed, SecurityAlgorithms.EcdsaSha256)), "signature");
+    }
+
+    [Fact]
+    public async Task Probe_WithTwoAudiencesOneOfThemOurs_IsAccepted()
+    {
+        // RFC 9068 §4: aud must contain this resource server's identifier. Naming other resources too is the issuer's
+        // decision (a token for several APIs), not a forgery: the signature is the gateway's.
+        using var response = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, Mint(d =>
+        {
+            d.Audience = null;
+            d.Claims[AccessTokenClaims.AudienceClaim] = new[] { "eligibility-gateway", "another-api" };
+        }));
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Probe_WithAnRs256TokenUnderAnRsaKeyNamedAsARingKey_Is401()
+    {
+        // RFC 8725 §3.1: only ES256 is accepted, whatever key the attacker signs with.
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var key = new RsaSecurityKey(rsa) { KeyId = gateway.KeyRing.ActiveSigningKey.KeyId };
+
+        await ShouldBeInvalidTokenAsync(Mint(d => d.SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.RsaSha256)));
+    }
+
+    [Fact]
+    public async Task Probe_WithTheTokenInTheQueryOrForm_Is401WithABareChallenge()
+    {
+        // RFC 6750 §2.1 only: the query (§2.3) and form (§2.2) forms are not read.
+        var token = await LeedsTokenAsync();
+        using var query = await gateway.Client.GetAsync($"{AuthorizationGateway.CheckProbe}?access_token={token}");
+        using var form = new HttpRequestMessage(HttpMethod.Get, AuthorizationGateway.CheckProbe)
+        {
+            Content = new FormUrlEncodedContent([new KeyValuePair<string, string>("access_token", token)]),
+        };
+        using var body = await gateway.Client.SendAsync(form);
+
+        foreach (var response in new[] { query, body })
+        {
+            response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+            response.Headers.WwwAuthenticate.Should().ContainSingle().Which.ToString().Should().Be("Bearer");
+        }
+    }
+
+    [Fact]
+    public async Task Probe_WithATokenLongerThanAnyTheGatewayIssues_Is401Malformed() =>
+        await ShouldBeInvalidTokenAsync(Mint(d => d.Claims["padding"] = new string('x', GatewayBearer.MaximumTokenLength)), "malformed");
+
+    [Fact]
+    public async Task Probe_WithARevokedToken_Is401()
+    {
+        var token = await LeedsTokenAsync();
+        using (var first = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, token))
+        {
+            first.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        gateway.Service<RevokedAccessTokens>().Revoke(OAuthResponses.Decode(token).Payload.GetProperty("jti").GetString()!);
+
+        await ShouldBeInvalidTokenAsync(token, "revoked");
+    }
+
+    [Fact]
+    public async Task Probe_WithATokenCarryingClaimsBeyondRfc9068_GivesAPrincipalOfTheDocumentedShapeOnly()
+    {
+        // An issuer may add claims of its own (another library does); the principal holds only what the API reads.
+        using var response = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, Mint(d =>
+        {
+            d.Claims["oi_prst"] = "leeds";
+            d.Claims[AccessTokenClaims.Scope] = "eligibility.check consents.manage";
+        }));
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var json = await response.JsonAsync();
+        json.GetProperty("name").GetString().Should().Be("leeds");
+        json.GetProperty("claims").EnumerateArray().Select(c => c.GetString()).Where(c => !c!.StartsWith("jti=", StringComparison.Ordinal))
+            .Should().Equal("client_id=leeds", "sub=leeds", "scope=eligibility.check", "scope=consents.manage");
+        json.GetProperty("claims").EnumerateArray().Count(c => c.GetString()!.StartsWith("jti=", StringComparison.Ordinal)).Should().Be(1);
+    }
+
+    [Fact]
     public async Task Probe_CalledTwiceWithOneToken_VerifiesItsSignatureOnce()
     {
         var token = await LeedsTokenAsync();
-        var validator = gateway.Service<AccessTokenValidator>();
-        var before = validator.CachedCount;
+        var cache = gateway.Service<ValidatedAccessTokenCache>();
+        var before = cache.Count;
 
         using var first = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, token);
         using var second = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, token);
 
         first.StatusCode.Should().Be(HttpStatusCode.OK);
         second.StatusCode.Should().Be(HttpStatusCode.OK);
-        validator.CachedCount.Should().Be(before + 1);
+        cache.Count.Should().Be(before + 1);
+    }
+
+    [Fact]
+    public async Task Probe_WithACachedTokenThatIsThenRevoked_IsRefusedWithTheReason()
+    {
+        var token = await LeedsTokenAsync();
+        using (var first = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, token))
+        {
+            first.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        gateway.Service<ValidatedAccessTokenCache>().Count.Should().BePositive();
+        gateway.Service<RevokedAccessTokens>().Revoke(OAuthResponses.Decode(token).Payload.GetProperty("jti").GetString()!);
+
+        await ShouldBeInvalidTokenAsync(token, "revoked");
+        await ShouldBeInvalidTokenAsync(token, "revoked");
     }
 
     private async Task ShouldBeInvalidTokenAsync(string token, string? descriptionContains = null)

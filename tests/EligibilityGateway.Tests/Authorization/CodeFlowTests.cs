@@ -386,17 +386,17 @@ public sealed class CodeFlowTests(ConsentGateway gateway) : IClassFixture<Consen
         using var response = await gateway.Http.GetAsync(gateway.Url("/.well-known/openid-configuration"));
         var metadata = await Json.ReadAsync(response);
 
-        metadata.GetProperty("authorization_endpoint").GetString().Should().Be(Issuer + "/connect/authorize");
-        metadata.GetProperty("pushed_authorization_request_endpoint").GetString().Should().Be(Issuer + "/connect/par");
+        metadata.GetProperty("authorization_endpoint").GetString().Should().Be(Issuer + "connect/authorize");
+        metadata.GetProperty("pushed_authorization_request_endpoint").GetString().Should().Be(Issuer + "connect/par");
         metadata.GetProperty("require_pushed_authorization_requests").GetBoolean().Should().BeTrue();
         metadata.GetProperty("code_challenge_methods_supported").EnumerateArray().Select(e => e.GetString()).Should().Equal("S256");
         metadata.GetProperty("authorization_response_iss_parameter_supported").GetBoolean().Should().BeTrue();
         metadata.GetProperty("response_types_supported").EnumerateArray().Select(e => e.GetString()).Should().Equal("code");
         metadata.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()).Should().Contain("authorization_code");
         metadata.GetProperty("authorization_details_types_supported").EnumerateArray().Select(e => e.GetString()).Should().Equal("eligibility-check");
-        metadata.GetProperty("introspection_endpoint").GetString().Should().Be(Issuer + "/connect/introspect");
-        metadata.GetProperty("revocation_endpoint").GetString().Should().Be(Issuer + "/connect/revoke");
-        metadata.GetProperty("userinfo_endpoint").GetString().Should().Be(Issuer + "/connect/userinfo");
-        metadata.GetProperty("end_session_endpoint").GetString().Should().Be(Issuer + "/connect/endsession");
+        metadata.GetProperty("introspection_endpoint").GetString().Should().Be(Issuer + "connect/introspect");
+        metadata.GetProperty("revocation_endpoint").GetString().Should().Be(Issuer + "connect/revoke");
+        metadata.GetProperty("userinfo_endpoint").GetString().Should().Be(Issuer + "connect/userinfo");
+        metadata.GetProperty("end_session_endpoint").GetString().Should().Be(Issuer + "connect/endsession");
     }
 }

@@ -73,7 +73,7 @@ public sealed class GatewayOpenApiConformanceTests(SandboxFixture sandbox) : ICl
 
         using var withoutScope = await sandbox.GetCheckAsync(await sandbox.TokenAsync(scope: "consents.manage"), Guid.NewGuid().ToString());
         var problem = await ConformsAsync("/v1/checks/{checkId}", "GET", withoutScope, HttpStatusCode.Forbidden);
-        problem.GetProperty("type").GetString().Should().Be(BearerAuthenticationHandler.InsufficientScopeProblemType);
+        problem.GetProperty("type").GetString().Should().Be(GatewayBearer.InsufficientScopeProblemType);
     }
 
     [Fact]
@@ -193,7 +193,7 @@ public sealed class GatewayOpenApiConformanceTests(SandboxFixture sandbox) : ICl
     [Fact]
     public void ProblemDetailsComponent_ListsEveryProblemTypeTheCodeDefines()
     {
-        var defined = new[] { typeof(CheckProblems), typeof(BearerAuthenticationHandler), typeof(ConsentEndpoints), typeof(EligibilityGateway.Audit.AuditorEndpoints) }
+        var defined = new[] { typeof(CheckProblems), typeof(GatewayBearer), typeof(ConsentEndpoints), typeof(EligibilityGateway.Audit.AuditorEndpoints) }
             .SelectMany(type => type.GetFields(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
             .Where(field => field.IsLiteral && field.FieldType == typeof(string))
             .Select(field => (string)field.GetRawConstantValue()!)

@@ -12,9 +12,8 @@ namespace EligibilityGateway.Authorization.Server;
 
 /// <summary>
 /// A consent's OpenIddict authorization: made when the citizen presses Allow, it holds every code, access token and
-/// refresh token issued under the consent, so the revocation cascade (README.md) is one call — revoke the
-/// authorization and its tokens — and holds on every replica, because the store is shared. Revoking a token alone
-/// leaves the consent and its authorization as they are.
+/// refresh token issued under the consent, so the revocation cascade (README.md) finds them in one place and holds on
+/// every replica, because the store is shared. Revoking a token alone leaves the consent and its authorization as they are.
 /// </summary>
 internal sealed class ConsentAuthorizations(IServiceScopeFactory scopeFactory, TrustFrameworkMonitor monitor, TimeProvider timeProvider) : IConsentRevocationObserver
 {
@@ -68,7 +67,7 @@ internal sealed class ConsentAuthorizations(IServiceScopeFactory scopeFactory, T
         return principal;
     }
 
-    /// <summary>The cascade: the consent's authorization and every token in it are revoked.</summary>
+    /// <summary>The cascade: the consent's authorization, its codes and its refresh tokens are revoked.</summary>
     public async ValueTask OnConsentRevokedAsync(ConsentRevoked revoked, CancellationToken cancellationToken)
     {
         if (revoked.SubjectReference is null || !monitor.Current.TryGetCouncil(revoked.CouncilId, out var council))
@@ -88,7 +87,16 @@ internal sealed class ConsentAuthorizations(IServiceScopeFactory scopeFactory, T
             if (properties.TryGetValue(ConsentProperty, out var id) && id.ValueKind == JsonValueKind.String && id.GetString() == revoked.ConsentId)
             {
                 await authorizations.TryRevokeAsync(authorization, cancellationToken);
-                await tokens.RevokeByAuthorizationIdAsync((await authorizations.GetIdAsync(authorization, cancellationToken))!, cancellationToken);
+                await foreach (var token in tokens.FindByAuthorizationIdAsync((await authorizations.GetIdAsync(authorization, cancellationToken))!, cancellationToken))
+                {
+                    // Codes and refresh tokens die with the consent. Access tokens keep their rows: every use of one
+                    // reads the consent, so introspection calls it inactive and a check answers 409, which tells the
+                    // council the consent was withdrawn rather than that a token failed.
+                    if (!await tokens.HasTypeAsync(token, TokenTypeIdentifiers.AccessToken, cancellationToken))
+                    {
+                        await tokens.TryRevokeAsync(token, cancellationToken);
+                    }
+                }
             }
         }
     }

@@ -391,21 +391,23 @@ internal static class FlowHandlers
         public async ValueTask HandleAsync(HandleUserInfoRequestContext context)
         {
             var principal = context.AccessTokenPrincipal!;
+            if (TokenHandlers.ConsentOf(principal) is not { } consentId
+                || await consents.FindAsync(consentId, context.CancellationToken) is not { } consent
+                || consent.StatusAt(timeProvider.GetUtcNow()) != ConsentStatus.Authorised)
+            {
+                context.Reject(Errors.InvalidToken, "Only a token bound to an authorised consent has a user to describe.");
+                return;
+            }
+
             if (!principal.HasScope(Scopes.OpenId))
             {
                 context.Reject(Errors.InsufficientScope, "The access token was not granted openid.");
                 return;
             }
 
-            if (TokenHandlers.ConsentOf(principal) is not { } consentId
-                || await consents.FindAsync(consentId, context.CancellationToken) is not { } consent
-                || consent.StatusAt(timeProvider.GetUtcNow()) != ConsentStatus.Authorised)
-            {
-                context.Reject(Errors.InvalidToken, "The consent behind this token is no longer authorised.");
-                return;
-            }
-
             context.Claims.Clear();
+            context.Audiences.Clear();
+            context.Issuer = null;
         }
     }
 

@@ -22,6 +22,7 @@ internal static class TokenHandlers
     [
         ResolveClientCredentialsScopes.Descriptor,
         RefuseWiderRefreshScope.Descriptor,
+        AllowOneRetryOfARotatedRefreshToken.Descriptor,
         IssueClientCredentialsPrincipal.Descriptor,
         RequireAuthorisedConsent.Descriptor,
         ChooseTokens.Descriptor,
@@ -89,6 +90,68 @@ internal static class TokenHandlers
             }
 
             return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>
+    /// Rotation that tolerates a lost response, once (RFC 9700 §4.14.2, README.md "Refresh tokens"): OpenIddict lets a
+    /// rotated refresh token be used again for 60 s (its reuse leeway). The first such retry is honoured and revokes the
+    /// successor the council never saw; any further use of the retired token is taken as theft: its whole family is
+    /// revoked and the answer is <c>invalid_grant</c>. After the leeway OpenIddict itself revokes the family.
+    /// </summary>
+    internal sealed class AllowOneRetryOfARotatedRefreshToken(IOpenIddictTokenManager tokens, ILogger<AllowOneRetryOfARotatedRefreshToken> logger) : IOpenIddictServerHandler<ValidateTokenRequestContext>
+    {
+        /// <summary>The token property that marks a retired refresh token as already retried.</summary>
+        public const string RetriedProperty = "egw_retried";
+
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateTokenRequestContext>()
+            .UseScopedHandler<AllowOneRetryOfARotatedRefreshToken>()
+            .SetOrder(OpenIddictServerHandlers.Exchange.ValidateGrantedScopes.Descriptor.Order + 100)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public async ValueTask HandleAsync(ValidateTokenRequestContext context)
+        {
+            if (!context.Request.IsRefreshTokenGrantType() || context.RefreshTokenPrincipal?.GetTokenId() is not { } id
+                || await tokens.FindByIdAsync(id, context.CancellationToken) is not { } token
+                || !await tokens.HasStatusAsync(token, Statuses.Redeemed, context.CancellationToken))
+            {
+                return;
+            }
+
+            var authorizationId = await tokens.GetAuthorizationIdAsync(token, context.CancellationToken);
+            var properties = await tokens.GetPropertiesAsync(token, context.CancellationToken);
+            if (properties.ContainsKey(RetriedProperty))
+            {
+                if (authorizationId is not null)
+                {
+                    await tokens.RevokeByAuthorizationIdAsync(authorizationId, context.CancellationToken);
+                }
+
+                Log.RefreshTokenRefused(logger, context.ClientId ?? "", "a retired refresh token was used a second time; its family is revoked");
+                context.Reject(Errors.InvalidGrant, "This refresh token was retired and already retried; every token of its grant is now revoked.");
+                return;
+            }
+
+            var descriptor = new OpenIddictTokenDescriptor();
+            await tokens.PopulateAsync(descriptor, token, context.CancellationToken);
+            descriptor.Properties[RetriedProperty] = JsonSerializer.SerializeToElement(true);
+            await tokens.UpdateAsync(token, descriptor, context.CancellationToken);
+            if (authorizationId is null)
+            {
+                return;
+            }
+
+            // The successor issued by the rotation whose response was lost is never used by the council: retire it.
+            await foreach (var other in tokens.FindByAuthorizationIdAsync(authorizationId, context.CancellationToken))
+            {
+                if (!string.Equals(await tokens.GetIdAsync(other, context.CancellationToken), id, StringComparison.Ordinal)
+                    && await tokens.HasTypeAsync(other, TokenTypeIdentifiers.RefreshToken, context.CancellationToken)
+                    && await tokens.HasStatusAsync(other, Statuses.Valid, context.CancellationToken))
+                {
+                    await tokens.TryRevokeAsync(other, context.CancellationToken);
+                }
+            }
         }
     }
 
