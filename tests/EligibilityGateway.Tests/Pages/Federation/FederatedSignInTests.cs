@@ -50,19 +50,24 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
 
         var callback = await browser.SignInAtProviderAsync("smith", authorizePath);
 
-        // The request the gateway sent to the provider: code flow, PKCE S256, state and nonce, our registered redirect URI.
-        var sent = QueryHelpers.ParseQuery(browser.ProviderAuthorizationRequest!.Query);
-        sent["response_type"].ToString().Should().Be("code");
-        sent["client_id"].ToString().Should().Be(FederatedGateway.ClientId);
-        sent["code_challenge_method"].ToString().Should().Be("S256");
-        sent["code_challenge"].ToString().Should().HaveLength(43);
-        sent["nonce"].ToString().Should().HaveLength(43);
-        sent["state"].ToString().Should().HaveLength(43);
-        sent["redirect_uri"].ToString().Should().Be(gateway.Url("/sign-in/callback").AbsoluteUri);
-        sent["scope"].ToString().Should().Be("openid identity");
+        // The provider offers PAR (RFC 9126), so the browser carried only a request_uri; the request itself went over the
+        // back channel: code flow, PKCE S256, state and nonce, our registered redirect URI.
+        var front = QueryHelpers.ParseQuery(browser.ProviderAuthorizationRequest!.Query);
+        front.Keys.Should().BeEquivalentTo("client_id", "request_uri");
+        front["client_id"].ToString().Should().Be(FederatedGateway.ClientId);
+        front["request_uri"].ToString().Should().StartWith("urn:ietf:params:oauth:request_uri:");
+        var sent = await gateway.Provider.LastAuthorizationRequestAsync();
+        sent["response_type"].Should().Be("code");
+        sent["client_id"].Should().Be(FederatedGateway.ClientId);
+        sent["code_challenge_method"].Should().Be("S256");
+        sent["code_challenge"].Should().HaveLength(43);
+        sent["nonce"].Should().NotBeNullOrEmpty();
+        sent["state"].Should().NotBeNullOrEmpty();
+        sent["redirect_uri"].Should().Be(gateway.Url("/sign-in/callback").AbsoluteUri);
+        sent["scope"].Should().Be("openid identity");
         var returned = QueryHelpers.ParseQuery(callback.Query);
         returned["iss"].ToString().Should().Be(gateway.Provider.Issuer, "RFC 9207");
-        returned["state"].ToString().Should().Be(sent["state"].ToString());
+        returned["state"].ToString().Should().Be(sent["state"]);
 
         using (var signedIn = await browser.Client.GetAsync(callback))
         {
@@ -70,7 +75,8 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
             signedIn.Headers.Location!.OriginalString.Should().Be(authorizePath);
             var cookies = signedIn.Headers.GetValues("Set-Cookie").ToList();
             cookies.Should().Contain(c => c.StartsWith("egw-session=", StringComparison.Ordinal));
-            cookies.Should().Contain(c => c.StartsWith("egw-oidc=;", StringComparison.Ordinal), "the sign-in state is used once");
+            cookies.Should().Contain(c => c.StartsWith("egw-oidc.", StringComparison.Ordinal) && c.Contains("=;", StringComparison.Ordinal), "the sign-in state is used once");
+            cookies.Should().Contain(c => c.StartsWith("egw-oidc-nonce.", StringComparison.Ordinal) && c.Contains("=;", StringComparison.Ordinal), "the nonce is used once");
         }
 
         using (var page = await browser.Client.GetAsync(authorizePath))
