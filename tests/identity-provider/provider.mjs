@@ -6,7 +6,8 @@
 // Accounts: the login name is the account id. "smith" and "khan" carry the identity of the sandbox fixtures; "no-identity"
 // has a surname and birth date but no identifier. "smith~<fault>" signs in as Smith, and then the ID token in the token
 // response is altered to show the gateway a faulty one: wrong-nonce, wrong-issuer, wrong-audience, bad-signature
-// (signed by another key under the provider's kid), expired, alg-none.
+// (signed by another key under the provider's kid), expired, alg-none, no-signature (RS256 with the signature cut off),
+// extra-audience (a second audience and no azp), future-iat.
 //
 // GET /test/last-authorization-request answers the parameters of the last authorization request the provider took,
 // pushed (PAR) or not, so that a test can see what the gateway asked for.
@@ -168,6 +169,9 @@ async function faultyIdTokens(ctx, next) {
     'wrong-audience': () => resign({ aud: 'another-client' }),
     'bad-signature': () => resign({}, forgeryKey),
     expired: () => resign({ iat: now - 7200, exp: now - 3600 }),
+    'no-signature': async () => `${(await resign({})).split('.').slice(0, 2).join('.')}.`,
+    'extra-audience': () => resign({ aud: [payload.aud, 'another-client'], azp: undefined }),
+    'future-iat': () => resign({ iat: now + 3600 }),
     'alg-none': async () => `${jose.base64url.encode(JSON.stringify({ alg: 'none' }))}.${jose.base64url.encode(JSON.stringify(payload))}.`,
   };
   if (!faults[fault]) {

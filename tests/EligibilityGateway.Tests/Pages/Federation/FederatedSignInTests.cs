@@ -180,6 +180,9 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
     [InlineData("bad-signature", "signature did not verify")]
     [InlineData("expired", "has expired")]
     [InlineData("alg-none", "signature did not verify")]
+    [InlineData("no-signature", "signature did not verify")]
+    [InlineData("extra-audience", "for another party")]
+    [InlineData("future-iat", "iat is in the future")]
     public async Task IdTokenThatFailsACheck_IsRefusedWithAClearPage_AndSignsNobodyIn(string fault, string? reason)
     {
         using var browser = gateway.NewBrowser();
@@ -220,6 +223,45 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
     }
 
     [Fact]
+    public async Task CallbackWithoutState_IsRefused()
+    {
+        using var browser = gateway.NewBrowser();
+        var callback = await browser.SignInAtProviderAsync("smith");
+        var query = QueryHelpers.ParseQuery(callback.Query).Where(p => p.Key != "state").ToDictionary(p => p.Key, p => (string?)p.Value.ToString());
+
+        using var response = await browser.Client.GetAsync(QueryHelpers.AddQueryString(callback.GetLeftPart(UriPartial.Path), query));
+
+        await ShouldBeRefusedAsync(browser, response, HttpStatusCode.BadRequest, "Sorry, we could not sign you in");
+    }
+
+    [Fact]
+    public async Task CallbackWithARepeatedParameter_IsRefused()
+    {
+        using var browser = gateway.NewBrowser();
+        var callback = await browser.SignInAtProviderAsync("smith");
+        var state = QueryHelpers.ParseQuery(callback.Query)["state"].ToString();
+
+        using var response = await browser.Client.GetAsync(callback.AbsoluteUri + "&state=" + Uri.EscapeDataString(state));
+
+        await ShouldBeRefusedAsync(browser, response, HttpStatusCode.BadRequest, "Sorry, we could not sign you in");
+        gateway.Logs.Lines.Should().Contain(line => line.Contains("a response parameter was repeated", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task CallbackWithATamperedCode_IsRefused_WhenTheProviderRefusesIt()
+    {
+        using var browser = gateway.NewBrowser();
+        var callback = await browser.SignInAtProviderAsync("smith");
+        var query = QueryHelpers.ParseQuery(callback.Query).ToDictionary(p => p.Key, p => (string?)p.Value.ToString());
+        query["code"] = query["code"] + "x";
+
+        using var response = await browser.Client.GetAsync(QueryHelpers.AddQueryString(callback.GetLeftPart(UriPartial.Path), query));
+
+        await ShouldBeRefusedAsync(browser, response, HttpStatusCode.BadRequest, "Sorry, we could not sign you in");
+        gateway.Logs.Lines.Should().Contain(line => line.Contains("the provider answered with an error", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task CallbackNamingAnotherIssuer_IsRefused_AgainstMixUp()
     {
         using var browser = gateway.NewBrowser();
@@ -247,6 +289,12 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
         first.StatusCode.Should().Be(HttpStatusCode.Redirect, "the browser that started the sign-in completes it");
         using var replay = await gateway.NewBrowser().Client.GetAsync(callback);
         replay.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+
+        // The same browser cannot use its state twice either: the correlation cookie went with the first use.
+        using var again = await started.Client.GetAsync(callback);
+        var html = WebUtility.HtmlDecode(await again.Content.ReadAsStringAsync());
+        again.StatusCode.Should().Be(HttpStatusCode.BadRequest, html);
+        html.Should().Contain("Your sign-in has expired");
     }
 
     [Fact]
