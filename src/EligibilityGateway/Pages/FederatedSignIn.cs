@@ -59,6 +59,10 @@ internal static class FederatedSignIn
             }
         });
         services.TryAddTransient<OpenIdConnectHandler>();
+
+        // The handler's Debug and Trace messages carry the callback URL (code and state) and the authorization URL;
+        // what a sign-in did is in the gateway's own events (2020-2024), which carry neither.
+        services.AddLogging(logging => logging.AddFilter(typeof(OpenIdConnectHandler).Namespace, LogLevel.Information));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<OpenIdConnectOptions>, OpenIdConnectSetup>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<OpenIdConnectOptions>, OpenIdConnectPostConfigureOptions>());
         services.AddOptions<OpenIdConnectOptions>(SchemeName).Validate(options =>

@@ -115,6 +115,9 @@ internal sealed class FederatedSignInEvents(
         }
 
         context.HttpContext.Items.Remove(typeof(VerifiedCitizen));
+
+        // The redirect that sets the session cookie is a page response: no-store like every other (README.md).
+        PageSecurityHeaders.EnsureApplied(context.HttpContext);
         var citizen = citizens.Remember(verified.Issuer, verified.ProviderSubject, verified.Identity);
         context.Principal = PageAuthentication.SessionPrincipal(citizen);
 

@@ -126,6 +126,10 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
         gateway.Logs.Lines.Should().NotContain(line => line.Contains("AB123456C", StringComparison.OrdinalIgnoreCase)
             || line.Contains("AB 12 34 56 C", StringComparison.OrdinalIgnoreCase) || line.Contains("1990-01-01", StringComparison.Ordinal)
             || line.Contains("Smith", StringComparison.Ordinal));
+
+        // Nor was the provider's authorization code, nor the state that carries the PKCE verifier.
+        gateway.Logs.Lines.Should().NotContain(line => line.Contains(returned["code"].ToString(), StringComparison.Ordinal)
+            || line.Contains(returned["state"].ToString(), StringComparison.Ordinal));
     }
 
     [Fact]
