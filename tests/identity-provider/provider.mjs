@@ -6,7 +6,11 @@
 // Accounts: the login name is the account id. "smith" and "khan" carry the identity of the sandbox fixtures; "no-identity"
 // has a surname and birth date but no identifier. "smith~<fault>" signs in as Smith, and then the ID token in the token
 // response is altered to show the gateway a faulty one: wrong-nonce, wrong-issuer, wrong-audience, bad-signature
-// (signed by another key under the provider's kid), expired, alg-none.
+// (signed by another key under the provider's kid), expired, alg-none, no-signature (RS256 with the signature cut off),
+// extra-audience (a second audience and no azp), future-iat.
+//
+// GET /test/last-authorization-request answers the parameters of the last authorization request the provider took,
+// pushed (PAR) or not, so that a test can see what the gateway asked for.
 
 import http from 'node:http';
 import readline from 'node:readline';
@@ -26,6 +30,7 @@ const signingJwk = { ...(await jose.exportJWK(signingKey)), kid: 'provider-signi
 const { privateKey: forgeryKey } = await jose.generateKeyPair('RS256');
 
 let provider;
+let lastAuthorizationRequest = null;
 
 const server = http.createServer((req, res) => {
   if (!provider) {
@@ -83,6 +88,11 @@ function configuration(clients) {
 
 // The provider's own pages: a login form (and a Cancel button), and consent granted without asking.
 async function interactions(req, res) {
+  if (req.method === 'GET' && new URL(req.url, issuer).pathname === '/test/last-authorization-request') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(lastAuthorizationRequest));
+    return true;
+  }
+
   const match = /^\/interaction\/([^/?]+)(\/login|\/abort)?$/.exec(new URL(req.url, issuer).pathname);
   if (!match) {
     return false;
@@ -92,6 +102,7 @@ async function interactions(req, res) {
   if (req.method === 'GET' && !action) {
     const details = await provider.interactionDetails(req, res);
     if (details.prompt.name === 'login') {
+      lastAuthorizationRequest = details.params;
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html>
 <title>Sign in</title>
 <form method="post" action="/interaction/${uid}/login"><label for="login">Login</label><input id="login" name="login"><button type="submit">Sign in</button></form>
@@ -158,6 +169,9 @@ async function faultyIdTokens(ctx, next) {
     'wrong-audience': () => resign({ aud: 'another-client' }),
     'bad-signature': () => resign({}, forgeryKey),
     expired: () => resign({ iat: now - 7200, exp: now - 3600 }),
+    'no-signature': async () => `${(await resign({})).split('.').slice(0, 2).join('.')}.`,
+    'extra-audience': () => resign({ aud: [payload.aud, 'another-client'], azp: undefined }),
+    'future-iat': () => resign({ iat: now + 3600 }),
     'alg-none': async () => `${jose.base64url.encode(JSON.stringify({ alg: 'none' }))}.${jose.base64url.encode(JSON.stringify(payload))}.`,
   };
   if (!faults[fault]) {

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using EligibilityGateway.Authorization;
+using EligibilityGateway.Checks;
 using EligibilityGateway.Security;
 
 namespace EligibilityGateway.Pages;
@@ -63,12 +64,15 @@ internal sealed class FederatedCitizens
         return SubjectPrefix + Base64Url.EncodeToString(mac);
     }
 
-    /// <summary>Remembers the citizen signed in with <paramref name="outcome"/> and returns them.</summary>
-    public Citizen Remember(FederatedSignInOutcome.SignedIn outcome)
+    /// <summary>
+    /// Remembers the citizen whom <paramref name="issuer"/> verified as <paramref name="identity"/> for its account
+    /// <paramref name="providerSubject"/>, and returns them.
+    /// </summary>
+    public Citizen Remember(string issuer, string providerSubject, Subject identity)
     {
-        ArgumentNullException.ThrowIfNull(outcome);
+        ArgumentNullException.ThrowIfNull(identity);
         var now = timeProvider.GetUtcNow();
-        var citizen = new Citizen(SubjectOf(outcome.Issuer, outcome.ProviderSubject), outcome.Identity.LastName, outcome.Identity);
+        var citizen = new Citizen(SubjectOf(issuer, providerSubject), identity.LastName, identity);
         var entry = new Entry(citizen, now + SignInLifetime);
         if (Shared(database =>
             {

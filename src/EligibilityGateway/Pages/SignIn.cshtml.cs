@@ -3,6 +3,7 @@ using EligibilityGateway.TrustFramework;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Options;
 
 namespace EligibilityGateway.Pages;
 
@@ -11,7 +12,7 @@ namespace EligibilityGateway.Pages;
 /// unknown username give the same page; a throttled username or address is refused (429, <c>Retry-After</c>) before
 /// the password is checked (<see cref="SignInThrottle"/>).
 /// </summary>
-internal sealed class SignInModel(IPeopleDirectory directory, SignInThrottle throttle, IdentityProviderClient identityProvider, TrustFrameworkMonitor monitor, ILogger<SignInModel> logger) : PageModel
+internal sealed class SignInModel(IPeopleDirectory directory, SignInThrottle throttle, IOptions<IdentityProviderOptions> identityProvider, TrustFrameworkMonitor monitor, ILogger<SignInModel> logger) : PageModel
 {
     /// <summary>Longest username or password read; longer input is refused without hashing it.</summary>
     public const int MaximumLength = 256;
@@ -38,13 +39,13 @@ internal sealed class SignInModel(IPeopleDirectory directory, SignInThrottle thr
     public PageErrors Errors { get; } = new();
 
     /// <summary>The identity provider's name when federated sign-in is configured, else null.</summary>
-    public string? IdentityProviderName => identityProvider.Enabled ? identityProvider.DisplayName : null;
+    public string? IdentityProviderName => identityProvider.Value.Enabled ? identityProvider.Value.DisplayName : null;
 
     /// <summary>
     /// Whether the username and password form is shown: always without an identity provider, and beside one only while
     /// the framework in force declares local accounts (only a sandbox framework may).
     /// </summary>
-    public bool OffersPassword => !identityProvider.Enabled
+    public bool OffersPassword => !identityProvider.Value.Enabled
         || (monitor.TryGetCurrent(out var framework) && !framework.Definition.SandboxUsers.IsDefaultOrEmpty);
 
     /// <summary>Where the identity provider button leads, carrying the return path.</summary>

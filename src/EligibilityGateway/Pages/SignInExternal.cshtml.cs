@@ -1,28 +1,39 @@
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Options;
 
 namespace EligibilityGateway.Pages;
 
 /// <summary>
-/// <c>/sign-in/external</c>: sends the citizen to the identity provider with a fresh state, nonce and PKCE challenge,
-/// remembered in a protected cookie for the callback. A GET reached by a link, not a form: browsers apply the pages'
-/// <c>form-action 'self'</c> to a form's redirect, which would stop the way to the provider.
+/// <c>/sign-in/external</c>: challenges the identity provider's scheme, which sends the citizen to the provider (through
+/// a pushed request when it offers PAR) with a fresh state, nonce and PKCE challenge. A GET reached by a link, not a
+/// form: browsers apply the pages' <c>form-action 'self'</c> to a form's redirect, which would stop the way to the provider.
 /// </summary>
-internal sealed class SignInExternalModel(IdentityProviderClient provider) : PageModel
+internal sealed class SignInExternalModel(IOptions<IdentityProviderOptions> identityProvider, ILogger<SignInExternalModel> logger) : PageModel
 {
     public async Task<IActionResult> OnGetAsync([FromQuery(Name = "returnUrl")] string? returnUrl)
     {
-        if (!provider.Enabled)
+        var settings = identityProvider.Value;
+        if (!settings.Enabled)
         {
             return ProblemPages.Result(FederatedSignInPages.NotOffered);
         }
 
-        if (await provider.StartAsync(SignInModel.SafeReturnUrl(Url, returnUrl), HttpContext.RequestAborted) is not var (location, request))
+        // Where to go once signed in; FederatedSignInEvents.TokenValidated sends a citizen to /account without one.
+        var properties = new AuthenticationProperties { RedirectUri = SignInModel.SafeReturnUrl(Url, returnUrl) ?? "/account" };
+        try
         {
-            return ProblemPages.Result(FederatedSignInPages.For(FederatedSignInFailure.Unavailable, provider.DisplayName));
+            await HttpContext.ChallengeAsync(FederatedSignIn.SchemeName, properties);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or IOException
+                                   or TaskCanceledException && !HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // Discovery (or the pushed authorization request) failed before the citizen was sent anywhere.
+            Log.IdentityProviderUnreachable(logger, "discovery or pushed authorization endpoint", ex.GetType().Name);
+            return ProblemPages.Result(FederatedSignInPages.For(FederatedSignInFailure.Unavailable, settings.DisplayName));
         }
 
-        FederatedSignInCookie.Write(HttpContext, request);
-        return Redirect(location.AbsoluteUri);
+        return new EmptyResult();
     }
 }

@@ -307,7 +307,7 @@ public sealed partial class ReplicaPairTests(ReplicaPair replicas) : IClassFixtu
         var second = replicas.Second.Services.GetRequiredService<FederatedCitizens>();
         var identity = new Subject(IdentifierKind.NationalInsuranceNumber, "AB123456C", "Smith", new DateOnly(1990, 1, 1));
 
-        var citizen = first.Remember(new FederatedSignInOutcome.SignedIn("https://identity.example", "account-7", identity));
+        var citizen = first.Remember("https://identity.example", "account-7", identity);
 
         second.Find(citizen.Subject).Should().Be(citizen);
         await ShouldHoldNothingReadableAsync("account-7");

@@ -50,19 +50,24 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
 
         var callback = await browser.SignInAtProviderAsync("smith", authorizePath);
 
-        // The request the gateway sent to the provider: code flow, PKCE S256, state and nonce, our registered redirect URI.
-        var sent = QueryHelpers.ParseQuery(browser.ProviderAuthorizationRequest!.Query);
-        sent["response_type"].ToString().Should().Be("code");
-        sent["client_id"].ToString().Should().Be(FederatedGateway.ClientId);
-        sent["code_challenge_method"].ToString().Should().Be("S256");
-        sent["code_challenge"].ToString().Should().HaveLength(43);
-        sent["nonce"].ToString().Should().HaveLength(43);
-        sent["state"].ToString().Should().HaveLength(43);
-        sent["redirect_uri"].ToString().Should().Be(gateway.Url("/sign-in/callback").AbsoluteUri);
-        sent["scope"].ToString().Should().Be("openid identity");
+        // The provider offers PAR (RFC 9126), so the browser carried only a request_uri; the request itself went over the
+        // back channel: code flow, PKCE S256, state and nonce, our registered redirect URI.
+        var front = QueryHelpers.ParseQuery(browser.ProviderAuthorizationRequest!.Query);
+        front.Keys.Should().BeEquivalentTo("client_id", "request_uri");
+        front["client_id"].ToString().Should().Be(FederatedGateway.ClientId);
+        front["request_uri"].ToString().Should().StartWith("urn:ietf:params:oauth:request_uri:");
+        var sent = await gateway.Provider.LastAuthorizationRequestAsync();
+        sent["response_type"].Should().Be("code");
+        sent["client_id"].Should().Be(FederatedGateway.ClientId);
+        sent["code_challenge_method"].Should().Be("S256");
+        sent["code_challenge"].Should().HaveLength(43);
+        sent["nonce"].Should().NotBeNullOrEmpty();
+        sent["state"].Should().NotBeNullOrEmpty();
+        sent["redirect_uri"].Should().Be(gateway.Url("/sign-in/callback").AbsoluteUri);
+        sent["scope"].Should().Be("openid identity");
         var returned = QueryHelpers.ParseQuery(callback.Query);
         returned["iss"].ToString().Should().Be(gateway.Provider.Issuer, "RFC 9207");
-        returned["state"].ToString().Should().Be(sent["state"].ToString());
+        returned["state"].ToString().Should().Be(sent["state"]);
 
         using (var signedIn = await browser.Client.GetAsync(callback))
         {
@@ -70,7 +75,8 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
             signedIn.Headers.Location!.OriginalString.Should().Be(authorizePath);
             var cookies = signedIn.Headers.GetValues("Set-Cookie").ToList();
             cookies.Should().Contain(c => c.StartsWith("egw-session=", StringComparison.Ordinal));
-            cookies.Should().Contain(c => c.StartsWith("egw-oidc=;", StringComparison.Ordinal), "the sign-in state is used once");
+            cookies.Should().Contain(c => c.StartsWith("egw-oidc.", StringComparison.Ordinal) && c.Contains("=;", StringComparison.Ordinal), "the sign-in state is used once");
+            cookies.Should().Contain(c => c.StartsWith("egw-oidc-nonce.", StringComparison.Ordinal) && c.Contains("=;", StringComparison.Ordinal), "the nonce is used once");
         }
 
         using (var page = await browser.Client.GetAsync(authorizePath))
@@ -116,6 +122,10 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
         gateway.Logs.Lines.Should().NotContain(line => line.Contains("AB123456C", StringComparison.OrdinalIgnoreCase)
             || line.Contains("AB 12 34 56 C", StringComparison.OrdinalIgnoreCase) || line.Contains("1990-01-01", StringComparison.Ordinal)
             || line.Contains("Smith", StringComparison.Ordinal));
+
+        // Nor was the provider's authorization code, nor the state that carries the PKCE verifier.
+        gateway.Logs.Lines.Should().NotContain(line => line.Contains(returned["code"].ToString(), StringComparison.Ordinal)
+            || line.Contains(returned["state"].ToString(), StringComparison.Ordinal));
     }
 
     [Fact]
@@ -170,6 +180,9 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
     [InlineData("bad-signature", "signature did not verify")]
     [InlineData("expired", "has expired")]
     [InlineData("alg-none", "signature did not verify")]
+    [InlineData("no-signature", "signature did not verify")]
+    [InlineData("extra-audience", "for another party")]
+    [InlineData("future-iat", "iat is in the future")]
     public async Task IdTokenThatFailsACheck_IsRefusedWithAClearPage_AndSignsNobodyIn(string fault, string? reason)
     {
         using var browser = gateway.NewBrowser();
@@ -210,6 +223,45 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
     }
 
     [Fact]
+    public async Task CallbackWithoutState_IsRefused()
+    {
+        using var browser = gateway.NewBrowser();
+        var callback = await browser.SignInAtProviderAsync("smith");
+        var query = QueryHelpers.ParseQuery(callback.Query).Where(p => p.Key != "state").ToDictionary(p => p.Key, p => (string?)p.Value.ToString());
+
+        using var response = await browser.Client.GetAsync(QueryHelpers.AddQueryString(callback.GetLeftPart(UriPartial.Path), query));
+
+        await ShouldBeRefusedAsync(browser, response, HttpStatusCode.BadRequest, "Sorry, we could not sign you in");
+    }
+
+    [Fact]
+    public async Task CallbackWithARepeatedParameter_IsRefused()
+    {
+        using var browser = gateway.NewBrowser();
+        var callback = await browser.SignInAtProviderAsync("smith");
+        var state = QueryHelpers.ParseQuery(callback.Query)["state"].ToString();
+
+        using var response = await browser.Client.GetAsync(callback.AbsoluteUri + "&state=" + Uri.EscapeDataString(state));
+
+        await ShouldBeRefusedAsync(browser, response, HttpStatusCode.BadRequest, "Sorry, we could not sign you in");
+        gateway.Logs.Lines.Should().Contain(line => line.Contains("a response parameter was repeated", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task CallbackWithATamperedCode_IsRefused_WhenTheProviderRefusesIt()
+    {
+        using var browser = gateway.NewBrowser();
+        var callback = await browser.SignInAtProviderAsync("smith");
+        var query = QueryHelpers.ParseQuery(callback.Query).ToDictionary(p => p.Key, p => (string?)p.Value.ToString());
+        query["code"] = query["code"] + "x";
+
+        using var response = await browser.Client.GetAsync(QueryHelpers.AddQueryString(callback.GetLeftPart(UriPartial.Path), query));
+
+        await ShouldBeRefusedAsync(browser, response, HttpStatusCode.BadRequest, "Sorry, we could not sign you in");
+        gateway.Logs.Lines.Should().Contain(line => line.Contains("the provider answered with an error", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task CallbackNamingAnotherIssuer_IsRefused_AgainstMixUp()
     {
         using var browser = gateway.NewBrowser();
@@ -237,6 +289,12 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
         first.StatusCode.Should().Be(HttpStatusCode.Redirect, "the browser that started the sign-in completes it");
         using var replay = await gateway.NewBrowser().Client.GetAsync(callback);
         replay.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+
+        // The same browser cannot use its state twice either: the correlation cookie went with the first use.
+        using var again = await started.Client.GetAsync(callback);
+        var html = WebUtility.HtmlDecode(await again.Content.ReadAsStringAsync());
+        again.StatusCode.Should().Be(HttpStatusCode.BadRequest, html);
+        html.Should().Contain("Your sign-in has expired");
     }
 
     [Fact]

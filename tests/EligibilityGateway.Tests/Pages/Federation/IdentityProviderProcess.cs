@@ -66,6 +66,19 @@ internal sealed class IdentityProviderProcess : IAsyncDisposable
         (await ReadMessageAsync()).GetProperty("ready").GetBoolean().Should().BeTrue();
     }
 
+    /// <summary>
+    /// The parameters of the last authorization request the provider took, as it resolved them: those the gateway pushed
+    /// (PAR), or those in the browser's URL.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> LastAuthorizationRequestAsync()
+    {
+        using var http = new HttpClient();
+        var json = await http.GetStringAsync(Issuer + "/test/last-authorization-request");
+        return JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(json)!
+            .Where(p => p.Value.ValueKind == JsonValueKind.String)
+            .ToDictionary(p => p.Key, p => p.Value.GetString()!);
+    }
+
     private async Task<JsonElement> ReadMessageAsync()
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
