@@ -85,6 +85,10 @@ public static class GatewayApplication
         ["Logging:LogLevel:Default"] = "Information",
         // Per-request framework logs add nothing the metrics do not, and cost throughput.
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        // Every statement of the authorization store and every OpenIddict step at Information would swamp the logs; the
+        // gateway's own events (Authorization/Log.cs) say what was refused and why.
+        ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Warning",
+        ["Logging:LogLevel:OpenIddict"] = "Warning",
     };
 
     private static void MapHealth(WebApplication app)

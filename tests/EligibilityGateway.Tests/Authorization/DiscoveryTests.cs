@@ -24,7 +24,7 @@ public sealed class DiscoveryTests
         json.GetProperty("jwks_uri").GetString().Should().Be(issuer + "/connect/jwks");
         Strings(json, "grant_types_supported").Should().Equal("authorization_code", "refresh_token", "client_credentials");
         Strings(json, "token_endpoint_auth_methods_supported").Should().Equal("private_key_jwt", "client_secret_basic");
-        Strings(json, "token_endpoint_auth_signing_alg_values_supported").Should().Equal("ES256", "PS256", "RS256");
+        Strings(json, "token_endpoint_auth_signing_alg_values_supported").Should().Equal(["ES256", "PS256"], "FAPI 2.0 Security Profile §5.4: no RS256");
         Strings(json, "scopes_supported").Should().Equal("openid", "eligibility.check", "consents.manage", "audit.read");
         Strings(json, "subject_types_supported").Should().Equal("pairwise");
         Strings(json, "id_token_signing_alg_values_supported").Should().Equal("ES256");

@@ -325,6 +325,10 @@ internal static class FlowHandlers
             }
 
             context.Claims[ConsentAuthorizationDetails.Claim] = new OpenIddictParameter(ConsentAuthorizationDetailsJson.For(consentId));
+            if (context.Scopes.Count == 0)
+            {
+                context.Scopes.UnionWith(principal.GetScopes());
+            }
         }
     }
 
