@@ -71,7 +71,7 @@ internal sealed class DemoGatewayClient(HttpClient http, GatewayIssuer issuer, T
     public async Task<DemoCall<DemoServerMetadata>> DiscoverAsync(CancellationToken cancellationToken)
     {
         const string Step = "Discovery (GET /.well-known/oauth-authorization-server)";
-        var expectedIssuer = GatewayAddress.GetLeftPart(UriPartial.Authority);
+        var expectedIssuer = GatewayAddress.AbsoluteUri;
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(GatewayAddress, ".well-known/oauth-authorization-server"));
         return await CallAsync<DemoServerMetadata>(Step, request, HttpStatusCode.OK, json =>
         {

@@ -125,6 +125,7 @@ public static class AuthorizationServiceCollectionExtensions
                     .EnableAuthorizationEndpointPassthrough()
                     .EnableErrorPassthrough()
                     .SetRealm("eligibility-gateway")
+                    .SuppressJsonResponseIndentation()
                     // TLS ends at the ingress in production; the issuer's scheme is what clients see.
                     .DisableTransportSecurityRequirement();
             });

@@ -628,6 +628,14 @@ internal sealed class GatewayDocumentTransformer : IOpenApiDocumentTransformer
             ["scopes_supported"] = Schemas.ArrayOf(Schemas.Enum([OpenIddictConstants.Scopes.OpenId, .. GatewayScopes.Supported]), "`openid` only in the authorization-code flow."),
             ["subject_types_supported"] = Schemas.ArrayOf(Schemas.Const("pairwise"), "OpenID Connect Discovery 1.0 §3: a citizen's `sub` differs per council."),
             ["id_token_signing_alg_values_supported"] = Schemas.ArrayOf(Schemas.Const("ES256"), "OpenID Connect Discovery 1.0 §3."),
+            ["response_modes_supported"] = Schemas.ArrayOf(Schemas.Const("query"), "The code or error comes back in the redirect URI's query (RFC 6749 §4.1.2)."),
+            ["request_uri_parameter_supported"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Enum = [JsonValue.Create(false)], Description = "False: no request objects by reference (OpenID Connect Discovery 1.0 §3); PAR's `request_uri` is RFC 9126's." },
+            ["introspection_endpoint_auth_methods_supported"] = Schemas.ArrayOf(
+                Schemas.Enum([ClientAuthentication.PrivateKeyJwtMethod, ClientAuthentication.ClientSecretBasicMethod]), "As at the token endpoint."),
+            ["revocation_endpoint_auth_methods_supported"] = Schemas.ArrayOf(
+                Schemas.Enum([ClientAuthentication.PrivateKeyJwtMethod, ClientAuthentication.ClientSecretBasicMethod]), "As at the token endpoint."),
+            ["pushed_authorization_request_endpoint_auth_methods_supported"] = Schemas.ArrayOf(
+                Schemas.Enum([ClientAuthentication.PrivateKeyJwtMethod, ClientAuthentication.ClientSecretBasicMethod]), "As at the token endpoint."),
         });
 
     private static OpenApiOperation JwksOperation(OpenApiDocument document) => new()

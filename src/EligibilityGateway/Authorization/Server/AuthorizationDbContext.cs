@@ -92,11 +92,8 @@ internal sealed class AuthorizationStoreInitializer(IServiceScopeFactory scopes,
             return;
         }
 
-        var path = options.Value.Sqlite.Path!;
-        if (Path.GetDirectoryName(path) is { Length: > 0 } directory)
-        {
-            Directory.CreateDirectory(directory);
-        }
+        // Created empty, 0600, before SQLite opens it: its -wal and -shm files then take that mode too.
+        EligibilityGateway.Security.PrivateFiles.EnsureFile(options.Value.Sqlite.Path!);
 
         await CreateSchemaAsync(context, cancellationToken);
         await context.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);

@@ -259,9 +259,14 @@ internal static class FlowHandlers
             response[Metadata.ScopesSupported] = Strings([Scopes.OpenId, .. GatewayScopes.Supported]);
             response["token_endpoint_auth_signing_alg_values_supported"] = Strings([.. ClientAuthenticationHandlers.CheckAssertionShape.Algorithms]);
             response["authorization_details_types_supported"] = Strings(ConsentAuthorizationDetails.Type);
-            // Nothing here reads prompt or the claims parameter, and no claim beyond sub is ever released.
+            // Nothing here reads prompt or the claims parameter, and no claim beyond sub is ever released; members whose
+            // absence means false (OpenID Connect Discovery 1.0 §3, RFC 8705 §3.3) are left out. request_uri_parameter_supported
+            // stays: its absence would mean true, and request objects by reference (JAR) are not taken.
             response.RemoveParameter(Metadata.ClaimsSupported);
             response.RemoveParameter(Metadata.PromptValuesSupported);
+            response.RemoveParameter(Metadata.ClaimsParameterSupported);
+            response.RemoveParameter(Metadata.RequestParameterSupported);
+            response.RemoveParameter(Metadata.TlsClientCertificateBoundAccessTokens);
             return ValueTask.CompletedTask;
         }
 

@@ -101,7 +101,18 @@ internal static class RequestShapeHandlers
             var repeated = request.Query.FirstOrDefault(p => p.Value.Count > 1).Key;
             if (repeated is null && request.HasFormContentType)
             {
-                var form = await request.ReadFormAsync(context.CancellationToken);
+                IFormCollection form;
+                try
+                {
+                    form = await request.ReadFormAsync(context.CancellationToken);
+                }
+                catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException or IOException or DecoderFallbackException)
+                {
+                    // A NUL, an undecodable byte, a body over the limit or one cut short: the request is unreadable, not a fault.
+                    context.Reject(Errors.InvalidRequest, "The request body is not a readable form of at most 16 KiB (application/x-www-form-urlencoded, UTF-8).");
+                    return;
+                }
+
                 repeated = form.FirstOrDefault(p => p.Value.Count > 1).Key;
             }
 
