@@ -83,6 +83,8 @@ const gatewayPeer = {
   introspectable: ['access_token', 'refresh_token'],
   async setUp() {
     this.issuer = world.sandbox.gateway;
+    // The issuer identifier as the gateway publishes it: the URL's serialised form, with the slash of an empty path.
+    this.publishedIssuer = new URL(world.sandbox.gateway).href;
     this.as = await discover(this.issuer);
     this.clients = clientsFor();
   },
@@ -102,6 +104,7 @@ const referencePeer = {
   introspectable: ['refresh_token'],
   async setUp() {
     this.issuer = world.reference.issuer;
+    this.publishedIssuer = world.reference.issuer;
     this.as = await discover(this.issuer);
     this.clients = clientsFor();
   },
@@ -257,7 +260,7 @@ function describeOpenIdConnect(peer, { userinfo = false } = {}) {
 function describeDiscovery(peer) {
   it('discovery: PAR required, S256 only, iss in responses, both client authentication methods, RAR type', () => {
     const as = peer.as;
-    assert.equal(as.issuer, peer.issuer);
+    assert.equal(as.issuer, peer.publishedIssuer);
     assert.equal(as.require_pushed_authorization_requests, true);
     assert.ok(as.pushed_authorization_request_endpoint);
     assert.deepEqual(as.code_challenge_methods_supported, ['S256']);
@@ -357,23 +360,23 @@ describe('gateway: refusals', () => {
 
   it('PAR without PKCE is invalid_request', async () => {
     await rejectsWith(push(peer.as, keyed(), await parWith({ code_challenge: undefined, code_challenge_method: undefined })),
-      { status: 400, error: 'invalid_request', description: /code_challenge is required/ });
+      { status: 400, error: 'invalid_request', description: /'code_challenge' parameter is missing/ });
   });
 
   it('PAR with the plain PKCE method is invalid_request', async () => {
     const verifier = oauth.generateRandomCodeVerifier();
     await rejectsWith(push(peer.as, keyed(), await parWith({ code_challenge: verifier, code_challenge_method: 'plain' })),
-      { status: 400, error: 'invalid_request', description: /S256.*plain is refused/ });
+      { status: 400, error: 'invalid_request', description: /'code_challenge_method' is not supported/ });
   });
 
   it('PAR with a redirect URI the council did not register is invalid_request', async () => {
     await rejectsWith(push(peer.as, keyed(), await parWith({ redirect_uri: `${keyed().redirectUri}/elsewhere` })),
-      { status: 400, error: 'invalid_request', description: /redirect_uri .*exactly match/ });
+      { status: 400, error: 'invalid_request', description: /'redirect_uri' is not valid for this client/ });
   });
 
   it('PAR carrying a request_uri of its own is invalid_request (RFC 9126 §2.1)', async () => {
     await rejectsWith(push(peer.as, keyed(), await parWith({ request_uri: 'urn:ietf:params:oauth:request_uri:chosen-by-client' })),
-      { status: 400, error: 'invalid_request', description: /RFC 9126 section 2\.1/ });
+      { status: 400, error: 'invalid_request', description: /'request_uri' parameter is not valid in this context/ });
   });
 
   it('PAR naming another council\'s consent is invalid_authorization_details, and the consent is not theirs to read', async () => {
@@ -440,19 +443,19 @@ describe('gateway: refusals', () => {
   it('a wrong PKCE verifier is invalid_grant', async () => {
     const grant = await allowed();
     await rejectsWith(exchange(peer.as, keyed(), grant.callback, keyed().redirectUri, oauth.generateRandomCodeVerifier()),
-      { status: 400, error: 'invalid_grant', description: /code_verifier does not match/ });
+      { status: 400, error: 'invalid_grant', description: /'code_verifier' is invalid/ });
   });
 
   it('a redirect URI at the token endpoint other than the pushed one is invalid_grant', async () => {
     const grant = await allowed();
     await rejectsWith(exchange(peer.as, keyed(), grant.callback, `${keyed().redirectUri}/elsewhere`, grant.verifier),
-      { status: 400, error: 'invalid_grant', description: /redirect_uri differs/ });
+      { status: 400, error: 'invalid_grant', description: /'redirect_uri' parameter doesn't match/ });
   });
 
   it('a code issued to another council is invalid_grant', async () => {
     const grant = await allowed(leeds());
     await rejectsWith(exchange(peer.as, keyed(), grant.callback, leeds().redirectUri, grant.verifier),
-      { status: 400, error: 'invalid_grant', description: /another client/ });
+      { status: 400, error: 'invalid_grant', description: /cannot be used by this client/ });
   });
 
   it('a replayed code is invalid_grant and revokes the tokens the first redemption issued', async () => {
@@ -460,7 +463,7 @@ describe('gateway: refusals', () => {
     assert.equal((await checkUnderConsent(gateway(), grant.tokens.access_token)).status, 200);
 
     await rejectsWith(exchange(peer.as, keyed(), grant.callback, keyed().redirectUri, grant.verifier),
-      { status: 400, error: 'invalid_grant', description: /already used/ });
+      { status: 400, error: 'invalid_grant', description: /already been redeemed/ });
 
     assert.equal((await introspect(peer.as, keyed(), grant.tokens.access_token)).active, false);
     assert.equal((await introspect(peer.as, keyed(), grant.tokens.refresh_token)).active, false);
@@ -485,14 +488,14 @@ describe('gateway: refusals', () => {
   it('a code exchange without code_verifier is invalid_request', async () => {
     const grant = await allowed();
     await rejectsWith(exchange(peer.as, keyed(), grant.callback, keyed().redirectUri, oauth.nopkce),
-      { status: 400, error: 'invalid_request', description: /code_verifier is required/ });
+      { status: 400, error: 'invalid_request', description: /'code_verifier' parameter is missing/ });
   });
 
   it('a code exchanged after the council revoked the consent is invalid_grant', async () => {
     const grant = await allowed();
     assert.equal((await consentRequest(gateway(), peer.as, keyed(), grant.consentId, 'DELETE')).body.status, 'revoked');
     await rejectsWith(exchange(peer.as, keyed(), grant.callback, keyed().redirectUri, grant.verifier),
-      { status: 400, error: 'invalid_grant', description: /no longer authorised/ });
+      { status: 400, error: 'invalid_grant', description: /no longer valid/ });
   });
 
   it('a refresh asking for more scope than was granted is invalid_scope', async () => {

@@ -255,7 +255,7 @@ internal static class RequestShapeHandlers
 
     /// <summary>
     /// The token response always says what was granted, in one order (<c>openid eligibility.check consents.manage
-    /// audit.read</c>), and <c>expires_in</c> is the configured lifetime the token was made with.
+    /// audit.read</c>), and <c>expires_in</c>, there and at PAR, is the configured lifetime the token was made with.
     /// </summary>
     internal sealed class DescribeIssuedTokens(Microsoft.Extensions.Options.IOptions<AuthorizationServerOptions> options) : IOpenIddictServerHandler<ProcessSignInContext>
     {
@@ -269,6 +269,12 @@ internal static class RequestShapeHandlers
 
         public ValueTask HandleAsync(ProcessSignInContext context)
         {
+            // RFC 9126 §2.2: expires_in is the configured lifetime of the request_uri, as the request token was made with it.
+            if (context.EndpointType == OpenIddictServerEndpointType.PushedAuthorization && context.Response.RequestUri is not null)
+            {
+                context.Response.ExpiresIn = (long)options.Value.PushedRequestLifetime.TotalSeconds;
+            }
+
             if (context.EndpointType == OpenIddictServerEndpointType.Token && context.AccessTokenPrincipal is { } principal && context.Response.AccessToken is not null)
             {
                 var granted = principal.GetScopes();
