@@ -580,6 +580,61 @@ describe('gateway: refusals', () => {
     await rejectsWith(clientCredentials(peer.as, impostor, 'consents.manage'), { status: 401, error: 'invalid_client' });
   });
 
+  it('a client assertion signed RS256 is invalid_client, as FAPI 2.0 requires, before any key is tried', async () => {
+    const { privateKey } = await jose.generateKeyPair('RS256');
+    const rs256 = { client: keyed().client, auth: oauth.PrivateKeyJwt({ key: privateKey, kid: keyedCouncil.kid }) };
+    await rejectsWith(clientCredentials(peer.as, rs256, 'consents.manage'),
+      { status: 401, error: 'invalid_client', description: /ES256 or PS256/ });
+  });
+
+  it('a client assertion whose aud is the PAR endpoint, not the issuer, is invalid_client', async () => {
+    const wrongAudience = {
+      client: keyed().client,
+      auth: oauth.PrivateKeyJwt({ key: world.councilKey, kid: keyedCouncil.kid }, {
+        [oauth.modifyAssertion]: (_header, payload) => { payload.aud = peer.as.pushed_authorization_request_endpoint; },
+      }),
+    };
+    await rejectsWith(clientCredentials(peer.as, wrongAudience, 'consents.manage'),
+      { status: 401, error: 'invalid_client', description: /aud/ });
+  });
+
+  for (const claim of ['iat', 'nbf']) {
+    it(`a client assertion whose ${claim} is in the future is invalid_client`, async () => {
+      const early = {
+        client: keyed().client,
+        auth: oauth.PrivateKeyJwt({ key: world.councilKey, kid: keyedCouncil.kid }, {
+          [oauth.modifyAssertion]: (_header, payload) => { payload[claim] = Math.floor(Date.now() / 1000) + 120; },
+        }),
+      };
+      await rejectsWith(clientCredentials(peer.as, early, 'consents.manage'),
+        { status: 401, error: 'invalid_client', description: new RegExp(`${claim} is in the future`) });
+    });
+  }
+
+  it('PAR with response_type=token is unsupported_response_type', async () => {
+    await rejectsWith(push(peer.as, keyed(), await parWith({ response_type: 'token' })),
+      { status: 400, error: 'unsupported_response_type' });
+  });
+
+  it('PAR with a parameter sent twice is invalid_request (RFC 6749 §3.1)', async () => {
+    const parameters = new URLSearchParams(await parWith({}));
+    parameters.append('state', 'a-second-state');
+    await rejectsWith(push(peer.as, keyed(), parameters),
+      { status: 400, error: 'invalid_request', description: /'state' is repeated/ });
+  });
+
+  for (const [title, details] of [
+    ['of an unknown type', (consentId) => [{ type: 'payment-initiation', consent_id: consentId }]],
+    ['with consent_id as a number', () => [{ type: 'eligibility-check', consent_id: 42 }]],
+    ['without consent_id', () => [{ type: 'eligibility-check' }]],
+  ]) {
+    it(`PAR with authorization_details ${title} is invalid_authorization_details`, async () => {
+      const consentId = await createConsent(gateway(), peer.as, keyed());
+      await rejectsWith(push(peer.as, keyed(), await parWith({ authorization_details: JSON.stringify(details(consentId)) })),
+        { status: 400, error: 'invalid_authorization_details' });
+    });
+  }
+
   it('an unsigned (alg none) client assertion is invalid_client', async () => {
     const now = Math.floor(Date.now() / 1000);
     const assertion = new jose.UnsecuredJWT({ jti: randomUUID() })
