@@ -10,12 +10,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Issuer derived from bound address {Address}: {Issuer} (wildcard binding {Wildcard}); set Authorization:Issuer when several replicas or a proxy serve the gateway")]
     public static partial void IssuerDerived(ILogger logger, string issuer, string address, bool wildcard);
 
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Debug, Message = "Access token {TokenId} issued to {ClientId} for scope '{Scope}', expires {ExpiresAt:O}")]
-    public static partial void TokenIssued(ILogger logger, string tokenId, string clientId, string scope, DateTimeOffset expiresAt);
-
-    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Token request refused with {Error} (client authentication {Method}, client {ClientId}): {Description}")]
-    public static partial void TokenRequestRefused(ILogger logger, string error, string method, string clientId, string description);
-
     [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Client assertion {TokenId} from {ClientId} presented again; refused as a replay (RFC 7523 section 3)")]
     public static partial void AssertionReplayed(ILogger logger, string clientId, string tokenId);
 
@@ -34,20 +28,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 1210, Level = LogLevel.Information, Message = "Authorization request pushed by {ClientId} for consent {ConsentId}")]
     public static partial void AuthorizationRequestPushed(ILogger logger, string clientId, string consentId);
 
-    [LoggerMessage(EventId = 1211, Level = LogLevel.Information, Message = "Authorization request refused with {Error} (client {ClientId}): {Description}")]
-    public static partial void AuthorizationRequestRefused(ILogger logger, string error, string clientId, string description);
-
-    [LoggerMessage(EventId = 1212, Level = LogLevel.Warning, Message = "Authorization code presented again by {ClientId}; the tokens it issued are revoked (RFC 6749 section 4.1.2)")]
-    public static partial void AuthorizationCodeReplayed(ILogger logger, string clientId);
-
     [LoggerMessage(EventId = 1213, Level = LogLevel.Warning, Message = "Refresh token of {ClientId} refused: {Description}")]
     public static partial void RefreshTokenRefused(ILogger logger, string clientId, string description);
 
     [LoggerMessage(EventId = 1214, Level = LogLevel.Warning, Message = "The shared {Store} store in Redis could not be used ({ErrorType}); the request is refused")]
     public static partial void SharedStateUnavailable(ILogger logger, string store, string errorType);
-
-    [LoggerMessage(EventId = 1219, Level = LogLevel.Error, Message = "Authorization request pushed by {ClientId} for consent {ConsentId} could not be stored: the pending-request store failed; answered 503 temporarily_unavailable")]
-    public static partial void PushedRequestNotStored(ILogger logger, string clientId, string consentId);
 
     [LoggerMessage(EventId = 1215, Level = LogLevel.Debug, Message = "Token revocation received from another replica (kind {Kind}: 0 token, 1 consent, F family)")]
     public static partial void AccessTokenRevocationReceived(ILogger logger, string kind);
