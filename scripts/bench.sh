@@ -11,6 +11,9 @@
 # producers through the gateway's own audit writer (group commit, hash chain, checkpoints), on SQLite and on a
 # throwaway PostgreSQL 15 cluster (skipped, with the reason in the summary, when PostgreSQL is not installed).
 #
+# Token issuance: client-credentials requests (client_secret_basic) to the gateway's token endpoint, every token
+# audited before it leaves, and the same requests to oidc-provider (tests/interop/bench) as the reference, one phase each.
+#
 # Ratios matter more than absolute numbers: the machine is shared, so compare phases of one run.
 set -euo pipefail
 
@@ -29,6 +32,7 @@ command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 if ((${#need[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     apt-get update -qq
@@ -98,6 +102,7 @@ pids+=($!)
 gateway_port=$(free_port)
 mock_port=$(free_port)
 bare_port=$(free_port)
+reference_port=$(free_port)
 gateway="http://127.0.0.1:$gateway_port"
 bare="http://127.0.0.1:$bare_port"
 
@@ -108,9 +113,14 @@ pids+=($!)
 dotnet tests/EligibilityGateway.Benchmarks/bin/Release/net10.0/EligibilityGateway.Benchmarks.dll \
   --urls "$bare" >"$work/bare.log" 2>&1 &
 pids+=($!)
+# oidc-provider, the OpenID-certified reference server, issuing the same client-credentials tokens (tests/interop).
+(cd tests/interop && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2)
+node tests/interop/bench/reference-token-server.mjs "$reference_port" >"$work/reference.log" 2>&1 &
+pids+=($!)
 
 wait_for "$gateway/health/ready" "The gateway"
 wait_for "$bare/bare" "The bare endpoint" POST
+wait_for "http://127.0.0.1:$reference_port/.well-known/openid-configuration" "The reference server"
 sleep 1
 
 token() {
@@ -140,21 +150,26 @@ phase() {
 bare_json=$(phase bare "$bare/bare" scripts/bench/bare.lua)
 cached_json=$(phase cachedCheck "$gateway/v1/checks" scripts/bench/checks-cached.lua)
 live_json=$(phase liveCheck "$gateway/v1/checks" scripts/bench/checks-live.lua)
+# Client-credentials issuance, each token audited before it leaves, beside oidc-provider doing the same job.
+tokens_json=$(phase tokenIssuance "$gateway/connect/token" scripts/bench/token.lua)
+reference_json=$(phase tokenIssuanceReference "http://127.0.0.1:$reference_port/token" scripts/bench/token.lua)
 
 rss_kb=$(ps -o rss= -p "${pids[1]}" | tr -d ' ')
 audit_json=$(audit_phase)
 
 jq -n --argjson bare "$bare_json" --argjson cached "$cached_json" --argjson live "$live_json" --argjson audit "$audit_json" \
+  --argjson tokens "$tokens_json" --argjson reference "$reference_json" \
   --argjson seconds "$seconds" --argjson connections "$connections" --argjson rss "$rss_kb" --arg cores "$(nproc)" '
-  ($bare + $cached + $live + $audit) as $p
+  ($bare + $cached + $live + $tokens + $reference + $audit) as $p
   | {
       machine: {cores: ($cores | tonumber)},
       settings: {secondsPerPhase: $seconds, connections: $connections},
       phases: $p,
       ratios: {
         cachedToBare: (($p.cachedCheck.requestsPerSecond / $p.bare.requestsPerSecond) * 1000 | round / 1000),
-        liveToBare: (($p.liveCheck.requestsPerSecond / $p.bare.requestsPerSecond) * 1000 | round / 1000)
+        liveToBare: (($p.liveCheck.requestsPerSecond / $p.bare.requestsPerSecond) * 1000 | round / 1000),
+        tokensToReference: (($p.tokenIssuance.requestsPerSecond / $p.tokenIssuanceReference.requestsPerSecond) * 1000 | round / 1000)
       },
-      targets: {cachedToBare: 0.25, liveToBare: 0.15, auditAppendSqliteRecordsPerSecond: 20000},
+      targets: {cachedToBare: 0.25, liveToBare: 0.15, tokensPerSecond: 4000, auditAppendSqliteRecordsPerSecond: 20000},
       sandboxResidentMemoryMb: ($rss / 1024 | round)
     }'

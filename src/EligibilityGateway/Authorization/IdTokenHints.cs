@@ -62,7 +62,7 @@ internal sealed class IdTokenHintValidator(GatewayIssuer issuer, KeyRing keyRing
 
         using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(((JsonWebToken)result.SecurityToken).EncodedPayload));
         var claims = payload.RootElement;
-        // The ID tokens issued here name one audience, as a string (AccessTokenIssuer.IssueIdToken).
+        // The ID tokens issued here name one audience, the council (OpenIddict writes a single audience as a string).
         if (!claims.TryGetProperty("aud", out var audience) || audience.ValueKind != JsonValueKind.String
             || audience.GetString() is not { Length: > 0 } audienceId || !monitor.Current.TryGetCouncilByClientId(audienceId, out _))
         {
