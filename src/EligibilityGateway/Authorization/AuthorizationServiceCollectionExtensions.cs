@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using EligibilityGateway.Authorization.Server;
 using EligibilityGateway.Security;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.EntityFrameworkCore;
@@ -69,6 +70,9 @@ public static class AuthorizationServiceCollectionExtensions
             options.UseOpenIddict();
         });
         services.AddHostedService<AuthorizationStoreInitializer>();
+        services.AddAuthentication();
+        services.TryAddScoped<AuthenticationHandlerProvider>();
+        services.Replace(ServiceDescriptor.Scoped<IAuthenticationHandlerProvider, ServerPathsOnlyHandlerProvider>());
         services.AddHostedService<AuthorizationStorePruner>();
 
         services.AddOpenIddict()

@@ -80,22 +80,35 @@ internal sealed class ConsentAuthorizations(IServiceScopeFactory scopeFactory, T
         var authorizations = scope.ServiceProvider.GetRequiredService<IOpenIddictAuthorizationManager>();
         var tokens = scope.ServiceProvider.GetRequiredService<IOpenIddictTokenManager>();
         var subject = PairwiseSubject(council.ClientId, revoked.SubjectReference);
-        // Found by subject: the clients are the framework's, so the store links no application row to filter on.
+        // Found by subject: the clients are the framework's, so the store links no application row to filter on. Each
+        // query is read to the end before anything is changed: a store may not run a command while a query is open.
+        var matching = new List<object>();
         await foreach (var authorization in authorizations.FindBySubjectAsync(subject, cancellationToken))
         {
             var properties = await authorizations.GetPropertiesAsync(authorization, cancellationToken);
             if (properties.TryGetValue(ConsentProperty, out var id) && id.ValueKind == JsonValueKind.String && id.GetString() == revoked.ConsentId)
             {
-                await authorizations.TryRevokeAsync(authorization, cancellationToken);
-                await foreach (var token in tokens.FindByAuthorizationIdAsync((await authorizations.GetIdAsync(authorization, cancellationToken))!, cancellationToken))
+                matching.Add(authorization);
+            }
+        }
+
+        foreach (var authorization in matching)
+        {
+            await authorizations.TryRevokeAsync(authorization, cancellationToken);
+            var issued = new List<object>();
+            await foreach (var token in tokens.FindByAuthorizationIdAsync((await authorizations.GetIdAsync(authorization, cancellationToken))!, cancellationToken))
+            {
+                issued.Add(token);
+            }
+
+            foreach (var token in issued)
+            {
+                // Codes and refresh tokens die with the consent. Access tokens keep their rows: every use of one reads
+                // the consent, so introspection calls it inactive and a check answers 409, which tells the council the
+                // consent was withdrawn rather than that a token failed.
+                if (!await tokens.HasTypeAsync(token, TokenTypeIdentifiers.AccessToken, cancellationToken))
                 {
-                    // Codes and refresh tokens die with the consent. Access tokens keep their rows: every use of one
-                    // reads the consent, so introspection calls it inactive and a check answers 409, which tells the
-                    // council the consent was withdrawn rather than that a token failed.
-                    if (!await tokens.HasTypeAsync(token, TokenTypeIdentifiers.AccessToken, cancellationToken))
-                    {
-                        await tokens.TryRevokeAsync(token, cancellationToken);
-                    }
+                    await tokens.TryRevokeAsync(token, cancellationToken);
                 }
             }
         }

@@ -41,14 +41,21 @@ internal static class FlowHandlers
     /// </summary>
     internal sealed class UseConfiguredIssuer(GatewayIssuer issuer) : IOpenIddictServerHandler<ProcessRequestContext>
     {
+        // After the endpoint is known (matching compares paths only), so that the API's own requests, which OpenIddict
+        // looks at and lets pass, pay nothing for it.
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessRequestContext>()
             .UseSingletonHandler<UseConfiguredIssuer>()
-            .SetOrder(OpenIddictServerAspNetCoreHandlers.ResolveRequestUri.Descriptor.Order + 1)
+            .SetOrder(OpenIddictServerHandlers.InferEndpointType.Descriptor.Order + 1)
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 
         public ValueTask HandleAsync(ProcessRequestContext context)
         {
+            if (context.EndpointType == OpenIddictServerEndpointType.Unknown)
+            {
+                return ValueTask.CompletedTask;
+            }
+
             var baseUri = new Uri(issuer.Value + "/");
             var request = context.Transaction.GetHttpRequest()!;
             context.BaseUri = baseUri;

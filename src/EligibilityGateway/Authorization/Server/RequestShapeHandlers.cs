@@ -55,13 +55,13 @@ internal static class RequestShapeHandlers
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessRequestContext>()
             .UseSingletonHandler<RequirePostForm>()
-            .SetOrder(OpenIddictServerHandlers.InferEndpointType.Descriptor.Order + 1)
+            .SetOrder(FlowHandlers.UseConfiguredIssuer.Descriptor.Order + 1)
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 
         public async ValueTask HandleAsync(ProcessRequestContext context)
         {
-            if (context.Transaction.GetHttpRequest() is not { } request)
+            if (context.EndpointType == OpenIddictServerEndpointType.Unknown || context.Transaction.GetHttpRequest() is not { } request)
             {
                 return;
             }
@@ -91,11 +91,6 @@ internal static class RequestShapeHandlers
                 {
                     limit.MaxRequestBodySize = MaxFormBytes;
                 }
-            }
-
-            if (context.EndpointType == OpenIddictServerEndpointType.Unknown)
-            {
-                return;
             }
 
             var repeated = request.Query.FirstOrDefault(p => p.Value.Count > 1).Key;

@@ -143,7 +143,14 @@ internal static class TokenHandlers
             }
 
             // The successor issued by the rotation whose response was lost is never used by the council: retire it.
-            await foreach (var other in tokens.FindByAuthorizationIdAsync(authorizationId, context.CancellationToken))
+            // Read to the end before anything is changed: a store may not run a command while a query is still open.
+            var family = new List<object>();
+            await foreach (var member in tokens.FindByAuthorizationIdAsync(authorizationId, context.CancellationToken))
+            {
+                family.Add(member);
+            }
+
+            foreach (var other in family)
             {
                 if (!string.Equals(await tokens.GetIdAsync(other, context.CancellationToken), id, StringComparison.Ordinal)
                     && await tokens.HasTypeAsync(other, TokenTypeIdentifiers.RefreshToken, context.CancellationToken)

@@ -208,6 +208,38 @@ public sealed partial class ReplicaPairTests(ReplicaPair replicas) : IClassFixtu
         refreshed.StatusCode.Should().Be(HttpStatusCode.BadRequest, "the refresh family is revoked on the replica that issued it");
     }
 
+    [Fact]
+    public async Task RefreshTokenIssuedByOneReplica_IsRotatedOnTheOther_AndItsReplayThereRevokesTheFamilyEverywhere()
+    {
+        using var http = new HttpClient();
+        var (code, verifier) = await AuthoriseOnSecondReplicaAsync(http);
+        using var exchanged = await PostAsClientAsync(http, replicas.FirstAddress, "/connect/token", new Dictionary<string, string>
+        {
+            ["grant_type"] = "authorization_code",
+            ["code"] = code,
+            ["redirect_uri"] = RedirectUri,
+            ["code_verifier"] = verifier,
+        });
+        var body = await exchanged.Content.ReadAsStringAsync();
+        exchanged.StatusCode.Should().Be(HttpStatusCode.OK, body);
+        var issued = JsonDocument.Parse(body).RootElement.GetProperty("refresh_token").GetString()!;
+
+        using var rotated = await PostAsClientAsync(http, replicas.SecondAddress, "/connect/token", new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = issued });
+        var rotatedBody = await rotated.Content.ReadAsStringAsync();
+        rotated.StatusCode.Should().Be(HttpStatusCode.OK, "a refresh token issued by the first replica is honoured by the second: " + rotatedBody);
+        var successor = JsonDocument.Parse(rotatedBody).RootElement.GetProperty("refresh_token").GetString()!;
+        successor.Should().NotBe(issued, "each use rotates the refresh token");
+
+        // The one retry a lost response allows, then a second retry: theft, wherever it is presented.
+        using var retried = await PostAsClientAsync(http, replicas.FirstAddress, "/connect/token", new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = issued });
+        retried.StatusCode.Should().Be(HttpStatusCode.OK, await retried.Content.ReadAsStringAsync());
+        using var stolen = await PostAsClientAsync(http, replicas.SecondAddress, "/connect/token", new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = issued });
+        stolen.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        JsonDocument.Parse(await stolen.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString().Should().Be("invalid_grant");
+        using var afterTheft = await PostAsClientAsync(http, replicas.FirstAddress, "/connect/token", new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = successor });
+        afterTheft.StatusCode.Should().Be(HttpStatusCode.BadRequest, "the successor the retry replaced is revoked on every replica");
+    }
+
     /// <summary>PAR on the first replica, sign-in and Allow on the second; the code and the PKCE verifier.</summary>
     private async Task<(string Code, string Verifier)> AuthoriseOnSecondReplicaAsync(HttpClient http)
     {
