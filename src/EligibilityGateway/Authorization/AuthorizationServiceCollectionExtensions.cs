@@ -110,7 +110,7 @@ public static class AuthorizationServiceCollectionExtensions
                     // RFC 7636 §4.2: S256 only; plain would put the verifier on the wire.
                     options.CodeChallengeMethods.Clear();
                     options.CodeChallengeMethods.Add(CodeChallengeMethods.Sha256);
-                    // Codes, refresh tokens and ID tokens: short-lived, bound to the consent rather than a session.
+                    // The code flow only: no implicit or hybrid response types (RFC 9700 §2.1.2); answers come back in the query.
                     options.ResponseTypes.Clear();
                     options.ResponseTypes.Add(ResponseTypes.Code);
                     options.ResponseModes.Remove(ResponseModes.Fragment);
