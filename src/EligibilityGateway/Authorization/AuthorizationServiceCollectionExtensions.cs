@@ -55,7 +55,7 @@ public static class AuthorizationServiceCollectionExtensions
         services.TryAddSingleton<ConsentAuthorizations>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Consents.IConsentRevocationObserver, ConsentAuthorizations>(sp => sp.GetRequiredService<ConsentAuthorizations>()));
 
-        services.AddDbContext<AuthorizationDbContext>((provider, options) =>
+        services.AddDbContextPool<AuthorizationDbContext>((provider, options) =>
         {
             var store = provider.GetRequiredService<IOptions<AuthorizationStoreOptions>>().Value;
             if (store.Postgres.IsConfigured)
