@@ -64,23 +64,8 @@ namespace Microsoft.AspNetCore.Builder
             ArgumentNullException.ThrowIfNull(endpoints);
             var keyRing = endpoints.ServiceProvider.GetRequiredService<KeyRing>();
             var body = AuditKeySet.Serialize(keyRing.PublicAuditKeys());
-            var entityTag = "\"" + Base64UrlEncoder.Encode(SHA256.HashData(body)[..16]) + "\"";
-            Func<HttpContext, Task> serve = async context =>
-            {
-                var response = context.Response;
-                response.Headers.CacheControl = CacheControl;
-                response.Headers.ETag = entityTag;
-                if (context.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Any(tag => tag.Trim() == entityTag || tag.Trim() == "*")))
-                {
-                    response.StatusCode = StatusCodes.Status304NotModified;
-                    return;
-                }
-
-                // RFC 7517 §8.5 registers application/jwk-set+json.
-                response.ContentType = "application/jwk-set+json";
-                response.ContentLength = body.Length;
-                await response.Body.WriteAsync(body, context.RequestAborted);
-            };
+            var keySet = new EligibilityGateway.Http.KeySetResponse(body, CacheControl);
+            Func<HttpContext, Task> serve = keySet.WriteAsync;
 
             // As a Delegate rather than a RequestDelegate, so that the route carries OpenAPI metadata.
             endpoints.MapGet(Route, (Delegate)serve)

@@ -42,9 +42,6 @@ internal sealed class GatewayIssuer
     /// </summary>
     public string Identifier => new Uri(Value).AbsoluteUri;
 
-    /// <summary>RFC 8414 <c>token_endpoint</c>.</summary>
-    public string TokenEndpoint => Value + AuthorizationServerPaths.Token;
-
     /// <summary>RFC 8414 <c>jwks_uri</c>.</summary>
     public string JwksUri => Value + AuthorizationServerPaths.Jwks;
 
