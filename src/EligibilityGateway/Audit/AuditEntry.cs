@@ -121,11 +121,20 @@ internal sealed record AuditEntry
     /// </summary>
     public ImmutableArray<string>? ConfirmedBy { get; init; }
 
+    /// <summary>The access token a <see cref="AuditEventTypes.TokenIssued"/> record puts on the record: its id, scope and expiry; never the token.</summary>
+    public AuditIssuedToken? IssuedToken { get; init; }
+
     /// <summary>The trust framework in force when the event happened.</summary>
     public string? FrameworkId { get; init; }
 
     public string? FrameworkVersion { get; init; }
 }
+
+/// <summary>An issued access token as the audit log knows it.</summary>
+/// <param name="TokenId">The token's <c>jti</c>, which introspection and revocation name it by.</param>
+/// <param name="Scope">Its scope, space-separated (RFC 6749 §3.3).</param>
+/// <param name="ExpiresAt">Its <c>exp</c>.</param>
+internal sealed record AuditIssuedToken(string TokenId, string Scope, DateTimeOffset ExpiresAt);
 
 /// <summary>Proof that an entry is committed: its place in the log and the time the log gave it.</summary>
 internal readonly record struct AuditReceipt(long Sequence, DateTimeOffset RecordedAt);

@@ -112,12 +112,13 @@ internal static class AuditRecordFormat
     }
 
     /// <summary>
-    /// The released fields beyond the outcome, as <c>{"confirmedBy":["dwp"]}</c>; null when none is released. New
-    /// released fields become new members here, with no schema change.
+    /// What the event released beyond its decision, as one JSON document; null when nothing was. For a check, the
+    /// released fields beyond the outcome (<c>{"confirmedBy":["dwp"]}</c>); for an issued token, its id, scope and
+    /// expiry (<c>{"tokenId":"…","scope":"check","expiresAt":"…"}</c>). New members come with no schema change.
     /// </summary>
     public static string? FormatReleased(AuditEntry entry)
     {
-        if (entry.ConfirmedBy is not { } confirmedBy)
+        if (entry.ConfirmedBy is null && entry.IssuedToken is null)
         {
             return null;
         }
@@ -126,13 +127,24 @@ internal static class AuditRecordFormat
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
-            json.WriteStartArray("confirmedBy");
-            foreach (var provider in confirmedBy.IsDefault ? [] : confirmedBy)
+            if (entry.ConfirmedBy is { } confirmedBy)
             {
-                json.WriteStringValue(provider);
+                json.WriteStartArray("confirmedBy");
+                foreach (var provider in confirmedBy.IsDefault ? [] : confirmedBy)
+                {
+                    json.WriteStringValue(provider);
+                }
+
+                json.WriteEndArray();
             }
 
-            json.WriteEndArray();
+            if (entry.IssuedToken is { } token)
+            {
+                json.WriteString("tokenId", token.TokenId);
+                json.WriteString("scope", token.Scope);
+                json.WriteString("expiresAt", FormatTime(token.ExpiresAt));
+            }
+
             json.WriteEndObject();
         }
 
@@ -154,6 +166,21 @@ internal static class AuditRecordFormat
         }
 
         return confirmedBy.EnumerateArray().Select(p => p.GetString()!).ToImmutableArray();
+    }
+
+    /// <summary>The issued token a released document names, or null when it names none.</summary>
+    public static AuditIssuedToken? ParseIssuedToken(string? released)
+    {
+        if (released is null)
+        {
+            return null;
+        }
+
+        using var document = JsonDocument.Parse(released);
+        var root = document.RootElement;
+        return root.TryGetProperty("tokenId", out var tokenId) && root.TryGetProperty("scope", out var scope) && root.TryGetProperty("expiresAt", out var expiresAt)
+            ? new AuditIssuedToken(tokenId.GetString()!, scope.GetString()!, ParseTime(expiresAt.GetString()!))
+            : null;
     }
 
     private static readonly string FormatVersionText = AuditChain.Integer(CurrentVersion);
@@ -220,6 +247,7 @@ internal static class AuditRecordFormat
             CheckedAt = Text(reader, 19) is { } checkedAt ? ParseTime(checkedAt) : null,
             ValidUntil = Text(reader, 20) is { } validUntil ? ParseTime(validUntil) : null,
             ConfirmedBy = ParseConfirmedBy(Text(reader, 21)),
+            IssuedToken = ParseIssuedToken(Text(reader, 21)),
             FrameworkId = Text(reader, 22),
             FrameworkVersion = Text(reader, 23),
         };

@@ -4,6 +4,7 @@ namespace EligibilityGateway.Authorization;
 
 /// <summary>An access token just made, and what the audit trail needs to know about it.</summary>
 /// <param name="Token">The compact JWT; hand it to the client only, never to a log or a record.</param>
+/// <param name="ConsentId">The consent a consent-bound token acts under; null for a client-credentials token.</param>
 internal sealed record IssuedAccessToken(
     string Token,
     string TokenId,
@@ -16,7 +17,8 @@ internal sealed record IssuedAccessToken(
     DateTimeOffset IssuedAt,
     DateTimeOffset ExpiresAt,
     string FrameworkId,
-    string FrameworkVersion)
+    string FrameworkVersion,
+    string? ConsentId = null)
 {
     /// <summary>RFC 6749 §3.3 form: space-separated.</summary>
     public string Scope => string.Join(' ', Scopes);

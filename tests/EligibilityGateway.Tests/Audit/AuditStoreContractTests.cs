@@ -62,6 +62,35 @@ public abstract class AuditStoreContractTests
     }
 
     [Fact]
+    public async Task AppendAsync_ATokenIssuedRecord_KeepsTheTokensIdScopeAndExpiryAndTheChainStillVerifies()
+    {
+        await using var audit = await CreateLogAsync();
+        var expiresAt = new DateTimeOffset(2026, 12, 2, 10, 15, 0, TimeSpan.Zero).AddTicks(1234567);
+        var issued = new AuditEntry
+        {
+            EventType = AuditEventTypes.TokenIssued,
+            ClientId = "leeds-caseworker",
+            CouncilId = "leeds",
+            ConsentId = "c0ffee00-1234-4321-8888-000000000001",
+            Decision = AuditDecisions.Allow,
+            Rule = "token:authorization_code/private_key_jwt",
+            IssuedToken = new AuditIssuedToken("tok-4f2a", "check consents", expiresAt),
+        };
+
+        await audit.Log.AppendAsync(AuditTestLog.Check(1));
+        var receipt = await audit.Log.AppendAsync(issued);
+
+        var record = (await audit.ReadAllAsync()).Single(r => r.Sequence == receipt.Sequence);
+        record.Entry.Should().BeEquivalentTo(issued);
+        record.Entry.ConfirmedBy.Should().BeNull("a token record releases no check fields");
+        (await audit.ReadAllAsync()).Single(r => r.Sequence == 1).Entry.IssuedToken.Should().BeNull("a check record names no token");
+        var stored = await audit.Store.ReadChainAsync(receipt.Sequence, CancellationToken.None).FirstAsync();
+        stored.Values[21].Should().Be("""{"tokenId":"tok-4f2a","scope":"check consents","expiresAt":"2026-12-02T10:15:00.1234567Z"}""",
+            "the stored form is one spelling, whichever store wrote it");
+        (await VerifyAsync(audit)).Should().BeOfType<AuditVerification.Valid>().Which.LastSequence.Should().Be(receipt.Sequence);
+    }
+
+    [Fact]
     public async Task AppendAsync_WhenAnotherConnectionHoldsTheWriteLockPastTheTimeout_RefusesEveryEntryAndRecordsNone()
     {
         await using var audit = await CreateLogAsync();

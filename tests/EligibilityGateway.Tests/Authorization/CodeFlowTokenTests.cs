@@ -34,6 +34,30 @@ public sealed class CodeFlowTokenTests(ConsentGateway gateway) : IClassFixture<C
     }
 
     [Fact]
+    public async Task EveryConsentBoundAccessToken_IsOnTheRecordWithItsConsentIdScopeAndExpiry()
+    {
+        using var flow = new CodeFlowDriver(gateway);
+        var (consentId, tokens) = await TokensAsync(flow);
+        using var refreshed = await RefreshAsync(flow, tokens.Refresh);
+        refreshed.StatusCode.Should().Be(HttpStatusCode.OK);
+        var second = (await Json.ReadAsync(refreshed)).GetProperty("access_token").GetString()!;
+
+        var records = (await gateway.AuditAsync(consentId)).Where(e => e.EventType == EligibilityGateway.Audit.AuditEventTypes.TokenIssued).ToList();
+
+        records.Should().HaveCount(2, "one record per access token: the code exchange and the refresh");
+        foreach (var (record, token, grant) in new[] { (records[0], tokens.Access, "authorization_code"), (records[1], second, "refresh_token") })
+        {
+            var jwt = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token);
+            record.IssuedToken.Should().NotBeNull();
+            record.IssuedToken!.TokenId.Should().Be(jwt.Id);
+            record.IssuedToken.Scope.Should().Be(jwt.GetPayloadValue<string>("scope"));
+            record.IssuedToken.ExpiresAt.Should().Be(new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
+            record.Rule.Should().StartWith($"token:{grant}/");
+            record.CouncilId.Should().Be("leeds");
+        }
+    }
+
+    [Fact]
     public async Task Refresh_WithThePreviousTokenWithinTheGrace_WorksOnce_ThenRevokesTheFamily()
     {
         using var flow = new CodeFlowDriver(gateway);

@@ -313,9 +313,17 @@ public sealed class CheckApiTests(SandboxFixture sandbox) : IClassFixture<Sandbo
     public async Task TokenIssuance_IsRecorded_AndNoTokenIsReleasedWhenTheAuditLogCannotCommit()
     {
         var before = await AuditRowsAsync("event_type = 'token.issued' AND client_id = 'camden'");
-        await sandbox.TokenAsync("camden");
-        (await AuditRowsAsync("event_type = 'token.issued' AND client_id = 'camden' AND council_id = 'camden' AND decision_rule = 'token:client_credentials/client_secret_basic'"))
-            .Should().Be(before + 1);
+        var issued = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(await sandbox.TokenAsync("camden"));
+        (await AuditRowsAsync("event_type = 'token.issued' AND client_id = 'camden'")).Should().Be(before + 1);
+        (await AuditRowsAsync(
+                "event_type = 'token.issued' AND client_id = 'camden' AND council_id = 'camden' AND consent_id IS NULL "
+                + "AND decision_rule = 'token:client_credentials/client_secret_basic' "
+                + "AND json_extract(released, '$.tokenId') = $jti AND json_extract(released, '$.scope') = $scope AND json_extract(released, '$.expiresAt') = $exp",
+                ("$jti", issued.Id),
+                ("$scope", issued.GetPayloadValue<string>("scope")),
+                ("$exp", issued.ValidTo.ToString("yyyy-MM-dd'T'HH:mm:ss'.0000000Z'", System.Globalization.CultureInfo.InvariantCulture))))
+            .Should().Be(1, "the record names the token by its jti, with its scope and expiry, and never holds the token");
+        (await AuditRowsAsync("event_type = 'token.issued' AND released LIKE $token", ("$token", "%" + issued.EncodedSignature + "%"))).Should().Be(0);
 
         await using var blocker = new SqliteConnection($"Data Source={sandbox.AuditDatabase};Pooling=False");
         await blocker.OpenAsync();

@@ -379,7 +379,8 @@ internal static class TokenHandlers
                 new DateTimeOffset(jwt.IssuedAt, TimeSpan.Zero),
                 new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero),
                 definition.Id,
-                definition.Version);
+                definition.Version,
+                context.Request.IsClientCredentialsGrantType() ? null : ConsentIn(jwt));
             try
             {
                 foreach (var recorder in recorders)
@@ -392,6 +393,13 @@ internal static class TokenHandlers
                 Log.IssuanceRecordFailed(logger, issued.TokenId, clientId, ex);
                 context.Reject(Errors.TemporarilyUnavailable, "The token could not be recorded in the audit trail; no token was issued. Try again shortly.");
             }
+        }
+
+        /// <summary>The consent the token itself names in its <c>authorization_details</c>: what it will be honoured for.</summary>
+        private static string? ConsentIn(Microsoft.IdentityModel.JsonWebTokens.JsonWebToken jwt)
+        {
+            using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
+            return ConsentAuthorizationDetails.TryRead(payload.RootElement, out var consentId) ? consentId : null;
         }
 
         private static string AuthenticationMethod(ProcessSignInContext context) =>
