@@ -1,5 +1,6 @@
 using EligibilityGateway.Sandbox.Demo;
 using EligibilityGateway.Security;
+using EligibilityGateway.ServiceDefaults;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using MockCentralGovernment;
@@ -46,7 +47,12 @@ internal sealed class SandboxHost : IAsyncDisposable
         PrivateFiles.CreateDirectory(dataDirectory);
         var trustFramework = Path.GetFullPath(options.TrustFrameworkPath ?? SandboxFiles.FindSandboxTrustFramework(Directory.GetCurrentDirectory()));
 
-        var mock = MockGovernmentApplication.Build([], builder => Quieten(builder));
+        var mock = MockGovernmentApplication.Build([], builder =>
+        {
+            Quieten(builder);
+            // One process: the gateway's exporters already see the mock's server spans, so the mock exports nothing itself.
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [ServiceTelemetry.EndpointSetting] = string.Empty });
+        });
         var mockAddress = await StartAsync(mock, options.MockUrl, cancellationToken);
         try
         {

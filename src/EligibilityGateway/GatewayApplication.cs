@@ -4,8 +4,10 @@ using EligibilityGateway.Consents;
 using EligibilityGateway.Http;
 using EligibilityGateway.Pages;
 using EligibilityGateway.Security;
+using EligibilityGateway.Telemetry;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace EligibilityGateway;
@@ -46,6 +48,7 @@ public static class GatewayApplication
         builder.Services.AddGatewayAuthorizationServer(builder.Configuration);
         builder.Services.AddGatewayAuthentication();
         builder.Services.AddGatewayPages(); // after AddGatewayAuthentication, so that the API's Bearer scheme stays the default
+        builder.Services.TryAddSingleton<GatewayMetrics>();
         builder.Services.AddSingleton<IAccessTokenIssuanceRecorder, AuditedTokenIssuance>();
         builder.Services.AddConsents(builder.Configuration); // after AddAuditTrail and AddAnswerCache: it records and keys with them
         builder.Services.AddChecks();
@@ -55,6 +58,7 @@ public static class GatewayApplication
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
         configure?.Invoke(builder);
+        builder.AddGatewayTelemetry(); // after configure, so that a host's settings decide whether anything is exported
 
         var app = builder.Build();
 

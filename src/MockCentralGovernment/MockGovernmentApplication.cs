@@ -1,3 +1,4 @@
+using EligibilityGateway.ServiceDefaults;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -15,6 +16,9 @@ namespace MockCentralGovernment;
 /// </summary>
 public static class MockGovernmentApplication
 {
+    /// <summary>The <c>service.name</c> the mock reports as when OTLP export is configured.</summary>
+    public const string ServiceName = "mock-central-government";
+
     /// <param name="args">Command-line arguments (configuration overrides).</param>
     /// <param name="configure">Lets a host (sandbox, tests) add configuration before build.</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -38,6 +42,7 @@ public static class MockGovernmentApplication
         builder.Services.AddSingleton<FaultController>();
         builder.Services.AddPopulation();
         configure?.Invoke(builder);
+        builder.AddServiceTelemetry(ServiceName, [], []); // nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set
 
         var app = builder.Build();
         app.UseExceptionHandler();

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using EligibilityGateway.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace EligibilityGateway.Audit;
@@ -77,8 +79,32 @@ internal sealed class AuditLog : IAuditLog, IHostedLifecycleService, IAsyncDispo
     public ValueTask<AuditReceipt> AppendAsync(AuditEntry entry, CancellationToken cancellationToken = default)
     {
         AuditEntryRules.Validate(entry);
+        return GatewayTelemetry.ActivitySource.HasListeners() ? AppendTracedAsync(entry, cancellationToken) : Append(entry, cancellationToken);
+    }
+
+    private ValueTask<AuditReceipt> Append(AuditEntry entry, CancellationToken cancellationToken)
+    {
         var pending = new PendingAppend(entry, timeProvider.GetTimestamp());
         return queue.Writer.TryWrite(pending) ? WaitForCommit(pending, cancellationToken) : EnqueueAndWaitAsync(pending, cancellationToken);
+    }
+
+    /// <summary>The append in an "audit append" span: the event type, then the sequence it was committed at.</summary>
+    private async ValueTask<AuditReceipt> AppendTracedAsync(AuditEntry entry, CancellationToken cancellationToken)
+    {
+        using var activity = GatewayTelemetry.ActivitySource.StartActivity("audit append");
+        activity?.SetTag("eligibility_gateway.audit.event_type", entry.EventType);
+        try
+        {
+            var receipt = await Append(entry, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag("eligibility_gateway.audit.sequence", receipt.Sequence);
+            return receipt;
+        }
+        catch (Exception ex)
+        {
+            // The type only: an exception's message is not written for export.
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            throw;
+        }
     }
 
     public ValueTask<StoredCheck?> FindCheckAsync(string checkId, string councilId, CancellationToken cancellationToken = default) =>

@@ -1,11 +1,11 @@
 using System.Diagnostics.Metrics;
+using EligibilityGateway.Telemetry;
 
 namespace EligibilityGateway.Audit;
 
 /// <summary>Audit append latency and group-commit behaviour on the gateway's meter (see README.md).</summary>
 internal sealed class AuditMetrics
 {
-    public const string MeterName = "EligibilityGateway";
     public const string AppendDurationName = "eligibility_gateway.audit.append.duration";
     public const string BatchSizeName = "eligibility_gateway.audit.batch.size";
 
@@ -18,7 +18,7 @@ internal sealed class AuditMetrics
     public AuditMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        var meter = meterFactory.Create(MeterName);
+        var meter = meterFactory.Create(GatewayTelemetry.MeterName);
         appendDuration = meter.CreateHistogram<double>(AppendDurationName, unit: "s", description: "From an audit entry being queued to its commit (or failure) being reported to the caller.");
         batchSize = meter.CreateHistogram<int>(BatchSizeName, unit: "{record}", description: "Records committed per audit transaction (group commit).");
     }

@@ -1,5 +1,6 @@
 using EligibilityGateway.Audit;
 using EligibilityGateway.Checks;
+using EligibilityGateway.Telemetry;
 
 namespace EligibilityGateway.Authorization;
 
@@ -9,9 +10,10 @@ namespace EligibilityGateway.Authorization;
 /// audit log cannot commit, <see cref="AuditUnavailableException"/> reaches the token endpoint, which answers
 /// 503 and releases no token.
 /// </summary>
-internal sealed class AuditedTokenIssuance(IAuditLog audit) : IAccessTokenIssuanceRecorder
+internal sealed class AuditedTokenIssuance(IAuditLog audit, GatewayMetrics metrics) : IAccessTokenIssuanceRecorder
 {
-    public async ValueTask RecordAsync(IssuedAccessToken issued, CancellationToken cancellationToken) =>
+    public async ValueTask RecordAsync(IssuedAccessToken issued, CancellationToken cancellationToken)
+    {
         await audit.AppendAsync(
             new AuditEntry
             {
@@ -28,4 +30,6 @@ internal sealed class AuditedTokenIssuance(IAuditLog audit) : IAccessTokenIssuan
                 IssuedToken = new AuditIssuedToken(issued.TokenId, issued.Scope, issued.ExpiresAt),
             },
             cancellationToken);
+        metrics.TokenIssued(issued.GrantType, issued.ClientId);
+    }
 }

@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using EligibilityGateway.TrustFramework;
+using EligibilityGateway.Telemetry;
 
 namespace EligibilityGateway.Caching;
 
@@ -19,7 +19,7 @@ internal sealed class CacheMetrics
 
     public CacheMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(TrustFrameworkMetrics.MeterName);
+        var meter = meterFactory.Create(GatewayTelemetry.MeterName);
         lookups = meter.CreateCounter<long>(LookupsName, unit: "{lookup}", description: "Answer cache lookups by result: hit, miss, unreadable (failed to open; treated as a miss) or unavailable (store down; treated as a miss).");
         writes = meter.CreateCounter<long>(WritesName, unit: "{write}", description: "Answer cache writes by result: stored or skipped (store down, or nothing left of the TTL).");
         storeFailures = meter.CreateCounter<long>(StoreFailuresName, unit: "{failure}", description: "Redis operations that failed or timed out; each opens a back-off window in which Redis is bypassed.");

@@ -4,9 +4,11 @@ using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using EligibilityGateway.Audit;
 using EligibilityGateway.Authorization;
+using EligibilityGateway.Telemetry;
 using EligibilityGateway.TrustFramework;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace EligibilityGateway.Checks;
 
@@ -209,6 +211,7 @@ public static class CheckServiceCollectionExtensions
     public static IServiceCollection AddChecks(this IServiceCollection services)
     {
         services.AddSingleton<CheckRateLimiter>();
+        services.TryAddSingleton<GatewayMetrics>();
         services.AddSingleton<CheckService>();
         return services;
     }

@@ -4,6 +4,7 @@ using EligibilityGateway.Audit;
 using EligibilityGateway.Caching;
 using EligibilityGateway.Consents;
 using EligibilityGateway.Providers;
+using EligibilityGateway.Telemetry;
 using EligibilityGateway.TrustFramework;
 
 namespace EligibilityGateway.Checks;
@@ -71,10 +72,10 @@ internal sealed class CheckService(
     IAuditLog audit,
     SingleFlight<CacheKey, SchemeAnswer> inFlight,
     ConsentService consents,
+    GatewayMetrics metrics,
     TimeProvider timeProvider,
     ILogger<CheckService> logger)
 {
-
     public async Task<CheckResult> RunAsync(CheckCaller caller, ValidCheckRequest request, CancellationToken cancellationToken)
     {
         var subjectReference = subjectReferences.Compute(request.Subject);
@@ -118,7 +119,7 @@ internal sealed class CheckService(
         }
 
         // Step 1: the trust framework must still permit consent for this council and scheme.
-        var decision = policy.Decide(caller.Council.Id, request.SchemeId, LawfulBasisNames.Consent);
+        var decision = DecideTraced(caller.Council.Id, request.SchemeId, LawfulBasisNames.Consent);
         if (!decision.IsAllowed)
         {
             return await RecordDenialAsync(caller, checkRequest, subjectReference, decision.Rule, consentId, cancellationToken);
@@ -163,10 +164,19 @@ internal sealed class CheckService(
     /// <summary>Step 1: the trust framework decides, then the check path's own consent rule.</summary>
     private PolicyDecision Decide(CheckCaller caller, ValidCheckRequest request)
     {
-        var decision = policy.Decide(caller.Council.Id, request.SchemeId, request.LawfulBasis);
+        var decision = DecideTraced(caller.Council.Id, request.SchemeId, request.LawfulBasis);
         return decision.IsAllowed && decision.Grant.LawfulBasis.Basis == LawfulBasis.Consent
             ? PolicyDecision.Deny(CheckRules.ConsentNotPresented)
             : decision;
+    }
+
+    private PolicyDecision DecideTraced(string councilId, string schemeId, string lawfulBasis)
+    {
+        using var activity = GatewayTelemetry.ActivitySource.StartActivity("policy decide");
+        var decision = policy.Decide(councilId, schemeId, lawfulBasis);
+        activity?.SetTag("eligibility_gateway.scheme", schemeId);
+        activity?.SetTag("eligibility_gateway.rule", decision.Rule);
+        return decision;
     }
 
     /// <summary>
@@ -176,7 +186,10 @@ internal sealed class CheckService(
     private async Task<Answer> AnswerAsync(CheckCaller caller, PolicyGrant grant, Subject subject, Consent? consent, CancellationToken cancellationToken)
     {
         var key = cacheKeys.For(caller.Council.Id, grant.Scheme.Id, consent?.ConsentId, subject);
-        if (await cache.GetAsync(key, cancellationToken) is { } cached)
+        var cached = GatewayTelemetry.ActivitySource.HasListeners()
+            ? await LookUpTracedAsync(key, cancellationToken)
+            : await cache.GetAsync(key, cancellationToken);
+        if (cached is not null)
         {
             return new Answer(cached.Outcome, cached.ConfirmedBy, cached.CheckedAt, cached.ValidUntil, AuditServedFrom.Cache, []);
         }
@@ -187,11 +200,24 @@ internal sealed class CheckService(
         var live = await inFlight.RunAsync(key, async ct =>
         {
             var fresh = await providers.EvaluateAsync(grant, subject, ct);
+            foreach (var call in fresh.Calls)
+            {
+                metrics.ProviderAnswered(call);
+            }
+
             await CacheAsync(key, fresh, checkedAt, ttl, ct);
             return fresh;
         }, cancellationToken);
 
         return new Answer(live.Outcome, live.ConfirmedBy, checkedAt, ValidUntil(live.Outcome, checkedAt, ttl), AuditServedFrom.Live, live.Calls);
+    }
+
+    private async ValueTask<CachedAnswer?> LookUpTracedAsync(CacheKey key, CancellationToken cancellationToken)
+    {
+        using var activity = GatewayTelemetry.ActivitySource.StartActivity("cache lookup");
+        var found = await cache.GetAsync(key, cancellationToken);
+        activity?.SetTag("eligibility_gateway.cache.hit", found is not null);
+        return found;
     }
 
     /// <summary>At most the scheme's cache TTL, and under a consent never past the consent's expiry.</summary>
@@ -263,6 +289,7 @@ internal sealed class CheckService(
             return new CheckResult.AuditUnavailable();
         }
 
+        metrics.CheckAllowed(caller.Council.Id, grant.Scheme.Id, answer.Outcome, answer.ServedFrom);
         Log.Answered(logger, caller.Council.Id, grant.Scheme.Id, answer.Outcome.ToName(), answer.ServedFrom, receipt.Sequence);
         return new CheckResult.Answered(new CheckResponse(
             checkId,
@@ -313,6 +340,7 @@ internal sealed class CheckService(
             return new CheckResult.AuditUnavailable();
         }
 
+        metrics.CheckDenied(caller.Council.Id, schemeId, rule);
         Log.Denied(logger, caller.Council.Id, schemeId, rule);
         return new CheckResult.Denied(rule);
     }

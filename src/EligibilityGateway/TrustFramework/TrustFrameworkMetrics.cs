@@ -1,11 +1,11 @@
 using System.Diagnostics.Metrics;
+using EligibilityGateway.Telemetry;
 
 namespace EligibilityGateway.TrustFramework;
 
 /// <summary>Counters for trust framework reloads on the gateway's meter.</summary>
 internal sealed class TrustFrameworkMetrics
 {
-    public const string MeterName = "EligibilityGateway";
     public const string ReloadsName = "eligibility_gateway.trust_framework.reloads";
     public const string ReloadFailuresName = "eligibility_gateway.trust_framework.reload_failures";
 
@@ -14,7 +14,7 @@ internal sealed class TrustFrameworkMetrics
 
     public TrustFrameworkMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(MeterName);
+        var meter = meterFactory.Create(GatewayTelemetry.MeterName);
         reloads = meter.CreateCounter<long>(ReloadsName, unit: "{reload}", description: "Changed trust framework files loaded and put in force.");
         reloadFailures = meter.CreateCounter<long>(ReloadFailuresName, unit: "{reload}", description: "Changed trust framework files refused; the last good framework stayed in force.");
     }

@@ -222,7 +222,7 @@ public sealed class TrustFrameworkHostingTests : IDisposable
         {
             listener.InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Scope == factory && instrument.Meter.Name == TrustFrameworkMetrics.MeterName
+                if (instrument.Meter.Scope == factory && instrument.Meter.Name == EligibilityGateway.Telemetry.GatewayTelemetry.MeterName
                     && instrument.Name is TrustFrameworkMetrics.ReloadsName or TrustFrameworkMetrics.ReloadFailuresName)
                 {
                     l.EnableMeasurementEvents(instrument);
