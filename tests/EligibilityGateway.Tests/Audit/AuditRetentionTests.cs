@@ -8,7 +8,6 @@ using EligibilityGateway.Testing;
 using EligibilityGateway.Tests.Caching;
 using EligibilityGateway.Tests.Infrastructure;
 using EligibilityGateway.Tests.TrustFramework;
-using ManualTimeProvider = EligibilityGateway.Tests.Caching.ManualTimeProvider;
 using EligibilityGateway.TrustFramework;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -90,7 +89,7 @@ public sealed class AuditRetentionTests : IDisposable
     public async Task Gateway_PurgesExpiredRecordsInTheBackground_AndVerifyReportsThePurgedRangeAsValid()
     {
         // A log written seven years ago, longer than the sandbox's six-year (P2190D) retention, closed with a checkpoint at 25.
-        var old = await AuditTestLog.CreateAsync(directory, AuditTampering.CheckpointEveryTen, timeProvider: new ManualTimeProvider(new DateTimeOffset(2019, 11, 1, 9, 0, 0, TimeSpan.Zero)));
+        var old = await AuditTestLog.CreateAsync(directory, AuditTampering.CheckpointEveryTen, timeProvider: new FakeTimeProvider(new DateTimeOffset(2019, 11, 1, 9, 0, 0, TimeSpan.Zero)));
         for (var i = 1; i <= 25; i++)
         {
             await old.Log.AppendAsync(AuditTestLog.Check(i));
@@ -135,7 +134,7 @@ public sealed class AuditRetentionTests : IDisposable
     [Fact]
     public async Task Gateway_WithRetentionDisabled_KeepsExpiredRecords()
     {
-        var old = await AuditTestLog.CreateAsync(directory, AuditTampering.CheckpointEveryTen, timeProvider: new ManualTimeProvider(new DateTimeOffset(2019, 11, 1, 9, 0, 0, TimeSpan.Zero)));
+        var old = await AuditTestLog.CreateAsync(directory, AuditTampering.CheckpointEveryTen, timeProvider: new FakeTimeProvider(new DateTimeOffset(2019, 11, 1, 9, 0, 0, TimeSpan.Zero)));
         for (var i = 1; i <= 12; i++)
         {
             await old.Log.AppendAsync(AuditTestLog.Check(i));

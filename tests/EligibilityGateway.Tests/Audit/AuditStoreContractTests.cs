@@ -310,15 +310,16 @@ public abstract class AuditStoreContractTests
     [Fact]
     public async Task Purge_WhenEveryRecordHasExpired_RemovesThemUpToTheLastCheckpointRecordsThePurgeAndTheRestVerifies()
     {
-        var clock = new ManualTimeProvider(AuditRetentionTests.Start);
-        await using var audit = await CreateLogAsync(AuditTampering.CheckpointEveryTen, timeProvider: clock);
+        var clock = new FakeTimeProvider(AuditRetentionTests.Start);
+        await using var audit = await CreateLogAsync(AuditTampering.CheckpointEveryTen, timeProvider: new FakeTimeProvider(AuditRetentionTests.Start));
         for (var i = 1; i <= 25; i++)
         {
             await audit.Log.AppendAsync(AuditTestLog.Check(i));
         }
 
+        // Only the purger's clock moves, so the log's tail stays unsigned (PurgerAt).
         clock.Advance(TimeSpan.FromDays(2));
-        var result = await audit.Purger().PurgeAsync(AuditRetentionTests.Framework(fsm: TimeSpan.FromDays(1), cts: TimeSpan.FromDays(30)), CancellationToken.None);
+        var result = await audit.PurgerAt(clock).PurgeAsync(AuditRetentionTests.Framework(fsm: TimeSpan.FromDays(1), cts: TimeSpan.FromDays(30)), CancellationToken.None);
 
         result.Should().Be(new AuditPurgeResult.Purged(1, 20, 20, 26), "records 21 to 25 have no checkpoint after them to anchor on, so they wait");
         var records = await audit.ReadAllAsync();
@@ -346,7 +347,7 @@ public abstract class AuditStoreContractTests
     [Fact]
     public async Task Purge_KeepsEverythingFromTheOldestRecordAnySchemeMustKeep_AndALaterPurgeAlsoTakesTheEarlierPurgeEvent()
     {
-        var clock = new ManualTimeProvider(AuditRetentionTests.Start);
+        var clock = new FakeTimeProvider(AuditRetentionTests.Start);
         await using var audit = await CreateLogAsync(AuditTampering.CheckpointEveryTen, timeProvider: clock);
         for (var i = 1; i <= 25; i++)
         {
@@ -362,7 +363,9 @@ public abstract class AuditStoreContractTests
         (await audit.ReadAllAsync()).Select(r => r.Sequence).Should().Equal(Enumerable.Range(11, 16).Select(n => (long)n), "expired records after a kept one stay too");
         (await VerifyOpenAsync(audit)).Should().BeOfType<AuditVerification.Valid>().Which.Purged.Should().Be(new AuditPurgedRange(10, 10, 26));
 
+        // A month on, the log has signed its tail, the first purge's event (on commit or, idle, when its clock moved).
         clock.Advance(TimeSpan.FromDays(31));
+        await WaitForCheckpointAsync(audit, 26);
         var second = await audit.Purger().PurgeAsync(framework, CancellationToken.None);
 
         second.Should().Be(new AuditPurgeResult.Purged(11, 26, 16, 27), "the first purge's event (26, no scheme: the longest retention) has expired too, and a checkpoint was signed there");
@@ -377,15 +380,16 @@ public abstract class AuditStoreContractTests
     [Fact]
     public async Task Purge_WhenNoCheckpointFollowsTheExpiredRecords_RemovesNothingAndRecordsNothing()
     {
-        var clock = new ManualTimeProvider(AuditRetentionTests.Start);
-        await using var audit = await CreateLogAsync(AuditTampering.CheckpointEveryTen, timeProvider: clock);
+        var clock = new FakeTimeProvider(AuditRetentionTests.Start);
+        await using var audit = await CreateLogAsync(AuditTampering.CheckpointEveryTen, timeProvider: new FakeTimeProvider(AuditRetentionTests.Start));
         for (var i = 1; i <= 5; i++)
         {
             await audit.Log.AppendAsync(AuditTestLog.Check(i));
         }
 
+        // Only the purger's clock moves, so the log's tail stays unsigned (PurgerAt).
         clock.Advance(TimeSpan.FromDays(2));
-        var result = await audit.Purger().PurgeAsync(AuditRetentionTests.Framework(TimeSpan.FromDays(1), TimeSpan.FromDays(1)), CancellationToken.None);
+        var result = await audit.PurgerAt(clock).PurgeAsync(AuditRetentionTests.Framework(TimeSpan.FromDays(1), TimeSpan.FromDays(1)), CancellationToken.None);
 
         result.Should().BeOfType<AuditPurgeResult.NothingToPurge>().Which.Reason.Should().Contain("no signed checkpoint");
         (await audit.ReadAllAsync()).Should().HaveCount(5);
@@ -426,7 +430,7 @@ public abstract class AuditStoreContractTests
     [Fact]
     public async Task Verify_WhenRecordsBeyondTheDeclaredPurgeAreDeletedUpToACheckpoint_NamesTheFirstUndeclaredRecord()
     {
-        var clock = new ManualTimeProvider(AuditRetentionTests.Start);
+        var clock = new FakeTimeProvider(AuditRetentionTests.Start);
         await using var audit = await CreateLogAsync(AuditTampering.CheckpointEveryTen, timeProvider: clock);
         for (var i = 1; i <= 25; i++)
         {
@@ -444,6 +448,19 @@ public abstract class AuditStoreContractTests
         var invalid = result.Should().BeOfType<AuditVerification.Invalid>().Subject;
         invalid.FirstBadSequence.Should().Be(11, "the purge event declares 1 to 10; 11 to 20 were deleted, anchor or not");
         invalid.Reason.Should().Contain("no purge event in the log declares them purged");
+    }
+
+    /// <summary>
+    /// Waits, at most ten seconds, for the log's writer to sign a checkpoint at <paramref name="sequence"/>: moving its
+    /// clock past the idle interval wakes the writer, which signs on its own task.
+    /// </summary>
+    private static async Task WaitForCheckpointAsync(AuditTestLog audit, long sequence)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!(await audit.Store.ReadCheckpointsAsync(CancellationToken.None)).Any(c => c.Sequence == sequence))
+        {
+            await Task.Delay(10, deadline.Token);
+        }
     }
 
     private async Task<AuditVerification> VerifyOpenAsync(AuditTestLog audit)

@@ -205,6 +205,14 @@ internal static class AuditTampering
     /// <summary>The retention purger of a test log, on the log's own clock.</summary>
     public static AuditPurger Purger(this AuditTestLog audit) => audit.Services.GetRequiredService<AuditPurger>();
 
+    /// <summary>
+    /// The retention purger of a test log, deciding at <paramref name="now"/>'s time while the log keeps its own clock.
+    /// Moving the log's clock days ahead would also wake its idle checkpoint (at most a day apart) and sign the unsigned
+    /// tail; a purge test that needs expired records after the last checkpoint moves only the purger's clock.
+    /// </summary>
+    public static AuditPurger PurgerAt(this AuditTestLog audit, TimeProvider now) =>
+        new(audit.Store, audit.Log, now, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditPurger>.Instance);
+
     /// <summary>The key ring of a test log.</summary>
     public static KeyRing Keys(this AuditTestLog audit) => audit.Services.GetRequiredService<KeyRing>();
 }

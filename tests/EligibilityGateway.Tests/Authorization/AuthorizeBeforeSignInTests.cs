@@ -48,7 +48,7 @@ public sealed class AuthorizeBeforeSignInTests(ConsentGateway gateway) : IClassF
         using var council = new CodeFlowDriver(gateway);
         var path = CodeFlowDriver.AuthorizePath(await council.PushAsync(council.ParParameters(await council.NewConsentAsync())));
 
-        gateway.Clock.Now += new AuthorizationServerOptions().PushedRequestLifetime + TimeSpan.FromSeconds(1);
+        gateway.Clock.Advance(new AuthorizationServerOptions().PushedRequestLifetime + TimeSpan.FromSeconds(1));
 
         await ShouldBeTheErrorPageAsync(new CodeFlowDriver(gateway), path, "expired");
     }

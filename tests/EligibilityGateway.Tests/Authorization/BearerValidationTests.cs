@@ -11,7 +11,7 @@ namespace EligibilityGateway.Tests.Authorization;
 /// <summary>The API side: the Bearer scheme, scope policies and the caller helpers, against probe endpoints.</summary>
 public sealed class BearerValidationTests : IAsyncLifetime
 {
-    private readonly ManualTimeProvider clock = new(TimeProvider.System.GetUtcNow());
+    private readonly FakeTimeProvider clock = new(TimeProvider.System.GetUtcNow());
     private AuthorizationGateway gateway = null!;
 
     public async Task InitializeAsync() => gateway = await AuthorizationGateway.StartAsync(SandboxClients.FrameworkPath, clock);
@@ -108,7 +108,7 @@ public sealed class BearerValidationTests : IAsyncLifetime
             first.StatusCode.Should().Be(HttpStatusCode.OK);
         }
 
-        clock.Now += TimeSpan.FromMinutes(5) + GatewayBearer.ClockSkew;
+        clock.Advance(TimeSpan.FromMinutes(5) + GatewayBearer.ClockSkew);
 
         await ShouldBeInvalidTokenAsync(token, "expired");
     }
@@ -117,7 +117,7 @@ public sealed class BearerValidationTests : IAsyncLifetime
     public async Task Probe_WithATokenThatExpiredBeforeItWasFirstSeen_Is401()
     {
         var token = await LeedsTokenAsync();
-        clock.Now += TimeSpan.FromMinutes(6);
+        clock.Advance(TimeSpan.FromMinutes(6));
 
         await ShouldBeInvalidTokenAsync(token, "expired");
         gateway.Service<ValidatedAccessTokenCache>().Count.Should().Be(0);
@@ -127,7 +127,7 @@ public sealed class BearerValidationTests : IAsyncLifetime
     public async Task Probe_WithinTheClockSkewAfterExpiry_IsStillAccepted()
     {
         var token = await LeedsTokenAsync();
-        clock.Now += TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(20);
+        clock.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(20));
 
         using var response = await gateway.GetWithTokenAsync(AuthorizationGateway.CheckProbe, token);
 

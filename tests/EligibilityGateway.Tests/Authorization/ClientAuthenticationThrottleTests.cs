@@ -16,7 +16,7 @@ public sealed class ClientAuthenticationThrottleTests : IAsyncLifetime
     /// <summary>The documented description of a throttled attempt (Authorization/README.md).</summary>
     internal const string Throttled = "Too many failed client authentications; try again after the Retry-After delay.";
 
-    private readonly ManualTimeProvider clock = new(TimeProvider.System.GetUtcNow());
+    private readonly FakeTimeProvider clock = new(TimeProvider.System.GetUtcNow());
     private AuthorizationGateway gateway = null!;
 
     public async Task InitializeAsync() => gateway = await AuthorizationGateway.StartAsync(SandboxClients.FrameworkPath, clock);
@@ -73,13 +73,13 @@ public sealed class ClientAuthenticationThrottleTests : IAsyncLifetime
             using var _ = await PostAsync(client, "/connect/token", SandboxClients.Leeds, WrongSecret);
         }
 
-        clock.Now += TimeSpan.FromSeconds(59);
+        clock.Advance(TimeSpan.FromSeconds(59));
         using (var early = await PostAsync(client, "/connect/token", SandboxClients.Leeds, SandboxClients.LeedsSecret))
         {
             await ShouldBeThrottledAsync(early, TimeSpan.FromSeconds(1));
         }
 
-        clock.Now += TimeSpan.FromSeconds(1);
+        clock.Advance(TimeSpan.FromSeconds(1));
         (await PostAsync(client, "/connect/token", SandboxClients.Leeds, SandboxClients.LeedsSecret)).StatusCode.Should().Be(HttpStatusCode.OK);
         for (var i = 0; i < 9; i++)
         {

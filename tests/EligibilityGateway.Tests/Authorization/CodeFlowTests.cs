@@ -253,7 +253,7 @@ public sealed class CodeFlowTests(ConsentGateway gateway) : IClassFixture<Consen
         var path = CodeFlowDriver.AuthorizePath(await flow.PushAsync(flow.ParParameters(await flow.NewConsentAsync())));
         await flow.SignInAsync(returnUrl: path);
 
-        gateway.Clock.Now += new AuthorizationServerOptions().PushedRequestLifetime + TimeSpan.FromSeconds(1);
+        gateway.Clock.Advance(new AuthorizationServerOptions().PushedRequestLifetime + TimeSpan.FromSeconds(1));
         using var response = await flow.Browser.GetAsync(path);
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
@@ -334,7 +334,7 @@ public sealed class CodeFlowTests(ConsentGateway gateway) : IClassFixture<Consen
         using var flow = new CodeFlowDriver(gateway);
         var (_, callback) = await flow.AuthoriseAsync();
 
-        gateway.Clock.Now += TimeSpan.FromSeconds(61);
+        gateway.Clock.Advance(TimeSpan.FromSeconds(61));
         using var response = await flow.ExchangeAsync(CodeFlowDriver.Query(callback)["code"]);
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);

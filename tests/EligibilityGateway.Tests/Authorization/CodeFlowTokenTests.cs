@@ -84,7 +84,7 @@ public sealed class CodeFlowTokenTests(ConsentGateway gateway) : IClassFixture<C
         using var first = await RefreshAsync(flow, tokens.Refresh);
         first.StatusCode.Should().Be(HttpStatusCode.OK);
 
-        gateway.Clock.Now += TimeSpan.FromSeconds(61);
+        gateway.Clock.Advance(TimeSpan.FromSeconds(61));
         using var late = await RefreshAsync(flow, tokens.Refresh);
 
         late.StatusCode.Should().Be(HttpStatusCode.BadRequest);

@@ -158,7 +158,7 @@ public sealed class EndSessionTests(ConsentGateway gateway) : IClassFixture<Cons
         await ShouldBeSignedInAsync(flow);
 
         // An ID token past its exp is still a hint (RP-Initiated Logout 1.0 §2); ours live five minutes.
-        gateway.Clock.Now += TimeSpan.FromMinutes(10);
+        gateway.Clock.Advance(TimeSpan.FromMinutes(10));
         using var registered = await flow.Browser.GetAsync($"/connect/endsession?id_token_hint={idToken}&client_id=leeds&state=s1&post_logout_redirect_uri={RegisteredRedirect}");
         using var unregistered = await flow.Browser.GetAsync($"/connect/endsession?id_token_hint={idToken}&post_logout_redirect_uri={Uri.EscapeDataString("https://attacker.example/")}");
 

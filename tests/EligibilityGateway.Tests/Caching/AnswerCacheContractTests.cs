@@ -228,7 +228,7 @@ public abstract class AnswerCacheContractTests : IAsyncLifetime
 /// <summary>The contract over the in-process store, with a clock moved by hand.</summary>
 public sealed class MemoryAnswerCacheTests : AnswerCacheContractTests
 {
-    private readonly ManualTimeProvider time = new(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider time = new(new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero));
 
     private protected override CacheUnderTest Create(KeyRing? keyRing = null) => new(redis: null, time, keyRing);
 

@@ -22,20 +22,6 @@ internal static class Fixtures
     public static readonly ImmutableArray<Subject> All = [Smith, Jones, Taylor, Brown, Khan];
 }
 
-/// <summary>A clock tests move by hand (the gateway reads time only through <see cref="TimeProvider"/>).</summary>
-internal sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
-{
-    private long ticks = start.UtcTicks;
-
-    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref ticks), TimeSpan.Zero);
-
-    public override long GetTimestamp() => Interlocked.Read(ref ticks);
-
-    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref ticks, by.Ticks);
-}
-
 /// <summary>A key ring in its own temporary directory.</summary>
 internal sealed class TemporaryKeyRing : IDisposable
 {

@@ -161,7 +161,7 @@ public sealed class EgwCliTests : IDisposable
     {
         // Written in 2019: older than the sandbox framework's six-year (P2190D) retention today.
         var audit = await AuditTestLog.CreateAsync(
-            Path.Combine(workspace, "gateway"), AuditTampering.CheckpointEveryTen, timeProvider: new Caching.ManualTimeProvider(new DateTimeOffset(2019, 11, 1, 9, 0, 0, TimeSpan.Zero)));
+            Path.Combine(workspace, "gateway"), AuditTampering.CheckpointEveryTen, timeProvider: new FakeTimeProvider(new DateTimeOffset(2019, 11, 1, 9, 0, 0, TimeSpan.Zero)));
         for (var i = 1; i <= 25; i++)
         {
             await audit.Log.AppendAsync(AuditTestLog.Check(i));

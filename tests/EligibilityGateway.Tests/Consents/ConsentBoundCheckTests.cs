@@ -141,7 +141,7 @@ public sealed class ConsentBoundCheckTests(ConsentGateway gateway) : IClassFixtu
         var answer = await Json.ReadAsync(before);
         answer.GetProperty("validUntil").GetDateTimeOffset().Should().Be(expiresAt, "the scheme caches for a day, but the consent ends in an hour");
 
-        gateway.Clock.Now = expiresAt;
+        gateway.Clock.SetUtcNow(expiresAt);
         using var after = await gateway.CheckAsync(gateway.ConsentToken(consentId), Body);
 
         after.StatusCode.Should().Be(HttpStatusCode.Conflict);

@@ -30,7 +30,7 @@ public sealed class ConsentGateway : IAsyncLifetime
 
     internal string DataDirectory { get; } = Directory.CreateTempSubdirectory("egw-consents-").FullName;
 
-    internal ManualTimeProvider Clock { get; } = new(TimeProvider.System.GetUtcNow());
+    internal FakeTimeProvider Clock { get; } = new(TimeProvider.System.GetUtcNow());
 
     internal LogCapture Logs { get; } = new();
 

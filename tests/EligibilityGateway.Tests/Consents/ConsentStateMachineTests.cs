@@ -125,7 +125,7 @@ public sealed class ConsentStateMachineTests(ConsentGateway gateway) : IClassFix
         await gateway.Consents.AuthoriseAsync(consentId, Citizens.Smith, "citizen-account-1");
         (await gateway.GetConsentAsync(consentId)).GetProperty("status").GetString().Should().Be("authorised");
 
-        gateway.Clock.Now = gateway.Clock.Now.AddHours(2);
+        gateway.Clock.Advance(TimeSpan.FromHours(2));
 
         (await gateway.GetConsentAsync(consentId)).GetProperty("status").GetString().Should().Be("expired");
         (await gateway.GetConsentAsync(consentId)).GetProperty("status").GetString().Should().Be("expired");
@@ -141,7 +141,7 @@ public sealed class ConsentStateMachineTests(ConsentGateway gateway) : IClassFix
     {
         var consentId = await NewConsentAsync(gateway.Clock.GetUtcNow().AddMinutes(30).ToString("yyyy-MM-ddTHH:mm:ss.fffffffzzz", System.Globalization.CultureInfo.InvariantCulture));
 
-        gateway.Clock.Now = gateway.Clock.Now.AddMinutes(31);
+        gateway.Clock.Advance(TimeSpan.FromMinutes(31));
         var authorise = await gateway.Consents.AuthoriseAsync(consentId, Citizens.Smith, "citizen-account-1");
         var reject = await gateway.Consents.RejectAsync(consentId);
 

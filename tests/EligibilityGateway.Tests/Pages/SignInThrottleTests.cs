@@ -1,7 +1,6 @@
 using System.Net;
 using EligibilityGateway.Pages;
 using EligibilityGateway.Tests.Caching;
-using ManualClock = EligibilityGateway.Tests.Caching.ManualTimeProvider;
 
 namespace EligibilityGateway.Tests.Pages;
 
@@ -16,7 +15,7 @@ public sealed class SignInThrottleTests : IDisposable
     private const int AddressLimit = 10;
 
     private readonly TemporaryKeyRing keys = new();
-    private readonly ManualClock clock = new(new DateTimeOffset(2026, 11, 22, 9, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider clock = new(new DateTimeOffset(2026, 11, 22, 9, 0, 0, TimeSpan.Zero));
 
     public void Dispose() => keys.Dispose();
 

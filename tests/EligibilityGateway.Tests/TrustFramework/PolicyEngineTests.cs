@@ -116,13 +116,13 @@ public sealed class PolicyEngineTests
     [Fact]
     public void Decide_ThroughTheEngine_UsesTheFrameworkInForceAndTheInjectedClock()
     {
-        var clock = new ManualTimeProvider(new DateTimeOffset(2027, 6, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2027, 6, 1, 0, 0, 0, TimeSpan.Zero));
         using var provider = NewServices(TrustFrameworkFiles.ExampleEnglandPath, clock);
         provider.GetRequiredService<TrustFrameworkMonitor>().LoadInitial();
         var engine = provider.GetRequiredService<PolicyEngine>();
 
         engine.Decide("bristol", "free-school-meals", "consent").Rule.Should().Be("permission:bristol/free-school-meals/consent");
-        clock.Now = new DateTimeOffset(2029, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        clock.SetUtcNow(new DateTimeOffset(2029, 1, 1, 0, 0, 0, TimeSpan.Zero));
         engine.Decide("bristol", "free-school-meals", "consent").Rule.Should().Be(PolicyRules.FrameworkNotEffective);
     }
 
@@ -178,12 +178,4 @@ public sealed class PolicyEngineTests
 
         public Microsoft.Extensions.FileProviders.IFileProvider ContentRootFileProvider { get; set; } = new Microsoft.Extensions.FileProviders.NullFileProvider();
     }
-}
-
-/// <summary>A clock tests set by hand (Microsoft.Extensions.TimeProvider.Testing does not restore here).</summary>
-internal sealed class ManualTimeProvider(DateTimeOffset now) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = now;
-
-    public override DateTimeOffset GetUtcNow() => Now;
 }
