@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using MockCentralGovernment.Population;
+using EligibilityGateway.ProviderContracts;
 
 namespace MockCentralGovernment.Tests;
 

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
+using EligibilityGateway.ProviderContracts;
 
 namespace EligibilityGateway.Providers;
 
@@ -84,7 +85,7 @@ internal static class ProviderFailureReasons
 internal static class ProviderHttp
 {
     /// <summary>contracts/providers/README.md: a wrong surname, birth date or identifier all give this 404.</summary>
-    public const string NoMatchProblemType = "urn:mock-central-government:problem:no-match";
+    public const string NoMatchProblemType = ProviderProblemTypes.NoMatch;
 
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
@@ -147,7 +148,7 @@ internal static class ProviderHttp
     {
         try
         {
-            var problem = await response.Content.ReadFromJsonAsync(ProviderJsonContext.Default.ProblemType, cancellationToken).ConfigureAwait(false);
+            var problem = await response.Content.ReadFromJsonAsync(ProviderJsonContext.Default.ProviderProblem, cancellationToken).ConfigureAwait(false);
             return string.Equals(problem?.Type, problemType, StringComparison.Ordinal);
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException)

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using EligibilityGateway.Checks;
+using EligibilityGateway.ProviderContracts;
 
 namespace EligibilityGateway.Providers;
 
@@ -39,7 +40,7 @@ internal sealed class DwpClaimsQuestion(string id, Func<ClaimsResponse, bool> ru
 {
     public override async Task<ProviderAnswer> AskAsync(ProviderClientSet clients, ProviderEndpoint endpoint, Subject subject, CancellationToken cancellationToken) =>
         ProviderAnswer.From(
-            await clients.Dwp.GetClaimsAsync(endpoint, new(subject.Identifier, subject.LastName, subject.DateOfBirth), cancellationToken).ConfigureAwait(false),
+            await clients.Dwp.GetClaimsAsync(endpoint, NationalInsuranceLookupRequest.For(subject.Identifier, subject.LastName, subject.DateOfBirth), cancellationToken).ConfigureAwait(false),
             rule);
 }
 
@@ -49,7 +50,7 @@ internal sealed class HmrcTaxCreditsQuestion(string id, Func<TaxCreditsResponse,
 {
     public override async Task<ProviderAnswer> AskAsync(ProviderClientSet clients, ProviderEndpoint endpoint, Subject subject, CancellationToken cancellationToken) =>
         ProviderAnswer.From(
-            await clients.Hmrc.LookupTaxCreditsAsync(endpoint, new(subject.Identifier, subject.LastName, subject.DateOfBirth), cancellationToken).ConfigureAwait(false),
+            await clients.Hmrc.LookupTaxCreditsAsync(endpoint, NationalInsuranceLookupRequest.For(subject.Identifier, subject.LastName, subject.DateOfBirth), cancellationToken).ConfigureAwait(false),
             rule);
 }
 
@@ -59,7 +60,7 @@ internal sealed class HomeOfficeAsylumSupportQuestion(string id, Func<AsylumSupp
 {
     public override async Task<ProviderAnswer> AskAsync(ProviderClientSet clients, ProviderEndpoint endpoint, Subject subject, CancellationToken cancellationToken) =>
         ProviderAnswer.From(
-            await clients.HomeOffice.LookupAsylumSupportAsync(endpoint, new(subject.Identifier, subject.LastName, subject.DateOfBirth), cancellationToken).ConfigureAwait(false),
+            await clients.HomeOffice.LookupAsylumSupportAsync(endpoint, AsylumSupportLookupRequest.For(subject.Identifier, subject.LastName, subject.DateOfBirth), cancellationToken).ConfigureAwait(false),
             rule);
 }
 

@@ -1,3 +1,5 @@
+using EligibilityGateway.ProviderContracts;
+
 namespace MockCentralGovernment.Population;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EligibilityGateway.ProviderContracts;
 
 namespace MockCentralGovernment.Population;
 

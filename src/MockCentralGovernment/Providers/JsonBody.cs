@@ -1,5 +1,7 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using EligibilityGateway.ProviderContracts;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace MockCentralGovernment.Providers;
@@ -78,4 +80,25 @@ internal static class JsonBody
             : ex.Path is null or "$"
                 ? "must be a JSON object matching the contract."
                 : "has the wrong type or is not valid JSON.";
+}
+
+/// <summary>
+/// The providers' request bodies (the shared wire records) as the mock reads them: with the shared context's options
+/// relaxed so that a null or missing field reaches <see cref="Identifiers.TryCreateQuery"/>, which names it, rather than
+/// failing the body as a whole; and with unknown members refused, so that a misspelt field is named too.
+/// </summary>
+internal static class ProviderRequests
+{
+    private static readonly JsonSerializerOptions Lenient = new(ProviderJsonContext.Default.Options)
+    {
+        RespectNullableAnnotations = false,
+        RespectRequiredConstructorParameters = false,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public static JsonTypeInfo<NationalInsuranceLookupRequest> NationalInsuranceLookup { get; } =
+        (JsonTypeInfo<NationalInsuranceLookupRequest>)Lenient.GetTypeInfo(typeof(NationalInsuranceLookupRequest));
+
+    public static JsonTypeInfo<AsylumSupportLookupRequest> AsylumSupportLookup { get; } =
+        (JsonTypeInfo<AsylumSupportLookupRequest>)Lenient.GetTypeInfo(typeof(AsylumSupportLookupRequest));
 }

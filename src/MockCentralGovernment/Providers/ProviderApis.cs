@@ -1,5 +1,6 @@
 using MockCentralGovernment.Faults;
 using MockCentralGovernment.Population;
+using EligibilityGateway.ProviderContracts;
 
 namespace MockCentralGovernment.Providers;
 
@@ -31,7 +32,7 @@ internal static class ProviderApis
 
     private static async Task<IResult> MatchCitizenAsync(HttpContext context, PopulationStore population)
     {
-        var body = await JsonBody.ReadAsync(context, MockJsonContext.Default.NationalInsuranceLookupRequest);
+        var body = await JsonBody.ReadAsync(context, ProviderRequests.NationalInsuranceLookup);
         if (body.Value is not { } request)
         {
             return body.Problem!;
@@ -43,19 +44,19 @@ internal static class ProviderApis
         }
 
         return population.TryMatchDwp(query.Identifier, query.LastName, query.DateOfBirth, out var citizen)
-            ? TypedResults.Json(new CitizenMatchResponse(citizen.CitizenId), MockJsonContext.Default.CitizenMatchResponse)
+            ? TypedResults.Json(new CitizenMatchResponse(citizen.CitizenId), ProviderJsonContext.Default.CitizenMatchResponse)
             : Problems.NoMatch();
     }
 
     private static IResult GetClaims(string citizenId, PopulationStore population) =>
         // Ids are opaque: anything that is not one of ours, well-formed or not, is simply unknown.
         Guid.TryParseExact(citizenId, "D", out var id) && population.TryFindCitizen(id, out var citizen)
-            ? TypedResults.Json(new ClaimsResponse(citizen.CitizenId, citizen.Claims), MockJsonContext.Default.ClaimsResponse)
+            ? TypedResults.Json(new ClaimsResponse(citizen.CitizenId, citizen.Claims), ProviderJsonContext.Default.ClaimsResponse)
             : Problems.UnknownCitizen();
 
     private static async Task<IResult> LookUpTaxCreditsAsync(HttpContext context, PopulationStore population)
     {
-        var body = await JsonBody.ReadAsync(context, MockJsonContext.Default.NationalInsuranceLookupRequest);
+        var body = await JsonBody.ReadAsync(context, ProviderRequests.NationalInsuranceLookup);
         if (body.Value is not { } request)
         {
             return body.Problem!;
@@ -67,13 +68,13 @@ internal static class ProviderApis
         }
 
         return population.TryMatchHmrc(query.Identifier, query.LastName, query.DateOfBirth, out var record)
-            ? TypedResults.Json(new TaxCreditsResponse(record.TaxYear, record.AnnualHouseholdIncome, record.Awards), MockJsonContext.Default.TaxCreditsResponse)
+            ? TypedResults.Json(new TaxCreditsResponse(record.TaxYear, record.AnnualHouseholdIncome, record.Awards), ProviderJsonContext.Default.TaxCreditsResponse)
             : Problems.NoMatch();
     }
 
     private static async Task<IResult> LookUpAsylumSupportAsync(HttpContext context, PopulationStore population)
     {
-        var body = await JsonBody.ReadAsync(context, MockJsonContext.Default.AsylumSupportLookupRequest);
+        var body = await JsonBody.ReadAsync(context, ProviderRequests.AsylumSupportLookup);
         if (body.Value is not { } request)
         {
             return body.Problem!;
@@ -85,7 +86,7 @@ internal static class ProviderApis
         }
 
         return population.TryMatchHomeOffice(query.Identifier, query.LastName, query.DateOfBirth, out var record)
-            ? TypedResults.Json(new AsylumSupportResponse(record.Support), MockJsonContext.Default.AsylumSupportResponse)
+            ? TypedResults.Json(new AsylumSupportResponse(record.Support), ProviderJsonContext.Default.AsylumSupportResponse)
             : Problems.NoMatch();
     }
 }

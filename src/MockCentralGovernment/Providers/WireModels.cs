@@ -1,27 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MockCentralGovernment.Faults;
-using MockCentralGovernment.Population;
 
 namespace MockCentralGovernment.Providers;
 
-// Request and response bodies of contracts/providers/*.openapi.json. Request fields are strings (or nullable
-// numbers) so that a value of the wrong type is reported against its field rather than failing the whole body.
-
-/// <summary>DWP <c>CitizenMatchRequest</c> and HMRC <c>TaxCreditsLookupRequest</c>: the same three facts.</summary>
-[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-internal sealed record NationalInsuranceLookupRequest(string? NationalInsuranceNumber, string? LastName, string? DateOfBirth);
-
-[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-internal sealed record AsylumSupportLookupRequest(string? NationalAsylumSeekerServiceNumber, string? LastName, string? DateOfBirth);
-
-internal sealed record CitizenMatchResponse(Guid CitizenId);
-
-internal sealed record ClaimsResponse(Guid CitizenId, IReadOnlyList<BenefitClaim> Claims);
-
-internal sealed record TaxCreditsResponse(string TaxYear, decimal AnnualHouseholdIncome, IReadOnlyList<TaxCreditAward> Awards);
-
-internal sealed record AsylumSupportResponse(IReadOnlyList<AsylumSupport> Support);
+// The control API's bodies (contracts/providers/control.openapi.json). The providers' own bodies are the wire records of
+// src/EligibilityGateway.ProviderContracts; ProviderRequests says how the mock reads them.
 
 /// <summary>One provider's fault settings as the control API shows them.</summary>
 internal sealed record ProviderFaultSettings(
@@ -61,12 +45,6 @@ internal sealed record FaultSettingsChange(
     NumberHandling = JsonNumberHandling.Strict,
     ReadCommentHandling = JsonCommentHandling.Disallow,
     AllowTrailingCommas = false)]
-[JsonSerializable(typeof(NationalInsuranceLookupRequest))]
-[JsonSerializable(typeof(AsylumSupportLookupRequest))]
-[JsonSerializable(typeof(CitizenMatchResponse))]
-[JsonSerializable(typeof(ClaimsResponse))]
-[JsonSerializable(typeof(TaxCreditsResponse))]
-[JsonSerializable(typeof(AsylumSupportResponse))]
 [JsonSerializable(typeof(ProviderFaultSettings))]
 [JsonSerializable(typeof(ProviderFaultSettingsList))]
 [JsonSerializable(typeof(FaultSettingsChange))]

@@ -1,4 +1,5 @@
 using EligibilityGateway.Providers;
+using EligibilityGateway.ProviderContracts;
 
 namespace EligibilityGateway.Tests.Providers;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using EligibilityGateway.Providers;
+using EligibilityGateway.ProviderContracts;
 
 namespace EligibilityGateway.Tests.Providers;
 
@@ -11,7 +12,7 @@ namespace EligibilityGateway.Tests.Providers;
 public sealed class ProviderHttpTests
 {
     private static readonly ProviderEndpoint Endpoint = new("hmrc", new Uri("http://127.0.0.1:9/hmrc"), "hmrc-sandbox-credential");
-    private static readonly NationalInsuranceLookupRequest Taylor = new("EH345678B", "Taylor", new DateOnly(1978, 11, 30));
+    private static readonly NationalInsuranceLookupRequest Taylor = NationalInsuranceLookupRequest.For("EH345678B", "Taylor", new DateOnly(1978, 11, 30));
 
     [Theory]
     [InlineData("not json")]
