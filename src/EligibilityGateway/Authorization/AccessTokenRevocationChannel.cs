@@ -14,6 +14,8 @@ internal sealed class AccessTokenRevocationChannel(SharedAuthorizationState stat
     /// <summary>The channel name; versioned with the message format.</summary>
     public const string Channel = "egw:access-token-revoked:v1";
 
+    private static readonly RedisChannel RedisChannelName = RedisChannel.Literal(Channel);
+
     private readonly string replicaId = Guid.NewGuid().ToString("N");
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -61,8 +63,8 @@ internal sealed class AccessTokenRevocationChannel(SharedAuthorizationState stat
         try
         {
             var subscriber = multiplexer.GetSubscriber();
-            subscriber.Unsubscribe(Channel);
-            subscriber.Subscribe(Channel, (_, message) => Receive(message));
+            subscriber.Unsubscribe(RedisChannelName);
+            subscriber.Subscribe(RedisChannelName, (_, message) => Receive(message));
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -74,7 +76,7 @@ internal sealed class AccessTokenRevocationChannel(SharedAuthorizationState stat
     {
         try
         {
-            state.Multiplexer.GetSubscriber().Publish(Channel, $"{replicaId} {kind} {id}", CommandFlags.FireAndForget);
+            state.Multiplexer.GetSubscriber().Publish(RedisChannelName, $"{replicaId} {kind} {id}", CommandFlags.FireAndForget);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {

@@ -131,18 +131,13 @@ internal sealed class SharedAuthorizationState : IDisposable
         redis.AbortOnConnectFail = false;
         redis.ConnectTimeout = (int)settings.ConnectTimeout.TotalMilliseconds;
         redis.SyncTimeout = (int)OperationTimeout.TotalMilliseconds;
-        redis.ResponseTimeout = redis.SyncTimeout;
+        redis.AsyncTimeout = redis.SyncTimeout;
+        // Fail at once while disconnected, as a flow that needs this state is refused rather than left waiting.
+        redis.BacklogPolicy = BacklogPolicy.FailFast;
         redis.ReconnectRetryPolicy = new LinearRetry(redis.ConnectTimeout);
         redis.KeepAlive = 5;
         redis.ClientName = "eligibility-gateway-authorization";
-        var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis).ConfigureAwait(false);
-
-        // 1.x completes every async command on one dedicated thread, in order, unless told otherwise: a request's
-        // continuation would then run on that thread, and everything after it wait. The commands here are independent.
-#pragma warning disable CS0618 // Obsolete in 2.x, where ordering was dropped altogether; it is how 1.2.6 is tuned.
-        multiplexer.PreserveAsyncOrder = false;
-#pragma warning restore CS0618
-        return multiplexer;
+        return await ConnectionMultiplexer.ConnectAsync(redis).ConfigureAwait(false);
     }
 }
 

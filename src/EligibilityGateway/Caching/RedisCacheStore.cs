@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace EligibilityGateway.Caching;
 
 /// <summary>
-/// The Redis store (StackExchange.Redis 1.2.6, the version that restores here), shared by every replica. It fails
+/// The Redis store (StackExchange.Redis 3.4.35), shared by every replica. It fails
 /// open (README.md, "Failure"): when Redis is down or slow, reads miss and writes are skipped within
 /// <see cref="CacheOptions.OperationTimeout"/>; the first failure opens a back-off window in which every request
 /// bypasses Redis at no cost, after which a single request tries it again. The multiplexer reconnects by itself
@@ -32,7 +32,8 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
         configuration.ConnectTimeout = connectMilliseconds;
         configuration.ConnectRetry = 1;
         configuration.SyncTimeout = operationMilliseconds;
-        configuration.ResponseTimeout = operationMilliseconds;
+        configuration.AsyncTimeout = operationMilliseconds;
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
         configuration.ReconnectRetryPolicy = new LinearRetry(connectMilliseconds);
         configuration.KeepAlive = 5;
         configuration.ClientName = "eligibility-gateway";
@@ -172,19 +173,7 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
 
     private Task<ConnectionMultiplexer> Connect()
     {
-        var task = ConnectionMultiplexer.ConnectAsync(configuration.Clone()).ContinueWith(
-            static t =>
-            {
-                // 1.x completes every async command on one dedicated thread, in order, unless told otherwise; each
-                // lookup here is independent, so let completions run on the thread pool side by side.
-#pragma warning disable CS0618 // Obsolete in 2.x, where ordering was dropped altogether; it is how 1.2.6 is tuned.
-                t.Result.PreserveAsyncOrder = false;
-#pragma warning restore CS0618
-                return t.Result;
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+        var task = ConnectionMultiplexer.ConnectAsync(configuration.Clone());
         // Observed here so that a failed connect is never an unobserved task exception; Database() retries it.
         _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return task;

@@ -21,6 +21,8 @@ internal sealed class RedisRevocationChannel : IHostedService, IAsyncDisposable
     /// <summary>The channel name; versioned, so that a change of message format gets a channel of its own.</summary>
     public const string Channel = "egw:consent-revoked:v1";
 
+    private static readonly RedisChannel RedisChannelName = RedisChannel.Literal(Channel);
+
     /// <summary>How often the subscription is checked, and re-made if Redis dropped it.</summary>
     public static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(2);
 
@@ -106,7 +108,7 @@ internal sealed class RedisRevocationChannel : IHostedService, IAsyncDisposable
         var message = JsonSerializer.SerializeToUtf8Bytes(new RevocationMessage(consentId, councilId, replicaId), CachingJson.Default.RevocationMessage);
         try
         {
-            var receivers = await task.Result.GetSubscriber().PublishAsync(Channel, message).WaitAsync(options.OperationTimeout, timeProvider, cancellationToken);
+            var receivers = await task.Result.GetSubscriber().PublishAsync(RedisChannelName, message).WaitAsync(options.OperationTimeout, timeProvider, cancellationToken);
             Log.RevocationAnnounced(logger, consentId, receivers);
             return receivers;
         }
@@ -152,11 +154,11 @@ internal sealed class RedisRevocationChannel : IHostedService, IAsyncDisposable
         try
         {
             var subscriber = task.Result.GetSubscriber();
-            if (force || subscriber.SubscribedEndpoint(Channel) is null)
+            if (force || subscriber.SubscribedEndpoint(RedisChannelName) is null)
             {
                 // Remove our handler first so that re-subscribing never registers it twice.
-                await subscriber.UnsubscribeAsync(Channel, OnMessage).WaitAsync(options.OperationTimeout, timeProvider, stopping.Token);
-                await subscriber.SubscribeAsync(Channel, OnMessage).WaitAsync(options.OperationTimeout, timeProvider, stopping.Token);
+                await subscriber.UnsubscribeAsync(RedisChannelName, OnMessage).WaitAsync(options.OperationTimeout, timeProvider, stopping.Token);
+                await subscriber.SubscribeAsync(RedisChannelName, OnMessage).WaitAsync(options.OperationTimeout, timeProvider, stopping.Token);
             }
 
             if (Interlocked.Exchange(ref subscribed, 1) == 0)

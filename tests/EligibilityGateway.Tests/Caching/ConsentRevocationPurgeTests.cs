@@ -91,7 +91,7 @@ public sealed class ConsentRevocationPurgeTests : IAsyncLifetime
 
             using var watcher = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
             var messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            await watcher.GetSubscriber().SubscribeAsync(RedisRevocationChannel.Channel, (_, value) => messages.Enqueue(value.ToString()));
+            await watcher.GetSubscriber().SubscribeAsync(RedisChannel.Literal(RedisRevocationChannel.Channel), (_, value) => messages.Enqueue(value.ToString()));
 
             var consentId = await CreateConsentAsync(first.Address);
             var consents = first.App.Services.GetRequiredService<ConsentService>();
