@@ -48,9 +48,6 @@ public static class ProvidersServiceCollectionExtensions
                 })
                 .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
                 {
-                    // No propagator means no System.Net.Http client span, whose url.full would carry DWP's citizen id
-                    // (no personal data in traces). SchemeEvaluator emits its own span without URLs.
-                    ActivityHeadersPropagator = null,
                     // A redirect is not part of any provider contract; following one could send the request elsewhere.
                     AllowAutoRedirect = false,
                     UseCookies = false,
