@@ -14,6 +14,10 @@
 # Token issuance: client-credentials requests (client_secret_basic) to the gateway's token endpoint, every token
 # audited before it leaves, and the same requests to oidc-provider (tests/interop/bench) as the reference, one phase each.
 #
+# Telemetry: the cached check again against a second sandbox exporting traces, metrics and logs over OTLP/HTTP
+# (OTEL_EXPORTER_OTLP_ENDPOINT set) to a sink in the bare endpoint's process; telemetryCost is the share of cached
+# throughput that exporting costs (target: at most 0.10).
+#
 # Ratios matter more than absolute numbers: the machine is shared, so compare phases of one run.
 set -euo pipefail
 
@@ -100,11 +104,14 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --d
 pids+=($!)
 
 gateway_port=$(free_port)
+traced_port=$(free_port)
+traced_mock_port=$(free_port)
 mock_port=$(free_port)
 bare_port=$(free_port)
 reference_port=$(free_port)
 gateway="http://127.0.0.1:$gateway_port"
 bare="http://127.0.0.1:$bare_port"
+traced="http://127.0.0.1:$traced_port"
 
 dotnet src/EligibilityGateway.Sandbox/bin/Release/net10.0/EligibilityGateway.Sandbox.dll \
   --gateway-url "$gateway" --mock-url "http://127.0.0.1:$mock_port" \
@@ -113,6 +120,11 @@ pids+=($!)
 dotnet tests/EligibilityGateway.Benchmarks/bin/Release/net10.0/EligibilityGateway.Benchmarks.dll \
   --urls "$bare" >"$work/bare.log" 2>&1 &
 pids+=($!)
+OTEL_EXPORTER_OTLP_ENDPOINT="$bare" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+  dotnet src/EligibilityGateway.Sandbox/bin/Release/net10.0/EligibilityGateway.Sandbox.dll \
+  --gateway-url "$traced" --mock-url "http://127.0.0.1:$traced_mock_port" \
+  --redis "127.0.0.1:$redis_port" --data-dir "$work/traced" >"$work/traced.log" 2>&1 &
+pids+=($!)
 # oidc-provider, the OpenID-certified reference server, issuing the same client-credentials tokens (tests/interop).
 (cd tests/interop && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2)
 node tests/interop/bench/reference-token-server.mjs "$reference_port" >"$work/reference.log" 2>&1 &
@@ -120,21 +132,22 @@ pids+=($!)
 
 wait_for "$gateway/health/ready" "The gateway"
 wait_for "$bare/bare" "The bare endpoint" POST
+wait_for "$traced/health/ready" "The gateway exporting telemetry"
 wait_for "http://127.0.0.1:$reference_port/.well-known/openid-configuration" "The reference server"
 sleep 1
 
 token() {
   curl -sf -u leeds:leeds-sandbox-secret -d grant_type=client_credentials -d scope=eligibility.check \
-    "$gateway/connect/token" | jq -r .access_token
+    "${1:-$gateway}/connect/token" | jq -r .access_token
 }
 
 # Runs one phase: a warm-up, then the measured run. Prints a JSON object for it.
 phase() {
-  local name=$1 url=$2 script=$3
+  local name=$1 url=$2 script=$3 issuer=${4:-$gateway}
   echo "Phase $name: ${warmup}s warm-up, ${seconds}s measured, $connections connections" >&2
-  TOKEN=$(token) wrk -t1 -c"$connections" -d"${warmup}s" -s "$script" "$url" >/dev/null
+  TOKEN=$(token "$issuer") wrk -t1 -c"$connections" -d"${warmup}s" -s "$script" "$url" >/dev/null
   local out
-  out=$(TOKEN=$(token) wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$script" "$url")
+  out=$(TOKEN=$(token "$issuer") wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$script" "$url")
   echo "$out" >&2
   local rps p50 p99 non2xx errors
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
@@ -149,6 +162,7 @@ phase() {
 
 bare_json=$(phase bare "$bare/bare" scripts/bench/bare.lua)
 cached_json=$(phase cachedCheck "$gateway/v1/checks" scripts/bench/checks-cached.lua)
+traced_json=$(phase cachedCheckWithTelemetry "$traced/v1/checks" scripts/bench/checks-cached.lua "$traced")
 live_json=$(phase liveCheck "$gateway/v1/checks" scripts/bench/checks-live.lua)
 # Client-credentials issuance, each token audited before it leaves, beside oidc-provider doing the same job.
 tokens_json=$(phase tokenIssuance "$gateway/connect/token" scripts/bench/token.lua)
@@ -157,10 +171,10 @@ reference_json=$(phase tokenIssuanceReference "http://127.0.0.1:$reference_port/
 rss_kb=$(ps -o rss= -p "${pids[1]}" | tr -d ' ')
 audit_json=$(audit_phase)
 
-jq -n --argjson bare "$bare_json" --argjson cached "$cached_json" --argjson live "$live_json" --argjson audit "$audit_json" \
+jq -n --argjson bare "$bare_json" --argjson cached "$cached_json" --argjson live "$live_json" --argjson traced "$traced_json" --argjson audit "$audit_json" \
   --argjson tokens "$tokens_json" --argjson reference "$reference_json" \
   --argjson seconds "$seconds" --argjson connections "$connections" --argjson rss "$rss_kb" --arg cores "$(nproc)" '
-  ($bare + $cached + $live + $tokens + $reference + $audit) as $p
+  ($bare + $cached + $traced + $live + $tokens + $reference + $audit) as $p
   | {
       machine: {cores: ($cores | tonumber)},
       settings: {secondsPerPhase: $seconds, connections: $connections},
@@ -168,8 +182,9 @@ jq -n --argjson bare "$bare_json" --argjson cached "$cached_json" --argjson live
       ratios: {
         cachedToBare: (($p.cachedCheck.requestsPerSecond / $p.bare.requestsPerSecond) * 1000 | round / 1000),
         liveToBare: (($p.liveCheck.requestsPerSecond / $p.bare.requestsPerSecond) * 1000 | round / 1000),
+        telemetryCost: ((1 - $p.cachedCheckWithTelemetry.requestsPerSecond / $p.cachedCheck.requestsPerSecond) * 1000 | round / 1000),
         tokensToReference: (($p.tokenIssuance.requestsPerSecond / $p.tokenIssuanceReference.requestsPerSecond) * 1000 | round / 1000)
       },
-      targets: {cachedToBare: 0.25, liveToBare: 0.15, tokensPerSecond: 4000, auditAppendSqliteRecordsPerSecond: 20000},
+      targets: {cachedToBare: 0.25, telemetryCost: 0.10, liveToBare: 0.15, tokensPerSecond: 4000, auditAppendSqliteRecordsPerSecond: 20000},
       sandboxResidentMemoryMb: ($rss / 1024 | round)
     }'
