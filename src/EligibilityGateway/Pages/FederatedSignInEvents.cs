@@ -66,6 +66,17 @@ internal sealed class FederatedSignInEvents(
         await AddClientAssertionAsync(context.TokenEndpointRequest!, context.Options, context.HttpContext.RequestAborted);
     }
 
+    public override Task TokenResponseReceived(TokenResponseReceivedContext context)
+    {
+        // OpenID Connect Core §3.1.3.3: a successful token response carries the ID token; without one nobody is identified.
+        if (string.IsNullOrEmpty(context.TokenEndpointResponse.IdToken))
+        {
+            context.Fail(new FederatedSignInRefusedException(FederatedSignInFailure.Invalid, "the token response had no ID token"));
+        }
+
+        return Task.CompletedTask;
+    }
+
     /// <summary>
     /// The ID token has passed the handler's token checks (signature, issuer, audience, lifetime): what OpenID Connect
     /// Core §3.1.3.7 asks beyond them, then the identity. Nobody is signed in yet: the handler checks the nonce after
@@ -151,6 +162,9 @@ internal sealed class FederatedSignInEvents(
         // The provider's error response, or its token endpoint refusing the code.
         OpenIdConnectProtocolInvalidNonceException => (FederatedSignInFailure.Invalid, "the ID token nonce did not match"),
         OpenIdConnectProtocolException when failure.Data.Contains("error") => (FederatedSignInFailure.Invalid, "the provider answered with an error"),
+
+        // The handler wraps what it could not read as a token response (not JSON, not an object, empty) around the parser's error.
+        OpenIdConnectProtocolException { InnerException: ArgumentException } => (FederatedSignInFailure.Invalid, "the token response was not JSON"),
         SecurityTokenInvalidIssuerException => (FederatedSignInFailure.Invalid, "the ID token is from another issuer"),
         SecurityTokenInvalidAudienceException => (FederatedSignInFailure.Invalid, "the ID token is for another audience"),
         SecurityTokenInvalidAlgorithmException => (FederatedSignInFailure.Invalid, "the ID token algorithm is not allowed"),

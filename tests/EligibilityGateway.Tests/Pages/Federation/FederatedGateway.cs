@@ -254,3 +254,22 @@ internal sealed class Browser(FederatedGateway gateway) : IDisposable
 
     public void Dispose() => client.Dispose();
 }
+
+/// <summary>What every refused federated sign-in must look like to the citizen.</summary>
+internal static class FederatedRefusal
+{
+    /// <summary>
+    /// A GOV.UK page with <paramref name="heading"/> and the pages' security headers, answered with
+    /// <paramref name="status"/>; no session cookie, and the browser is still signed out afterwards.
+    /// </summary>
+    public static async Task ShouldBeRefusedAsync(HttpClient browser, HttpResponseMessage response, HttpStatusCode status, string heading)
+    {
+        var html = WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync());
+        response.StatusCode.Should().Be(status, html);
+        html.Should().Contain($"<h1 class=\"govuk-heading-l\">{heading}</h1>").And.Contain($"<title>{heading} – Eligibility Gateway</title>");
+        response.Headers.GetValues("Content-Security-Policy").Single().Should().Contain("frame-ancestors 'none'");
+        (response.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : []).Should().NotContain(c => c.StartsWith("egw-session=", StringComparison.Ordinal));
+        using var account = await browser.GetAsync("/account");
+        account.StatusCode.Should().Be(HttpStatusCode.Redirect, "nobody is signed in");
+    }
+}

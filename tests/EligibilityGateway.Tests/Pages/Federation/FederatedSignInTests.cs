@@ -309,14 +309,6 @@ public sealed class FederatedSignInTests(SandboxFederatedGateway gateway) : ICla
         await ShouldBeRefusedAsync(browser, response, HttpStatusCode.BadRequest, "You have not signed in");
     }
 
-    private static async Task ShouldBeRefusedAsync(Browser browser, HttpResponseMessage response, HttpStatusCode status, string heading)
-    {
-        var html = WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync());
-        response.StatusCode.Should().Be(status, html);
-        html.Should().Contain($"<h1 class=\"govuk-heading-l\">{heading}</h1>").And.Contain($"<title>{heading} – Eligibility Gateway</title>");
-        response.Headers.GetValues("Content-Security-Policy").Single().Should().Contain("frame-ancestors 'none'");
-        (response.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : []).Should().NotContain(c => c.StartsWith("egw-session=", StringComparison.Ordinal));
-        using var account = await browser.Client.GetAsync("/account");
-        account.StatusCode.Should().Be(HttpStatusCode.Redirect, "nobody is signed in");
-    }
+    private static Task ShouldBeRefusedAsync(Browser browser, HttpResponseMessage response, HttpStatusCode status, string heading) =>
+        FederatedRefusal.ShouldBeRefusedAsync(browser.Client, response, status, heading);
 }
