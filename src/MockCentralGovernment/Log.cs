@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "Injected {Fault} into a call to {Provider}")]
     public static partial void FaultInjected(ILogger logger, string provider, string fault);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Debug, Message = "Refused a call to {Provider}: caller headers missing or not valid ({Headers})")]
+    public static partial void CallerHeadersRejected(ILogger logger, string provider, string headers);
 }

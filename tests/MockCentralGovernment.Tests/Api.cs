@@ -1,6 +1,8 @@
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using EligibilityGateway.ProviderContracts;
 
 namespace MockCentralGovernment.Tests;
 
@@ -10,6 +12,23 @@ internal static class Api
     public const string DwpMatch = "/dwp/v1/citizens/match";
     public const string HmrcLookup = "/hmrc/v1/tax-credits/lookup";
     public const string HomeOfficeLookup = "/home-office/v1/asylum-support/lookup";
+
+    /// <summary>The caller headers of a well-behaved caller: Leeds asking for free school meals.</summary>
+    public static readonly IReadOnlyDictionary<string, string> CallerHeaders = new Dictionary<string, string>
+    {
+        [ProviderCallerHeaders.CorrelationId] = "4bf92f3577b34da6a3ce929d0e0e4736",
+        [ProviderCallerHeaders.RequestingOrganisation] = "leeds",
+        [ProviderCallerHeaders.Scheme] = "free-school-meals",
+        [ProviderCallerHeaders.Purpose] = "dpv:ServiceProvision",
+    };
+
+    public static void AddCallerHeaders(HttpRequestHeaders headers)
+    {
+        foreach (var (name, value) in CallerHeaders)
+        {
+            headers.Add(name, value);
+        }
+    }
 
     public static Task<HttpResponseMessage> MatchCitizenAsync(this HttpClient client, string ni, string lastName, string dateOfBirth) =>
         client.PostAsJsonAsync(DwpMatch, new { nationalInsuranceNumber = ni, lastName, dateOfBirth });

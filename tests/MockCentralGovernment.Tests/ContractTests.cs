@@ -63,6 +63,8 @@ public sealed class ContractTests(MockGovernmentFixture mock) : IClassFixture<Mo
     [InlineData("home-office", "AsylumSupport")]
     [InlineData("control", "ProviderFaultSettings")]
     [InlineData("control", "FaultSettingsChange")]
+    [InlineData("control", "RecordedCall")]
+    [InlineData("control", "RecordedCallList")]
     public void ClosedSchemas_ForbidAdditionalProperties(string name, string schema)
     {
         var definition = ProviderContracts.Instance.Document(name).GetProperty("components").GetProperty("schemas").GetProperty(schema);

@@ -97,6 +97,7 @@ public sealed class CredentialTests(MockGovernmentFixture mock) : IClassFixture<
         var baseAddress = await app.StartOnFreePortAsync();
         using var handler = new ContractCheckingHandler(ProviderContracts.Instance);
         using var client = new HttpClient(handler) { BaseAddress = baseAddress };
+        Api.AddCallerHeaders(client.DefaultRequestHeaders);
 
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", MockGovernmentFixture.DwpCredential);
         using var sandbox = await client.MatchCitizenAsync("AB123456C", "Smith", "1990-01-01");

@@ -55,13 +55,21 @@ public sealed class MockGovernmentFixture : IAsyncLifetime
             }
         });
 
-    /// <summary>A client whose every exchange is checked against the contracts, sending <paramref name="credential"/> if given.</summary>
-    public HttpClient Client(string? credential = null)
+    /// <summary>
+    /// A client whose every exchange is checked against the contracts, sending <paramref name="credential"/> if given
+    /// and, unless <paramref name="callerHeaders"/> is false, the caller headers every provider call must carry.
+    /// </summary>
+    public HttpClient Client(string? credential = null, bool callerHeaders = true)
     {
         var client = new HttpClient(Contracts, disposeHandler: false) { BaseAddress = BaseAddress };
         if (credential is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", credential);
+        }
+
+        if (callerHeaders)
+        {
+            Api.AddCallerHeaders(client.DefaultRequestHeaders);
         }
 
         return client;

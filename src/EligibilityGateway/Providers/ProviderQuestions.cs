@@ -17,9 +17,6 @@ internal readonly record struct ProviderAnswer(ProviderCallStatus Status, string
         };
 }
 
-/// <summary>The typed clients of one evaluation.</summary>
-internal sealed record ProviderClientSet(DwpClient Dwp, HmrcClient Hmrc, HomeOfficeClient HomeOffice);
-
 /// <summary>
 /// A question a trust framework may put to a provider: which API answers it, which identifier it needs and which
 /// rule of <see cref="EligibilityRules"/> turns the answer into eligible or not.
@@ -31,36 +28,71 @@ internal abstract class ProviderQuestionDefinition(string id, IdentifierKind req
     /// <summary>A subject known by another identifier is not asked (counted as not found, no HTTP call).</summary>
     public IdentifierKind RequiredIdentifier { get; } = requiredIdentifier;
 
-    public abstract Task<ProviderAnswer> AskAsync(ProviderClientSet clients, ProviderEndpoint endpoint, Subject subject, CancellationToken cancellationToken);
+    public abstract Task<ProviderAnswer> AskAsync(ProviderClientSet clients, ProviderEndpoint endpoint, ProviderCaller caller, Subject subject, CancellationToken cancellationToken);
 }
 
-/// <summary>Asked of DWP's claims: match on NI number, surname and date of birth, then read the claims.</summary>
+/// <summary>
+/// Asked of DWP's claims (contracts/providers/dwp.openapi.json): match on NI number, surname and date of birth, then
+/// read the claims of the citizen id DWP gave back. The identifiers travel only in the match body; the claims URL
+/// carries DWP's opaque citizen id, which is why no provider URL is logged.
+/// </summary>
 internal sealed class DwpClaimsQuestion(string id, Func<ClaimsResponse, bool> rule)
     : ProviderQuestionDefinition(id, IdentifierKind.NationalInsuranceNumber)
 {
-    public override async Task<ProviderAnswer> AskAsync(ProviderClientSet clients, ProviderEndpoint endpoint, Subject subject, CancellationToken cancellationToken) =>
-        ProviderAnswer.From(
-            await clients.Dwp.GetClaimsAsync(endpoint, NationalInsuranceLookupRequest.For(subject.Identifier, subject.LastName, subject.DateOfBirth), cancellationToken).ConfigureAwait(false),
+    public override async Task<ProviderAnswer> AskAsync(ProviderClientSet clients, ProviderEndpoint endpoint, ProviderCaller caller, Subject subject, CancellationToken cancellationToken)
+    {
+        var person = NationalInsuranceLookupRequest.For(subject.Identifier, subject.LastName, subject.DateOfBirth);
+        var match = await ProviderResponses.ReadAsync(
+            clients.Dwp.MatchCitizenAsync(person, endpoint.Credential, caller.CorrelationId, caller.RequestingOrganisation, caller.Scheme, caller.Purpose, endpoint, cancellationToken),
+            noMatchIsNotFound: true,
+            cancellationToken).ConfigureAwait(false);
+        if (match.Kind != ProviderResultKind.Found)
+        {
+            return ProviderAnswer.From(new ProviderResult<ClaimsResponse>(match.Kind, null, match.FailureReason), rule);
+        }
+
+        var citizenId = match.Value!.CitizenId;
+        var claims = await ProviderResponses.ReadAsync(
+            clients.Dwp.GetClaimsAsync(citizenId, endpoint.Credential, caller.CorrelationId, caller.RequestingOrganisation, caller.Scheme, caller.Purpose, endpoint, cancellationToken),
+            // DWP has just matched this citizen: its 404 "unknown-citizen" now would be DWP contradicting itself,
+            // so it is a failure (HTTP 404), not "not found".
+            noMatchIsNotFound: false,
+            cancellationToken).ConfigureAwait(false);
+        return ProviderAnswer.From(
+            claims.Kind == ProviderResultKind.Found && claims.Value!.CitizenId != citizenId
+                ? ProviderResult<ClaimsResponse>.Failed(ProviderFailureReasons.MalformedResponse)
+                : claims,
             rule);
+    }
 }
 
-/// <summary>Asked of HMRC's tax-credit awards.</summary>
+/// <summary>Asked of HMRC's tax-credit awards (contracts/providers/hmrc.openapi.json).</summary>
 internal sealed class HmrcTaxCreditsQuestion(string id, Func<TaxCreditsResponse, bool> rule)
     : ProviderQuestionDefinition(id, IdentifierKind.NationalInsuranceNumber)
 {
-    public override async Task<ProviderAnswer> AskAsync(ProviderClientSet clients, ProviderEndpoint endpoint, Subject subject, CancellationToken cancellationToken) =>
+    public override async Task<ProviderAnswer> AskAsync(ProviderClientSet clients, ProviderEndpoint endpoint, ProviderCaller caller, Subject subject, CancellationToken cancellationToken) =>
         ProviderAnswer.From(
-            await clients.Hmrc.LookupTaxCreditsAsync(endpoint, NationalInsuranceLookupRequest.For(subject.Identifier, subject.LastName, subject.DateOfBirth), cancellationToken).ConfigureAwait(false),
+            await ProviderResponses.ReadAsync(
+                clients.Hmrc.LookupTaxCreditsAsync(
+                    NationalInsuranceLookupRequest.For(subject.Identifier, subject.LastName, subject.DateOfBirth),
+                    endpoint.Credential, caller.CorrelationId, caller.RequestingOrganisation, caller.Scheme, caller.Purpose, endpoint, cancellationToken),
+                noMatchIsNotFound: true,
+                cancellationToken).ConfigureAwait(false),
             rule);
 }
 
-/// <summary>Asked of the Home Office's asylum-support records, by NASS number.</summary>
+/// <summary>Asked of the Home Office's asylum-support records, by NASS number (contracts/providers/home-office.openapi.json).</summary>
 internal sealed class HomeOfficeAsylumSupportQuestion(string id, Func<AsylumSupportResponse, bool> rule)
     : ProviderQuestionDefinition(id, IdentifierKind.NationalAsylumSeekerServiceNumber)
 {
-    public override async Task<ProviderAnswer> AskAsync(ProviderClientSet clients, ProviderEndpoint endpoint, Subject subject, CancellationToken cancellationToken) =>
+    public override async Task<ProviderAnswer> AskAsync(ProviderClientSet clients, ProviderEndpoint endpoint, ProviderCaller caller, Subject subject, CancellationToken cancellationToken) =>
         ProviderAnswer.From(
-            await clients.HomeOffice.LookupAsylumSupportAsync(endpoint, AsylumSupportLookupRequest.For(subject.Identifier, subject.LastName, subject.DateOfBirth), cancellationToken).ConfigureAwait(false),
+            await ProviderResponses.ReadAsync(
+                clients.HomeOffice.LookupAsylumSupportAsync(
+                    AsylumSupportLookupRequest.For(subject.Identifier, subject.LastName, subject.DateOfBirth),
+                    endpoint.Credential, caller.CorrelationId, caller.RequestingOrganisation, caller.Scheme, caller.Purpose, endpoint, cancellationToken),
+                noMatchIsNotFound: true,
+                cancellationToken).ConfigureAwait(false),
             rule);
 }
 

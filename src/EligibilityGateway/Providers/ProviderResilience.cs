@@ -225,23 +225,21 @@ internal sealed class ConcurrencyLimiterStrategy(ConcurrencyLimiter limiter) : R
 
 /// <summary>
 /// Runs every provider request through its provider's <see cref="ProviderPipeline"/>. The provider id travels in
-/// <see cref="HttpRequestMessage.Options"/> (<see cref="ProviderIdKey"/>), so one handler serves every provider.
+/// <see cref="HttpRequestMessage.Options"/> (<see cref="ProviderEndpoint.OptionsKey"/>), so one handler serves every provider.
 /// </summary>
 internal sealed class ProviderResilienceHandler(ProviderPipelines pipelines, TimeProvider timeProvider) : DelegatingHandler
 {
-    public static readonly HttpRequestOptionsKey<string> ProviderIdKey = new("EligibilityGateway.ProviderId");
-
     /// <summary>Bodies are read inside the attempt, so the attempt timeout covers them; a provider answer is small.</summary>
     private const long MaximumResponseBytes = 1024 * 1024;
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (!request.Options.TryGetValue(ProviderIdKey, out var providerId))
+        if (!request.Options.TryGetValue(ProviderEndpoint.OptionsKey, out var endpoint))
         {
             throw new InvalidOperationException("A provider request must name its provider in HttpRequestMessage.Options.");
         }
 
-        var pipeline = pipelines.Get(providerId);
+        var pipeline = pipelines.Get(endpoint.ProviderId);
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(ProviderPipeline.StartedKey, timeProvider.GetTimestamp());
         try

@@ -14,7 +14,7 @@ namespace EligibilityGateway.Providers;
 /// never read as "not eligible".
 /// </summary>
 internal sealed class SchemeEvaluator(
-    IHttpClientFactory httpClientFactory,
+    ProviderClientSet clients,
     IOptions<ProviderEndpointsOptions> endpoints,
     TimeProvider timeProvider,
     ILogger<SchemeEvaluator> logger)
@@ -29,31 +29,26 @@ internal sealed class SchemeEvaluator(
         ArgumentNullException.ThrowIfNull(grant);
         ArgumentNullException.ThrowIfNull(subject);
 
-        // Clients per evaluation from the factory, so that a singleton evaluator still sees handler rotation.
-        var clients = new ProviderClientSet(
-            new DwpClient(httpClientFactory.CreateClient(DwpClient.HttpClientName)),
-            new HmrcClient(httpClientFactory.CreateClient(HmrcClient.HttpClientName)),
-            new HomeOfficeClient(httpClientFactory.CreateClient(HomeOfficeClient.HttpClientName)));
-
+        var caller = ProviderCaller.For(grant, Activity.Current);
         var questions = grant.Questions;
         var asks = new Task<ProviderCall>[questions.Length];
         for (var i = 0; i < questions.Length; i++)
         {
-            asks[i] = AskAsync(clients, grant, questions[i], subject, cancellationToken);
+            asks[i] = AskAsync(caller, grant, questions[i], subject, cancellationToken);
         }
 
         var calls = ImmutableArray.Create(await Task.WhenAll(asks).ConfigureAwait(false));
         return new SchemeAnswer(SchemeCombiner.Combine(grant.Scheme.Combine, calls), calls);
     }
 
-    private async Task<ProviderCall> AskAsync(ProviderClientSet clients, PolicyGrant grant, ProviderQuestion question, Subject subject, CancellationToken cancellationToken)
+    private async Task<ProviderCall> AskAsync(ProviderCaller caller, PolicyGrant grant, ProviderQuestion question, Subject subject, CancellationToken cancellationToken)
     {
         using var activity = ActivitySource.StartActivity("provider question", ActivityKind.Internal);
         activity?.SetTag("eligibility_gateway.provider", question.ProviderId);
         activity?.SetTag("eligibility_gateway.question", question.QuestionId);
 
         var started = timeProvider.GetTimestamp();
-        var answer = await AnswerAsync(clients, grant, question, subject, cancellationToken).ConfigureAwait(false);
+        var answer = await AnswerAsync(caller, grant, question, subject, cancellationToken).ConfigureAwait(false);
         var latency = answer.Asked ? timeProvider.GetElapsedTime(started) : TimeSpan.Zero;
 
         if (answer.Status == ProviderCallStatus.Failed)
@@ -67,7 +62,7 @@ internal sealed class SchemeEvaluator(
     }
 
     private async Task<(ProviderCallStatus Status, string? Reason, bool Asked)> AnswerAsync(
-        ProviderClientSet clients, PolicyGrant grant, ProviderQuestion question, Subject subject, CancellationToken cancellationToken)
+        ProviderCaller caller, PolicyGrant grant, ProviderQuestion question, Subject subject, CancellationToken cancellationToken)
     {
         if (!ProviderQuestionCatalogue.TryGet(question.QuestionId, out var definition))
         {
@@ -93,7 +88,7 @@ internal sealed class SchemeEvaluator(
 
         try
         {
-            var answer = await definition.AskAsync(clients, endpoint, subject, cancellationToken).ConfigureAwait(false);
+            var answer = await definition.AskAsync(clients, endpoint, caller, subject, cancellationToken).ConfigureAwait(false);
             return (answer.Status, answer.Reason, true);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)

@@ -5,13 +5,20 @@ namespace MockCentralGovernment.Faults;
 
 /// <summary>
 /// <c>/_control/providers</c>: read, replace (PUT), merge (PATCH) and reset (DELETE) each provider's fault settings
-/// at runtime (contracts/providers/control.openapi.json). A change applies to the next request.
+/// at runtime; <c>/_control/calls</c>: the recent calls to the providers with their caller headers (GET), and clear
+/// them (DELETE) (contracts/providers/control.openapi.json). A change applies to the next request.
 /// </summary>
 internal static class ControlApi
 {
     public static void MapControlApi(this IEndpointRouteBuilder endpoints)
     {
         var control = endpoints.MapGroup("/_control").RequireControlCredential();
+        control.MapGet("/calls", (CallLog calls) => TypedResults.Json(new RecordedCallList(calls.Snapshot()), MockJsonContext.Default.RecordedCallList));
+        control.MapDelete("/calls", (CallLog calls) =>
+        {
+            calls.Clear();
+            return TypedResults.NoContent();
+        });
         control.MapGet("/providers", (FaultController faults) => List(faults));
         control.MapDelete("/providers", (FaultController faults, ILoggerFactory loggers) =>
         {

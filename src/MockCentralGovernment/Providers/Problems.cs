@@ -1,3 +1,5 @@
+using EligibilityGateway.ProviderContracts;
+
 namespace MockCentralGovernment.Providers;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace MockCentralGovernment.Providers;
 /// </summary>
 internal static class Problems
 {
-    public const string TypePrefix = "urn:mock-central-government:problem:";
+    public const string TypePrefix = ProviderProblemTypes.Prefix;
 
     public static IResult Validation(IDictionary<string, string[]> errors) => TypedResults.ValidationProblem(
         errors,
@@ -18,6 +20,13 @@ internal static class Problems
     /// The one answer for "no such person": the same whether the identifier is unknown or the surname or date of birth
     /// is wrong, so a caller cannot learn that an identifier exists.
     /// </summary>
+    /// <summary>A provider call without the caller headers (<see cref="CallerHeaders"/>); <c>errors</c> names each header.</summary>
+    public static IResult CallerHeaders(IDictionary<string, string[]> errors) => TypedResults.ValidationProblem(
+        errors,
+        detail: "Every call must say who asks and why: X-Correlation-Id, X-Requesting-Organisation, X-Scheme and X-Purpose.",
+        title: "Caller headers missing or not valid.",
+        type: ProviderProblemTypes.CallerHeaders);
+
     public static IResult NoMatch() => Problem(
         StatusCodes.Status404NotFound,
         "no-match",

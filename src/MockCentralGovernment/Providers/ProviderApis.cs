@@ -6,7 +6,7 @@ namespace MockCentralGovernment.Providers;
 
 /// <summary>
 /// The three providers' HTTP APIs (contracts/providers/{dwp,hmrc,home-office}.openapi.json). Each request goes
-/// fault injection → credential → body → validation → lookup → answer. Personal identifiers travel only in POST
+/// call log → fault injection → credential → caller headers → body → validation → lookup → answer. Personal identifiers travel only in POST
 /// bodies, never in URLs, so they cannot end up in access logs or proxies' caches.
 /// </summary>
 internal static class ProviderApis
@@ -24,11 +24,14 @@ internal static class ProviderApis
         homeOffice.MapPost("/v1/asylum-support/lookup", LookUpAsylumSupportAsync);
     }
 
-    // Faults first: an outage or a slow network happens before the provider looks at credentials.
+    // Every call is recorded as it arrives. Then faults: an outage or a slow network happens before the provider looks
+    // at credentials; and the caller headers are checked only for a caller that proved who it is.
     private static RouteGroupBuilder ProviderGroup(IEndpointRouteBuilder endpoints, ProviderKind provider) =>
         endpoints.MapGroup("/" + provider.Slug())
+            .WithCallLog(provider)
             .WithFaultInjection(provider)
-            .RequireProviderCredential(provider);
+            .RequireProviderCredential(provider)
+            .RequireCallerHeaders(provider);
 
     private static async Task<IResult> MatchCitizenAsync(HttpContext context, PopulationStore population)
     {

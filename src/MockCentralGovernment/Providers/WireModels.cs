@@ -48,4 +48,5 @@ internal sealed record FaultSettingsChange(
 [JsonSerializable(typeof(ProviderFaultSettings))]
 [JsonSerializable(typeof(ProviderFaultSettingsList))]
 [JsonSerializable(typeof(FaultSettingsChange))]
+[JsonSerializable(typeof(RecordedCallList))]
 internal sealed partial class MockJsonContext : JsonSerializerContext;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using EligibilityGateway.Checks;
 using EligibilityGateway.Providers;
 using Polly.CircuitBreaker;
@@ -163,6 +164,41 @@ public sealed class ProviderFixtureTests(ProviderFixtureEnvironment fixture) : I
 
         answer.Outcome.Should().Be(Outcome.Undetermined);
         answer.Calls.Should().Equal(new ProviderCall("dvla", ProviderCallStatus.Failed, TimeSpan.Zero, ProviderFailureReasons.NoCredential));
+    }
+
+    [Fact]
+    public async Task Evaluate_SendsWhoAsksAndWhyWithEveryCall_AndTheTraceTheyBelongTo()
+    {
+        using var check = new Activity("check").SetIdFormat(ActivityIdFormat.W3C).Start();
+        var traceId = check.TraceId.ToHexString();
+
+        var answer = await Env.EvaluateAsync("free-school-meals", Fixtures.Smith);
+
+        answer.Outcome.Should().Be(Outcome.Eligible);
+        var calls = (await Env.RecordedCallsAsync()).Where(c => c.GetProperty("correlationId").GetString() == traceId).ToList();
+        calls.Select(c => c.GetProperty("path").GetString()).Should().BeEquivalentTo(
+            ["/dwp/v1/citizens/match", "/dwp/v1/citizens/3f6b1c2e-8d4a-4e7b-9a51-2c0d7e9f1a01/claims", "/hmrc/v1/tax-credits/lookup"],
+            "Smith is asked of DWP (match, then claims) and HMRC; the Home Office needs a NASS number");
+        calls.Should().OnlyContain(c =>
+            c.GetProperty("requestingOrganisation").GetString() == "leeds" &&
+            c.GetProperty("scheme").GetString() == "free-school-meals" &&
+            c.GetProperty("purpose").GetString() == "dpv:ServiceProvision");
+        calls.Should().OnlyContain(c => c.GetProperty("traceparent").GetString()!.StartsWith($"00-{traceId}-", StringComparison.Ordinal),
+            "W3C trace context still goes with every call, naming the same trace as X-Correlation-Id");
+    }
+
+    [Fact]
+    public async Task Evaluate_WithoutATrace_StillSendsAFreshW3CTraceIdAsCorrelationId()
+    {
+        Activity.Current = null;
+        var before = (await Env.RecordedCallsAsync()).Count;
+
+        await Env.EvaluateAsync("free-school-meals", Fixtures.Taylor);
+
+        var calls = (await Env.RecordedCallsAsync()).Skip(before).ToList();
+        calls.Should().NotBeEmpty();
+        calls.Select(c => c.GetProperty("correlationId").GetString()).Distinct().Should().ContainSingle()
+            .Which.Should().MatchRegex("^[0-9a-f]{32}$", "one evaluation is one correlation id");
     }
 
     [Fact]

@@ -1,17 +1,20 @@
 using System.Net;
 using System.Text;
-using EligibilityGateway.Providers;
 using EligibilityGateway.ProviderContracts;
+using EligibilityGateway.Providers;
+using Refit;
 
 namespace EligibilityGateway.Tests.Providers;
 
 /// <summary>
-/// How a client reads answers the mock never gives (bodies that break the contract), through a handler that
-/// returns one fixed response; everything the mock can give is tested over real HTTP elsewhere.
+/// How the generated HMRC client writes a request and how its answers are read, including answers the mock never
+/// gives (bodies that break the contract), through a handler that returns one fixed response. Everything the mock can
+/// give is tested over real HTTP elsewhere; misbehaving connections in <c>ProviderMisbehaviourTests</c>.
 /// </summary>
 public sealed class ProviderHttpTests
 {
     private static readonly ProviderEndpoint Endpoint = new("hmrc", new Uri("http://127.0.0.1:9/hmrc"), "hmrc-sandbox-credential");
+    private static readonly ProviderCaller Caller = new("4bf92f3577b34da6a3ce929d0e0e4736", "leeds", "free-school-meals", "dpv:ServiceProvision");
     private static readonly NationalInsuranceLookupRequest Taylor = NationalInsuranceLookupRequest.For("EH345678B", "Taylor", new DateOnly(1978, 11, 30));
 
     [Theory]
@@ -21,6 +24,7 @@ public sealed class ProviderHttpTests
     [InlineData("""{"taxYear":"2026-27","annualHouseholdIncome":"14200","awards":[]}""")]
     [InlineData("""{"taxYear":"2026-27","annualHouseholdIncome":14200,"awards":[{"type":"universal-tax-credit","status":"in-payment","startDate":"2026-04-06","endDate":null}]}""")]
     [InlineData("""{"taxYear":"2026-27","annualHouseholdIncome":14200,"awards":null}""")]
+    [InlineData("""{"TaxYear":"2026-27","AnnualHouseholdIncome":14200,"Awards":[]}""")]
     public async Task Lookup_WithBodyOutsideTheContract_FailsAsMalformed(string body)
     {
         var result = await LookupAsync(HttpStatusCode.OK, "application/json", body);
@@ -51,6 +55,7 @@ public sealed class ProviderHttpTests
     [Theory]
     [InlineData("""{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.5","title":"Not Found","status":404}""")]
     [InlineData("<html>not found</html>")]
+    [InlineData("")]
     public async Task Lookup_WithAnyOther404_FailsRatherThanNotFound(string body)
     {
         var result = await LookupAsync(HttpStatusCode.NotFound, "application/problem+json", body);
@@ -58,21 +63,79 @@ public sealed class ProviderHttpTests
         result.Should().Be(ProviderResult<TaxCreditsResponse>.Failed("HTTP 404"));
     }
 
+    [Theory]
+    [InlineData(HttpStatusCode.Unauthorized, "credential refused (HTTP 401)")]
+    [InlineData(HttpStatusCode.BadRequest, "HTTP 400")]
+    [InlineData(HttpStatusCode.ServiceUnavailable, "HTTP 503")]
+    [InlineData(HttpStatusCode.Created, "HTTP 201")]
+    public async Task Lookup_WithAnyOtherStatus_FailsNamingIt(HttpStatusCode status, string reason)
+    {
+        var result = await LookupAsync(status, "application/problem+json", """{"type":"urn:x","title":"x","status":1}""");
+
+        result.Should().Be(ProviderResult<TaxCreditsResponse>.Failed(reason));
+    }
+
+    [Fact]
+    public async Task Lookup_WhenTheConnectionFails_FailsAsConnectionFailed()
+    {
+        using var handler = new ProviderEndpointHandler { InnerHandler = new ThrowingHandler(new HttpRequestException("refused")) };
+        using var httpClient = new HttpClient(handler) { BaseAddress = ProviderEndpointHandler.PlaceholderBaseAddress };
+        var hmrc = RestService.ForGenerated<IHmrcApi>(httpClient, ProviderRefit.Settings);
+
+        var result = await ProviderResponses.ReadAsync(
+            hmrc.LookupTaxCreditsAsync(Taylor, Endpoint.Credential, Caller.CorrelationId, Caller.RequestingOrganisation, Caller.Scheme, Caller.Purpose, Endpoint, CancellationToken.None),
+            noMatchIsNotFound: true,
+            CancellationToken.None);
+
+        result.Should().Be(ProviderResult<TaxCreditsResponse>.Failed(ProviderFailureReasons.ConnectionFailed));
+    }
+
+    [Fact]
+    public async Task Lookup_WhenTheCallerCancels_Throws()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        using var handler = new ProviderEndpointHandler { InnerHandler = new FixedResponseHandler(HttpStatusCode.OK, "application/json", "{}") };
+        using var httpClient = new HttpClient(handler) { BaseAddress = ProviderEndpointHandler.PlaceholderBaseAddress };
+        var hmrc = RestService.ForGenerated<IHmrcApi>(httpClient, ProviderRefit.Settings);
+
+        var act = () => ProviderResponses.ReadAsync(
+            hmrc.LookupTaxCreditsAsync(Taylor, Endpoint.Credential, Caller.CorrelationId, Caller.RequestingOrganisation, Caller.Scheme, Caller.Purpose, Endpoint, cancelled.Token),
+            noMatchIsNotFound: true,
+            cancelled.Token);
+
+        await act.Should().ThrowAsync<OperationCanceledException>();
+    }
+
     private static async Task<ProviderResult<TaxCreditsResponse>> LookupAsync(HttpStatusCode status, string mediaType, string body)
     {
-        using var handler = new FixedResponseHandler(status, mediaType, body);
-        using var httpClient = new HttpClient(handler);
-        var result = await new HmrcClient(httpClient).LookupTaxCreditsAsync(Endpoint, Taylor, CancellationToken.None);
+        var fixedResponse = new FixedResponseHandler(status, mediaType, body);
+        using var handler = new ProviderEndpointHandler { InnerHandler = fixedResponse };
+        using var httpClient = new HttpClient(handler) { BaseAddress = ProviderEndpointHandler.PlaceholderBaseAddress };
+        var hmrc = RestService.ForGenerated<IHmrcApi>(httpClient, ProviderRefit.Settings);
 
-        handler.Requests.Should().ContainSingle();
-        var request = handler.Requests[0];
+        var result = await ProviderResponses.ReadAsync(
+            hmrc.LookupTaxCreditsAsync(Taylor, Endpoint.Credential, Caller.CorrelationId, Caller.RequestingOrganisation, Caller.Scheme, Caller.Purpose, Endpoint, CancellationToken.None),
+            noMatchIsNotFound: true,
+            CancellationToken.None);
+
+        fixedResponse.Requests.Should().ContainSingle();
+        var request = fixedResponse.Requests[0];
+        request.Method.Should().Be("POST");
         request.Uri.Should().Be(new Uri("http://127.0.0.1:9/hmrc/v1/tax-credits/lookup"));
-        request.Authorization.Should().Be("Bearer hmrc-sandbox-credential");
+        request.Headers["Authorization"].Should().Be("Bearer hmrc-sandbox-credential");
+        request.Headers["X-Correlation-Id"].Should().Be("4bf92f3577b34da6a3ce929d0e0e4736");
+        request.Headers["X-Requesting-Organisation"].Should().Be("leeds");
+        request.Headers["X-Scheme"].Should().Be("free-school-meals");
+        request.Headers["X-Purpose"].Should().Be("dpv:ServiceProvision");
+        request.Headers["Accept"].Should().Contain("application/json").And.Contain("application/problem+json");
+        request.ContentType.Should().StartWith("application/json");
+        request.ContentLength.Should().Be(request.Body.Length, "the body is buffered, so a retry can send it again");
         request.Body.Should().Be("""{"nationalInsuranceNumber":"EH345678B","lastName":"Taylor","dateOfBirth":"1978-11-30"}""");
         return result;
     }
 
-    private sealed record SeenRequest(Uri? Uri, string? Authorization, string Body);
+    private sealed record SeenRequest(string Method, Uri? Uri, IReadOnlyDictionary<string, string> Headers, string? ContentType, long? ContentLength, string Body);
 
     private sealed class FixedResponseHandler(HttpStatusCode status, string mediaType, string body) : HttpMessageHandler
     {
@@ -80,8 +143,22 @@ public sealed class ProviderHttpTests
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            Requests.Add(new SeenRequest(request.RequestUri, request.Headers.Authorization?.ToString(), await request.Content!.ReadAsStringAsync(cancellationToken)));
-            return new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, mediaType) };
+            cancellationToken.ThrowIfCancellationRequested();
+            var headers = request.Headers.ToDictionary(h => h.Key, h => string.Join(", ", h.Value), StringComparer.OrdinalIgnoreCase);
+            Requests.Add(new SeenRequest(
+                request.Method.Method,
+                request.RequestUri,
+                headers,
+                request.Content?.Headers.ContentType?.ToString(),
+                request.Content?.Headers.ContentLength,
+                await request.Content!.ReadAsStringAsync(cancellationToken)));
+            return new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, mediaType), RequestMessage = request };
         }
+    }
+
+    private sealed class ThrowingHandler(Exception exception) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromException<HttpResponseMessage>(exception);
     }
 }

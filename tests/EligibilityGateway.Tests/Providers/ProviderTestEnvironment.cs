@@ -132,6 +132,15 @@ internal sealed class ProviderTestEnvironment : IAsyncDisposable
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary><c>GET /_control/calls</c>: the calls the mock has seen, oldest first, with their caller headers.</summary>
+    public async Task<IReadOnlyList<System.Text.Json.JsonElement>> RecordedCallsAsync()
+    {
+        using var response = await control.GetAsync(new Uri("/_control/calls", UriKind.Relative));
+        response.EnsureSuccessStatusCode();
+        using var document = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return [.. document.RootElement.GetProperty("calls").EnumerateArray().Select(c => c.Clone())];
+    }
+
     /// <summary><c>DELETE /_control/providers/{provider}</c>: back to no faults.</summary>
     public async Task ResetFaultsAsync(string provider)
     {

@@ -32,6 +32,11 @@ public sealed partial class SandboxHostTests : IDisposable
             Content = new StringContent("""{"nationalInsuranceNumber":"AB123456C","lastName":"Smith","dateOfBirth":"1990-01-01"}""", Encoding.UTF8, "application/json"),
         };
         match.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "dwp-sandbox-credential");
+        // Who asks and why, as every provider call must say (contracts/providers/README.md, "Caller headers").
+        match.Headers.Add("X-Correlation-Id", "4bf92f3577b34da6a3ce929d0e0e4736");
+        match.Headers.Add("X-Requesting-Organisation", "leeds");
+        match.Headers.Add("X-Scheme", "free-school-meals");
+        match.Headers.Add("X-Purpose", "dpv:ServiceProvision");
         using var matched = await http.SendAsync(match);
         matched.StatusCode.Should().Be(HttpStatusCode.OK);
         Directory.Exists(host.DataDirectory).Should().BeTrue();
