@@ -101,25 +101,28 @@ public sealed class AuditChainTests(ITestOutputHelper output)
     [Fact]
     public async Task Checkpoint_WhenTheLogFallsQuiet_IsSignedOnceTheIntervalHasPassed()
     {
-        await using var audit = await AuditTestLog.CreateAsync(settings: new Dictionary<string, string?>
-        {
-            ["Audit:Checkpoints:EveryRecords"] = "1000",
-            ["Audit:Checkpoints:Interval"] = "00:00:01",
-        });
+        var start = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
+        var clock = new FakeTimeProvider(start);
+        await using var audit = await AuditTestLog.CreateAsync(
+            settings: new Dictionary<string, string?>
+            {
+                ["Audit:Checkpoints:EveryRecords"] = "1000",
+                ["Audit:Checkpoints:Interval"] = "00:01:00",
+            },
+            timeProvider: clock);
         for (var i = 1; i <= 3; i++)
         {
             await audit.Log.AppendAsync(AuditTestLog.Check(i));
         }
 
-        IReadOnlyList<AuditCheckpoint> checkpoints = [];
-        var waited = Stopwatch.StartNew();
-        while (waited.Elapsed < TimeSpan.FromSeconds(10) && checkpoints.Count == 0)
-        {
-            await Task.Delay(100);
-            checkpoints = await audit.Store.ReadCheckpointsAsync(CancellationToken.None);
-        }
+        clock.Advance(TimeSpan.FromSeconds(59));
+        (await audit.Store.ReadCheckpointsAsync(CancellationToken.None)).Should().BeEmpty("three records are not a thousand, and a minute has not passed");
 
+        await audit.AdvanceUntilCheckpointAsync(clock, TimeSpan.FromMinutes(1), 3);
+
+        var checkpoints = await audit.Store.ReadCheckpointsAsync(CancellationToken.None);
         checkpoints.Should().ContainSingle().Which.Sequence.Should().Be(3);
+        checkpoints[0].IssuedAt.Should().BeOnOrAfter(start + TimeSpan.FromMinutes(1), "the log signs its quiet tail once the interval has passed on its clock");
     }
 
     [Fact]

@@ -11,6 +11,7 @@ using EligibilityGateway.Tests.TrustFramework;
 using EligibilityGateway.TrustFramework;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace EligibilityGateway.Tests.Audit;
 
@@ -143,10 +144,14 @@ public sealed class AuditRetentionTests : IDisposable
         await old.CloseAsync();
         SqliteConnection.ClearAllPools();
 
-        await using var app = TestGateway.Build(directory, new Dictionary<string, string?> { ["Audit:Retention:Enabled"] = "false" });
+        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var app = TestGateway.Build(directory, new Dictionary<string, string?> { ["Audit:Retention:Enabled"] = "false" }, b => b.Services.AddSingleton<TimeProvider>(clock));
         using var client = new HttpClient { BaseAddress = await app.StartOnFreePortAsync() };
+
+        // Enabled, the retention service purges at start and then every interval (at most a week); disabled, it ends at once.
+        await app.Services.GetServices<IHostedService>().OfType<AuditRetentionService>().Single().ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromDays(7));
         var token = await AuditorTokenAsync(client);
-        await Task.Delay(1000);
 
         var verify = await GetJsonAsync(client, token, "/v1/audit/verify");
         verify.GetProperty("valid").GetBoolean().Should().BeTrue();

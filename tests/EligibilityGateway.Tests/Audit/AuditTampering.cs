@@ -213,6 +213,22 @@ internal static class AuditTampering
     public static AuditPurger PurgerAt(this AuditTestLog audit, TimeProvider now) =>
         new(audit.Store, audit.Log, now, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditPurger>.Instance);
 
+    /// <summary>
+    /// Moves <paramref name="clock"/> on by <paramref name="interval"/> (the log's idle checkpoint interval) until the log
+    /// has signed a checkpoint at <paramref name="sequence"/>, failing after ten seconds. The writer arms its idle timer
+    /// only once it has nothing left to write, and signs on its own task, so one step may come too early and the
+    /// checkpoint a moment after the step that wakes it.
+    /// </summary>
+    public static async Task AdvanceUntilCheckpointAsync(this AuditTestLog audit, FakeTimeProvider clock, TimeSpan interval, long sequence)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!(await audit.Store.ReadCheckpointsAsync(CancellationToken.None)).Any(c => c.Sequence == sequence))
+        {
+            clock.Advance(interval);
+            await Task.Delay(10, deadline.Token);
+        }
+    }
+
     /// <summary>The key ring of a test log.</summary>
     public static KeyRing Keys(this AuditTestLog audit) => audit.Services.GetRequiredService<KeyRing>();
 }

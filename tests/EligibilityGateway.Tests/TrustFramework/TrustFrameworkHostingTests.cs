@@ -98,7 +98,8 @@ public sealed class TrustFrameworkHostingTests : IDisposable
     {
         var good = TrustFrameworkFiles.ValidProduction();
         var path = Write("framework.yaml", good);
-        await using var app = BuildGateway(path, pollInterval: "00:00:00.020");
+        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var app = BuildGateway(path, clock);
         using var counters = new ReloadCounters(app.Services.GetRequiredService<IMeterFactory>());
         var baseAddress = await app.StartOnFreePortAsync();
         var monitor = app.Services.GetRequiredService<TrustFrameworkMonitor>();
@@ -107,12 +108,17 @@ public sealed class TrustFrameworkHostingTests : IDisposable
         var reloaded = monitor.GetReloadToken();
 
         File.WriteAllText(path, good.ReplaceOnce("version: 1.0.0", "version: 1.1.0").ReplaceOnce("- council: camden", "- council: york"));
-        await Eventually(() => counters.Failures == 1);
+        PollTwice(clock);
+        counters.Failures.Should().Be(1);
 
         monitor.Current.Definition.Version.Should().Be("1.0.0");
         engine.Decide("camden", "council-tax-support", "consent").IsAllowed.Should().BeTrue();
         reloaded.HasChanged.Should().BeFalse();
-        await Task.Delay(200);
+        for (var poll = 0; poll < 10; poll++)
+        {
+            clock.Advance(PollInterval);
+        }
+
         counters.Failures.Should().Be(1, "an unchanged bad file is reported once, not on every poll");
         using (var client = new HttpClient { BaseAddress = baseAddress })
         {
@@ -120,8 +126,9 @@ public sealed class TrustFrameworkHostingTests : IDisposable
         }
 
         File.WriteAllText(path, good.ReplaceOnce("version: 1.0.0", "version: 2.0.0").ReplaceOnce("  - council: camden\n", "  - council: leeds\n"));
-        await Eventually(() => monitor.Current.Definition.Version == "2.0.0");
+        PollTwice(clock);
 
+        monitor.Current.Definition.Version.Should().Be("2.0.0");
         counters.Reloads.Should().Be(1);
         counters.Failures.Should().Be(1);
         reloaded.HasChanged.Should().BeTrue();
@@ -140,7 +147,8 @@ public sealed class TrustFrameworkHostingTests : IDisposable
         Directory.CreateSymbolicLink(Path.Combine(directory, "..data"), first);
         var path = Path.Combine(directory, "trust-framework.yaml");
         File.CreateSymbolicLink(path, Path.Combine("..data", "trust-framework.yaml"));
-        await using var app = BuildGateway(path, pollInterval: "00:00:00.020");
+        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var app = BuildGateway(path, clock);
         await app.StartOnFreePortAsync();
         var monitor = app.Services.GetRequiredService<TrustFrameworkMonitor>();
 
@@ -149,8 +157,9 @@ public sealed class TrustFrameworkHostingTests : IDisposable
         Directory.CreateSymbolicLink(Path.Combine(directory, "..data_tmp"), second);
         RenameOver(Path.Combine(directory, "..data_tmp"), Path.Combine(directory, "..data"));
         Directory.Delete(first, recursive: true);
+        PollTwice(clock);
 
-        await Eventually(() => monitor.Current.Definition.Version == "1.0.1");
+        monitor.Current.Definition.Version.Should().Be("1.0.1");
     }
 
     [Fact]
@@ -178,12 +187,28 @@ public sealed class TrustFrameworkHostingTests : IDisposable
         healthy.Description.Should().Be("Trust framework eligibility-gateway-sandbox version 2026.11.0 is loaded.");
     }
 
-    private WebApplication BuildGateway(string path, string? pollInterval = null) =>
-        TestGateway.Build(directory, new Dictionary<string, string?>
+    /// <summary>The default <c>TrustFramework:PollInterval</c>, which the tests' gateways keep.</summary>
+    private static readonly TimeSpan PollInterval = new TrustFrameworkOptions().PollInterval;
+
+    /// <param name="clock">The gateway's clock, whose every <see cref="PollInterval"/> looks at the file (the system clock unless given).</param>
+    private WebApplication BuildGateway(string path, TimeProvider? clock = null) =>
+        TestGateway.Build(directory, new Dictionary<string, string?> { ["TrustFramework:Path"] = path }, b =>
         {
-            ["TrustFramework:Path"] = path,
-            ["TrustFramework:PollInterval"] = pollInterval,
+            if (clock is not null)
+            {
+                b.Services.AddSingleton(clock);
+            }
         });
+
+    /// <summary>
+    /// Two polls: a change is acted on once two polls in a row read the same bytes. Each poll runs on the thread that moves
+    /// the clock, so it has finished when this returns.
+    /// </summary>
+    private static void PollTwice(FakeTimeProvider clock)
+    {
+        clock.Advance(PollInterval);
+        clock.Advance(PollInterval);
+    }
 
     private string Write(string name, string content)
     {
@@ -198,17 +223,6 @@ public sealed class TrustFrameworkHostingTests : IDisposable
         using var process = System.Diagnostics.Process.Start("mv", ["-T", source, destination]);
         process.WaitForExit();
         process.ExitCode.Should().Be(0);
-    }
-
-    private static async Task Eventually(Func<bool> condition)
-    {
-        var deadline = TimeSpan.FromSeconds(10);
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            watch.Elapsed.Should().BeLessThan(deadline, "the condition should have become true by then");
-            await Task.Delay(20);
-        }
     }
 
     /// <summary>Listens to the reload counters of one gateway instance only (its own meter factory).</summary>

@@ -1,21 +1,27 @@
 using System.Net;
+using EligibilityGateway.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EligibilityGateway.Tests.Sandbox.Demo;
 
-/// <summary>The demo sandbox with 12-second access tokens, so that the demo's refresh is seen within a test.</summary>
-public sealed class ShortTokenDemoSandbox : DemoSandbox
+/// <summary>The demo sandbox on a clock the tests move, so that a token's lifetime passes within a test without waiting for it.</summary>
+public sealed class FakeClockDemoSandbox : DemoSandbox
 {
-    protected override void Configure(WebApplicationBuilder builder) =>
-        builder.Configuration["Authorization:AccessTokenLifetime"] = "00:00:12";
+    internal FakeTimeProvider Clock { get; } = new(TimeProvider.System.GetUtcNow());
+
+    protected override void Configure(WebApplicationBuilder builder) => builder.Services.AddSingleton<TimeProvider>(Clock);
 }
 
 /// <summary>
 /// "Check again" once the access token is within ten seconds of expiry: the demo refreshes it (RFC 6749 §6) and checks
 /// with the new one; once the consent is revoked the refresh itself is refused, and the demo says so.
 /// </summary>
-public sealed class DemoRefreshTests(ShortTokenDemoSandbox sandbox) : IClassFixture<ShortTokenDemoSandbox>
+public sealed class DemoRefreshTests(FakeClockDemoSandbox sandbox) : IClassFixture<FakeClockDemoSandbox>
 {
+    /// <summary>From a token's issue to nine seconds before it expires (the gateway's default lifetime).</summary>
+    private static readonly TimeSpan IntoTheLastTenSeconds = new AuthorizationServerOptions().AccessTokenLifetime - TimeSpan.FromSeconds(9);
+
     [Fact]
     public async Task CheckAgain_WithAnExpiringToken_RefreshesItAndChecks_AndAfterRevocationShowsTheRefusedRefresh()
     {
@@ -25,8 +31,8 @@ public sealed class DemoRefreshTests(ShortTokenDemoSandbox sandbox) : IClassFixt
         (await browser.GetStringAsync("/demo/answer")).Should().Contain("Outcome <strong>eligible</strong>");
         var refreshesBefore = (await sandbox.TokenIssuancesAsync()).Count(r => r.StartsWith("token:refresh_token/", StringComparison.Ordinal));
 
-        // Past the twelve-second token's last two seconds of comfort: the next use refreshes first.
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        // Into the access token's last ten seconds: the next use refreshes first.
+        sandbox.Clock.Advance(IntoTheLastTenSeconds);
         await CheckAgainAsync(browser);
 
         (await browser.GetStringAsync("/demo/answer")).Should().Contain("Outcome <strong>eligible</strong>").And.Contain("2 in this visit");
@@ -34,7 +40,7 @@ public sealed class DemoRefreshTests(ShortTokenDemoSandbox sandbox) : IClassFixt
             .Should().Be(refreshesBefore + 1, "the demo refreshed the token before it ran out");
 
         await RevokeInTheAccountAsync(browser);
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        sandbox.Clock.Advance(IntoTheLastTenSeconds);
         await CheckAgainAsync(browser);
 
         var refused = await browser.GetStringAsync("/demo/answer");
