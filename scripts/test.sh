@@ -9,8 +9,9 @@ cd "$root"
 
 # Commands the build and the tests start or drive, each with the Debian package that provides it: npm restores
 # govuk-frontend for the pages, chromium runs the browser tests, PostgreSQL 15 backs the audit store's tests (its
-# initdb and postgres are not on PATH, so the package is found by pg_ctlcluster, which it also installs), and curl
-# runs the sandbox walkthrough's commands as printed.
+# initdb and postgres are not on PATH, so the package is found by pg_ctlcluster, which it also installs), curl
+# runs the sandbox walkthrough's commands as printed, and kubectl renders the Kubernetes overlays for their tests
+# (`kubectl kustomize`; they need its Kustomize v5, kubectl 1.27 or later, and say so when it is older).
 declare -A debian_packages=(
   [redis-server]=redis-server
   [curl]=curl
@@ -18,6 +19,7 @@ declare -A debian_packages=(
   [node]=nodejs
   [npm]=npm
   [chromium]=chromium
+  [kubectl]=kubernetes-client
 )
 
 missing=()

@@ -5,10 +5,12 @@ public sealed class KustomizationTests
     private readonly KustomizeTree _tree = KustomizeTree.Current;
 
     [Fact]
-    public void Kustomizations_AreTheBaseAndTheSandboxOverlay()
+    public void Kustomizations_AreTheBaseTheDatastoresComponentAndTheOverlays()
     {
+        // A new overlay must join the checks that name overlays (ProductionOverlayTests.Overlays) before it is listed here.
         _tree.Kustomizations.Select(k => k.RelativeDirectory)
-            .Should().BeEquivalentTo("base", "overlays/sandbox");
+            .Should().BeEquivalentTo("base", "components/with-datastores", "overlays/sandbox", "overlays/production", "overlays/production-with-datastores");
+        _tree.KustomizationAt("components/with-datastores").Node.Scalar("kind").Should().Be("Component");
     }
 
     [Fact]

@@ -7,26 +7,49 @@ public sealed class OverlayTests
 {
     private readonly KustomizeTree _tree = KustomizeTree.Current;
 
+    /// <summary>
+    /// What a pod or an Ingress names must exist when it is applied: either the overlay renders it (the sandbox
+    /// generates everything), or the operator creates it, and then k8s/README.md says so in its table of what the
+    /// operator creates, with the key and the overlay. Nothing else is left to chance.
+    /// </summary>
     [Fact]
-    public void EveryOverlay_GeneratesEveryConfigMapAndSecretItsDeploymentsReference()
+    public void EveryOverlay_RendersOrDocumentsEveryConfigMapAndSecretItReferences()
     {
+        var documented = OperatorSuppliedObjects.FromReadme();
         var failures = new List<string>();
         foreach (var overlay in _tree.Overlays)
         {
-            var generated = _tree.GeneratorsOf(overlay);
-            var references = _tree.ResourcesOf(overlay).Where(m => m.Kind == "Deployment").SelectMany(References).ToList();
-            references.Should().NotBeEmpty($"the deployments of {overlay.RelativeDirectory} read a trust framework and credentials");
+            var rendered = RenderedOverlay.Of(overlay.RelativeDirectory);
+            var overlayName = Path.GetFileName(overlay.RelativeDirectory);
+            var references = rendered.Objects.SelectMany(References).ToList();
+            references.Should().NotBeEmpty($"the workloads of {overlay.RelativeDirectory} read a trust framework and credentials");
 
             foreach (var (kind, name, key, from) in references)
             {
-                var generator = generated.SingleOrDefault(g => g.Kind == kind && g.Name == name);
-                if (generator is null)
+                var existing = rendered.Objects.SingleOrDefault(m => m.Kind == kind && m.Name == name);
+                if (existing is not null)
                 {
-                    failures.Add($"{overlay.RelativeDirectory}: {from} needs {kind} '{name}', which no generator makes");
+                    var keys = existing.Document.StringMap("data").Keys.Concat(existing.Document.StringMap("stringData").Keys);
+                    if (key is not null && !keys.Contains(key))
+                    {
+                        failures.Add($"{overlay.RelativeDirectory}: {from} needs key '{key}' of {kind} '{name}'; it has {string.Join(", ", keys)}");
+                    }
+
+                    continue;
                 }
-                else if (key is not null && !generator.Keys.Contains(key))
+
+                var row = documented.SingleOrDefault(d => d.Kind == kind && d.Name == name);
+                if (row is null)
                 {
-                    failures.Add($"{overlay.RelativeDirectory}: {from} needs key '{key}' of {kind} '{name}'; it has {string.Join(", ", generator.Keys)}");
+                    failures.Add($"{overlay.RelativeDirectory}: {from} needs {kind} '{name}', which the overlay does not render and k8s/README.md does not list for the operator to create");
+                }
+                else if (!row.Overlays.Contains(overlayName))
+                {
+                    failures.Add($"{overlay.RelativeDirectory}: k8s/README.md lists {kind} '{name}' but not for `{overlayName}`");
+                }
+                else if (key is not null && !row.Keys.Contains(key))
+                {
+                    failures.Add($"{overlay.RelativeDirectory}: {from} needs key '{key}' of {kind} '{name}'; k8s/README.md lists {string.Join(", ", row.Keys)}");
                 }
             }
         }
@@ -62,38 +85,53 @@ public sealed class OverlayTests
             .SelectMany(d => d.AllContainers().Select(c => c.Scalar("image") ?? ""))
             .ToList();
 
-        images.Should().BeEquivalentTo("ghcr.io/eligibility-gateway/gateway", "ghcr.io/eligibility-gateway/mock-central-government");
+        images.Should().BeEquivalentTo(["ghcr.io/eligibility-gateway/gateway"], "the base holds what every environment runs; the mock is the sandbox's own");
     }
 
-    private static IEnumerable<(string Kind, string Name, string? Key, string From)> References(Manifest deployment)
+    /// <summary>The ConfigMaps and Secrets an object names: pod volumes (projected ones too), env, envFrom, an Ingress's TLS.</summary>
+    private static IEnumerable<(string Kind, string Name, string? Key, string From)> References(Manifest manifest)
     {
-        foreach (var volume in deployment.PodSpec().Mappings("volumes"))
+        foreach (var tls in manifest.Kind == "Ingress" ? manifest.Document.At("spec").Mappings("tls") : [])
         {
-            foreach (var (kind, field, nameField) in new[] { ("ConfigMap", "configMap", "name"), ("Secret", "secret", "secretName") })
-            {
-                if (volume.Mapping(field) is { } source)
-                {
-                    var keys = source.Mappings("items").Select(i => i.Scalar("key")).ToList();
-                    var name = source.Scalar(nameField) ?? "";
-                    var from = $"{deployment.Name} volume '{volume.Scalar("name")}'";
-                    if (keys.Count == 0)
-                    {
-                        yield return (kind, name, null, from);
-                    }
+            yield return ("Secret", tls.Scalar("secretName") ?? "", null, $"{manifest} tls");
+        }
 
-                    foreach (var key in keys)
+        if (manifest.Kind is not ("Deployment" or "StatefulSet"))
+        {
+            yield break;
+        }
+
+        foreach (var volume in manifest.PodSpec().Mappings("volumes"))
+        {
+            var from = $"{manifest.Name} volume '{volume.Scalar("name")}'";
+            var sources = volume.At("projected").Mappings("sources").Append(volume);
+            foreach (var source in sources)
+            {
+                foreach (var (kind, field, nameField) in new[] { ("ConfigMap", "configMap", "name"), ("Secret", "secret", volume == source ? "secretName" : "name") })
+                {
+                    if (source.Mapping(field) is { } reference)
                     {
-                        yield return (kind, name, key, from);
+                        var keys = reference.Mappings("items").Select(i => i.Scalar("key")).ToList();
+                        var name = reference.Scalar(nameField) ?? "";
+                        if (keys.Count == 0)
+                        {
+                            yield return (kind, name, null, from);
+                        }
+
+                        foreach (var key in keys)
+                        {
+                            yield return (kind, name, key, from);
+                        }
                     }
                 }
             }
         }
 
-        foreach (var container in deployment.AllContainers())
+        foreach (var container in manifest.AllContainers())
         {
             foreach (var env in container.Mappings("env"))
             {
-                var from = $"{deployment.Name}/{container.Scalar("name")} env {env.Scalar("name")}";
+                var from = $"{manifest.Name}/{container.Scalar("name")} env {env.Scalar("name")}";
                 if (env.At("valueFrom.secretKeyRef") is YamlMappingNode secret)
                 {
                     yield return ("Secret", secret.Scalar("name") ?? "", secret.Scalar("key"), from);
@@ -107,7 +145,7 @@ public sealed class OverlayTests
 
             foreach (var envFrom in container.Mappings("envFrom"))
             {
-                var from = $"{deployment.Name}/{container.Scalar("name")} envFrom";
+                var from = $"{manifest.Name}/{container.Scalar("name")} envFrom";
                 if (envFrom.Mapping("secretRef") is { } secret)
                 {
                     yield return ("Secret", secret.Scalar("name") ?? "", null, from);

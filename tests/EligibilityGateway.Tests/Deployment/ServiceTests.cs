@@ -5,21 +5,21 @@ public sealed class ServiceTests
     private readonly IReadOnlyList<Manifest> _resources = KustomizeTree.Current.AllResources;
 
     [Fact]
-    public void EveryService_SelectsADeploymentAndTargetsANamedContainerPort()
+    public void EveryService_SelectsOneWorkloadAndTargetsANamedContainerPort()
     {
         var services = _resources.Where(m => m.Kind == "Service").ToList();
-        var deployments = _resources.Where(m => m.Kind == "Deployment").ToList();
+        var workloads = _resources.Where(m => m.Kind is "Deployment" or "StatefulSet").ToList();
         var failures = new List<string>();
 
         foreach (var service in services)
         {
             var selector = service.Document.At("spec").StringMap("selector");
-            var selected = deployments
+            var selected = workloads
                 .Where(d => selector.Count > 0 && selector.All(s => d.PodLabels().GetValueOrDefault(s.Key) == s.Value))
                 .ToList();
             if (selected.Count != 1)
             {
-                failures.Add($"{service}: selector {string.Join(",", selector)} matches {selected.Count} deployments, expected exactly one");
+                failures.Add($"{service}: selector {string.Join(",", selector)} matches {selected.Count} workloads, expected exactly one");
                 continue;
             }
 
@@ -44,7 +44,7 @@ public sealed class ServiceTests
             }
         }
 
-        services.Select(s => s.Name).Should().BeEquivalentTo("gateway", "mock-central-government");
+        services.Select(s => s.Name).Should().BeEquivalentTo("gateway", "mock-central-government", "postgresql", "redis");
         failures.Should().BeEmpty();
     }
 }

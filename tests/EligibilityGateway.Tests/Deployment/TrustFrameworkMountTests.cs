@@ -31,18 +31,44 @@ public sealed class TrustFrameworkMountTests
     }
 
     [Fact]
-    public void EveryOverlay_GeneratesTheTrustFrameworkUnderTheFileNameTheGatewayReadsWithoutAHashSuffix()
+    public void SandboxOverlay_GeneratesTheTrustFrameworkUnderTheFileNameTheGatewayReadsWithoutAHashSuffix()
+    {
+        var fileName = TrustFrameworkFileName();
+        var sandbox = _tree.KustomizationAt("overlays/sandbox");
+
+        var generator = _tree.GeneratorsOf(sandbox).Should()
+            .ContainSingle(g => g.Kind == "ConfigMap" && g.Name == ConfigMapName).Subject;
+        generator.Keys.Should().BeEquivalentTo([fileName], "the mounted directory must hold exactly the file TrustFramework__Path names");
+        generator.HashSuffix.Should().BeFalse("the sandbox must update the ConfigMap in place so the gateway reloads it");
+    }
+
+    /// <summary>
+    /// A production trust framework is the operator's (its councils, their keys, its departments' addresses): the
+    /// production overlays ship none, so the sandbox's can never reach production, and k8s/README.md tells the operator
+    /// to create it under the key the gateway reads. Created by hand it has no hash suffix, so it reloads in place.
+    /// </summary>
+    [Fact]
+    public void ProductionOverlays_LeaveTheTrustFrameworkToTheOperatorUnderTheFileNameTheGatewayReads()
+    {
+        var fileName = TrustFrameworkFileName();
+        var documented = OperatorSuppliedObjects.FromReadme().Should()
+            .ContainSingle(o => o.Kind == "ConfigMap" && o.Name == ConfigMapName, "k8s/README.md must tell the operator to create it").Subject;
+
+        documented.Keys.Should().BeEquivalentTo([fileName]);
+        foreach (var overlay in ProductionOverlayTests.Overlays)
+        {
+            _tree.GeneratorsOf(_tree.KustomizationAt(overlay)).Should().NotContain(g => g.Name == ConfigMapName, overlay);
+            RenderedOverlay.Of(overlay).OfKind("ConfigMap").Should().NotContain(m => m.Name.StartsWith(ConfigMapName, StringComparison.Ordinal), overlay);
+            documented.Overlays.Should().Contain(Path.GetFileName(overlay));
+        }
+
+        _tree.Overlays.Select(o => o.RelativeDirectory).Should().BeEquivalentTo(ProductionOverlayTests.Overlays.Append("overlays/sandbox"),
+            "every overlay is either the sandbox or a production overlay, and each kind is checked above");
+    }
+
+    private string TrustFrameworkFileName()
     {
         var gateway = _tree.AllResources.Single(m => m.Kind == "Deployment" && m.Name == "gateway");
-        var fileName = Path.GetFileName(gateway.Containers().Single(c => c.Scalar("name") == "gateway").Env("TrustFramework__Path"));
-
-        _tree.Overlays.Should().NotBeEmpty();
-        foreach (var overlay in _tree.Overlays)
-        {
-            var generator = _tree.GeneratorsOf(overlay).Should()
-                .ContainSingle(g => g.Kind == "ConfigMap" && g.Name == ConfigMapName, overlay.RelativeDirectory).Subject;
-            generator.Keys.Should().BeEquivalentTo([fileName], "the mounted directory must hold exactly the file TrustFramework__Path names");
-            generator.HashSuffix.Should().BeFalse("{0} must update the ConfigMap in place so the gateway reloads it", overlay.RelativeDirectory);
-        }
+        return Path.GetFileName(gateway.Containers().Single(c => c.Scalar("name") == "gateway").Env("TrustFramework__Path"))!;
     }
 }
