@@ -96,9 +96,9 @@ internal sealed record ProviderCaller(string CorrelationId, string RequestingOrg
 /// <summary>
 /// Points each request at its provider: the generated clients build a path under a placeholder base address, and this
 /// handler puts it under the base URL of the <see cref="ProviderEndpoint"/> the call names (read per call, so that a
-/// reload or an override of the base URL needs no new client).
+/// reload or an override of the base URL needs no new client). It also notes when the call started, for the retry.
 /// </summary>
-internal sealed class ProviderEndpointHandler : DelegatingHandler
+internal sealed class ProviderEndpointHandler(TimeProvider timeProvider) : DelegatingHandler
 {
     /// <summary>The base address the HttpClient carries; never contacted (RFC 6761 reserves <c>.invalid</c>).</summary>
     public static readonly Uri PlaceholderBaseAddress = new("http://provider.invalid/");
@@ -111,6 +111,7 @@ internal sealed class ProviderEndpointHandler : DelegatingHandler
         }
 
         request.RequestUri = endpoint.Resolve(uri.PathAndQuery.TrimStart('/'));
+        request.Options.Set(ProviderEndpoint.StartedKey, timeProvider.GetTimestamp());
         return base.SendAsync(request, cancellationToken);
     }
 }

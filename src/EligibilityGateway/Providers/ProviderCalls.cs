@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using EligibilityGateway.ProviderContracts;
 using Polly.CircuitBreaker;
+using Polly.RateLimiting;
 using Polly.Timeout;
 using Refit;
 
@@ -15,6 +16,9 @@ internal sealed record ProviderEndpoint(string ProviderId, Uri BaseUrl, string C
 
     /// <inheritdoc cref="OptionsKeyName"/>
     public static readonly HttpRequestOptionsKey<ProviderEndpoint> OptionsKey = new(OptionsKeyName);
+
+    /// <summary>When the call entered the handlers, as a <see cref="TimeProvider"/> timestamp; read to bound <c>Retry-After</c>.</summary>
+    public static readonly HttpRequestOptionsKey<long> StartedKey = new("EligibilityGateway.ProviderCallStarted");
 
     /// <summary><paramref name="relativePath"/> under the base URL, keeping the base URL's own path (<c>…/dwp</c>).</summary>
     public Uri Resolve(string relativePath)
@@ -77,7 +81,7 @@ internal static class ProviderFailureReasons
     {
         BrokenCircuitException => CircuitOpen,
         TimeoutRejectedException => Timeout,
-        ConcurrencyLimitExceededException => ConcurrencyLimit,
+        RateLimiterRejectedException => ConcurrencyLimit,
         JsonException or NotSupportedException => MalformedResponse,
         HttpRequestException => ConnectionFailed,
         OperationCanceledException => Timeout,

@@ -9,11 +9,10 @@ namespace EligibilityGateway.Providers;
 /// has loaded it (hosted services start in registration order, and the framework is registered first): every
 /// provider it names has a credential, and every question it asks is one the gateway knows. At start-up a
 /// mismatch stops the gateway with <see cref="OptionsValidationException"/>; on a reload it is logged, and the
-/// affected questions fail with a reason until it is fixed. Then builds the provider pipelines.
+/// affected questions fail with a reason until it is fixed.
 /// </summary>
 internal sealed class ProviderStartupCheck(
     TrustFrameworkMonitor monitor,
-    ProviderPipelines pipelines,
     IOptions<ProviderEndpointsOptions> endpoints,
     ILogger<ProviderStartupCheck> logger) : IHostedLifecycleService, IDisposable
 {
@@ -58,7 +57,6 @@ internal sealed class ProviderStartupCheck(
             throw new OptionsValidationException(Options.DefaultName, typeof(ProviderEndpointsOptions), problems);
         }
 
-        pipelines.Start();
         reloadRegistration = ChangeToken.OnChange(monitor.GetReloadToken, () =>
         {
             var found = FindMismatches(monitor.Current.Definition, endpoints.Value);

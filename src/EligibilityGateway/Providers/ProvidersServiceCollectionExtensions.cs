@@ -1,6 +1,7 @@
 using EligibilityGateway.ProviderContracts;
 using EligibilityGateway.Providers;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Refit;
 
@@ -38,16 +39,18 @@ public static class ProvidersServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProviderResilienceOptions>, ProviderResilienceOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ProviderPipelines>();
+        services.TryAddSingleton<ProviderLimitsMonitor>();
+        services.TryAddSingleton<IOptionsMonitor<ProviderLimits>>(sp => sp.GetRequiredService<ProviderLimitsMonitor>());
+        services.TryAddSingleton<ProviderCircuits>();
         services.AddSingleton<SchemeEvaluator>();
         services.AddHostedService<ProviderStartupCheck>();
 
         // The three generated clients share one named HttpClient, so that their calls to a provider share its one
-        // pipeline (ProviderResilience.cs) whichever API they call.
+        // pipeline (ProviderResilience.cs: one instance per provider id, selected per call) whichever API they call.
         var settings = ProviderRefit.Settings;
         services.AddRefitGeneratedClient<IDwpApi>(ProviderJsonContext.Default, _ => settings, HttpClientName);
         services.AddRefitGeneratedClient<IHmrcApi>(ProviderJsonContext.Default, _ => settings, HttpClientName);
-        services.AddRefitGeneratedClient<IHomeOfficeApi>(ProviderJsonContext.Default, _ => settings, HttpClientName)
+        var http = services.AddRefitGeneratedClient<IHomeOfficeApi>(ProviderJsonContext.Default, _ => settings, HttpClientName)
             .ConfigureHttpClient(client =>
             {
                 // The generated clients need a base address; ProviderEndpointHandler puts each call under its provider's.
@@ -62,10 +65,15 @@ public static class ProvidersServiceCollectionExtensions
                 UseCookies = false,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             })
-            .AddHttpMessageHandler(() => new ProviderEndpointHandler())
-            .AddHttpMessageHandler(sp => new ProviderResilienceHandler(sp.GetRequiredService<ProviderPipelines>(), sp.GetRequiredService<TimeProvider>()))
             // IHttpClientFactory's request logging writes URLs, and the DWP claims URL carries a citizen id.
             .RemoveAllLoggers();
+
+        // Handlers run in the order added, outermost first: endpoint → the provider's pipeline → body buffering.
+        http.AddHttpMessageHandler(sp => new ProviderEndpointHandler(sp.GetRequiredService<TimeProvider>()));
+        http.AddResilienceHandler(ProviderPipeline.Name, ProviderPipeline.Configure)
+            .SelectPipelineBy(_ => ProviderPipeline.SelectProvider);
+        http.AddHttpMessageHandler(() => new ProviderResponseBuffering());
+
         // The evaluator is a singleton, so it keeps one of each client; PooledConnectionLifetime above still renews
         // connections (and so DNS) every five minutes, which is what handler rotation would otherwise give.
         services.AddSingleton(sp => new ProviderClientSet(

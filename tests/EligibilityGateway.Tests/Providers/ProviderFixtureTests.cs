@@ -204,7 +204,7 @@ public sealed class ProviderFixtureTests(ProviderFixtureEnvironment fixture) : I
     [Fact]
     public void CircuitStates_AfterStart_NameEveryProviderAsClosed()
     {
-        Env.Pipelines.GetCircuitStates().Should().BeEquivalentTo(new Dictionary<string, CircuitState>
+        Env.Circuits.GetStates().Should().BeEquivalentTo(new Dictionary<string, CircuitState>
         {
             ["dwp"] = CircuitState.Closed,
             ["hmrc"] = CircuitState.Closed,

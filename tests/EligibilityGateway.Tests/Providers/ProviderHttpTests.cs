@@ -78,7 +78,7 @@ public sealed class ProviderHttpTests
     [Fact]
     public async Task Lookup_WhenTheConnectionFails_FailsAsConnectionFailed()
     {
-        using var handler = new ProviderEndpointHandler { InnerHandler = new ThrowingHandler(new HttpRequestException("refused")) };
+        using var handler = new ProviderEndpointHandler(TimeProvider.System) { InnerHandler = new ThrowingHandler(new HttpRequestException("refused")) };
         using var httpClient = new HttpClient(handler) { BaseAddress = ProviderEndpointHandler.PlaceholderBaseAddress };
         var hmrc = RestService.ForGenerated<IHmrcApi>(httpClient, ProviderRefit.Settings);
 
@@ -95,7 +95,7 @@ public sealed class ProviderHttpTests
     {
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
-        using var handler = new ProviderEndpointHandler { InnerHandler = new FixedResponseHandler(HttpStatusCode.OK, "application/json", "{}") };
+        using var handler = new ProviderEndpointHandler(TimeProvider.System) { InnerHandler = new FixedResponseHandler(HttpStatusCode.OK, "application/json", "{}") };
         using var httpClient = new HttpClient(handler) { BaseAddress = ProviderEndpointHandler.PlaceholderBaseAddress };
         var hmrc = RestService.ForGenerated<IHmrcApi>(httpClient, ProviderRefit.Settings);
 
@@ -110,7 +110,7 @@ public sealed class ProviderHttpTests
     private static async Task<ProviderResult<TaxCreditsResponse>> LookupAsync(HttpStatusCode status, string mediaType, string body)
     {
         var fixedResponse = new FixedResponseHandler(status, mediaType, body);
-        using var handler = new ProviderEndpointHandler { InnerHandler = fixedResponse };
+        using var handler = new ProviderEndpointHandler(TimeProvider.System) { InnerHandler = fixedResponse };
         using var httpClient = new HttpClient(handler) { BaseAddress = ProviderEndpointHandler.PlaceholderBaseAddress };
         var hmrc = RestService.ForGenerated<IHmrcApi>(httpClient, ProviderRefit.Settings);
 

@@ -12,6 +12,7 @@ namespace EligibilityGateway.Tests.Providers;
 public sealed class ProviderResilienceTests
 {
     private const int RetryingEventId = 1300;
+    private const int PipelineBuiltEventId = 1304;
 
     [Fact]
     public async Task Evaluate_WithWrongCredential_FailsWithoutRetrying()
@@ -63,14 +64,14 @@ public sealed class ProviderResilienceTests
         await env.SetFaultsAsync("dwp", new { outage = true });
 
         // Each evaluation makes up to three attempts (two retries); the fourth failed attempt opens the circuit.
-        for (var i = 0; i < 5 && env.Pipelines.GetCircuitStates()["dwp"] != CircuitState.Open; i++)
+        for (var i = 0; i < 5 && env.Circuits.GetStates()["dwp"] != CircuitState.Open; i++)
         {
             var during = await env.EvaluateAsync("free-school-meals", Fixtures.Smith);
             during.Outcome.Should().Be(Outcome.Undetermined);
             during.Calls.Single(c => c.ProviderId == "dwp").Status.Should().Be(ProviderCallStatus.Failed);
         }
 
-        env.Pipelines.GetCircuitStates()["dwp"].Should().Be(CircuitState.Open);
+        env.Circuits.GetStates()["dwp"].Should().Be(CircuitState.Open);
         var outagesSeenByMock = OutagesAnswered(env);
         outagesSeenByMock.Should().BeGreaterThanOrEqualTo(4);
 
@@ -87,7 +88,7 @@ public sealed class ProviderResilienceTests
         var recovered = await EventuallyAsync(async () => await env.EvaluateAsync("free-school-meals", Fixtures.Smith), a => a.Outcome == Outcome.Eligible, TimeSpan.FromSeconds(8));
 
         recovered.Outcome.Should().Be(Outcome.Eligible);
-        env.Pipelines.GetCircuitStates()["dwp"].Should().Be(CircuitState.Closed);
+        env.Circuits.GetStates()["dwp"].Should().Be(CircuitState.Closed);
     }
 
     [Fact]
@@ -196,26 +197,36 @@ public sealed class ProviderResilienceTests
     }
 
     [Fact]
-    public async Task Reload_ChangingOneProvider_RebuildsItsPipelineAndKeepsTheOthersCircuit()
+    public async Task Reload_ChangingOneProvidersLimits_ResizesItsPipelineAndKeepsTheOthersCircuit()
     {
         await using var env = await ProviderTestEnvironment.StartAsync(new Dictionary<string, string?>
         {
+            ["ProviderResilience:QueueLimit"] = "0",
             ["ProviderResilience:BreakerMinimumThroughput"] = "2",
             ["ProviderResilience:BreakerBreakDuration"] = "00:01:00",
         });
         await env.SetFaultsAsync("hmrc", new { outage = true });
-        await EventuallyAsync(() => env.EvaluateAsync("free-school-meals", Fixtures.Taylor), _ => env.Pipelines.GetCircuitStates()["hmrc"] == CircuitState.Open, TimeSpan.FromSeconds(10));
-        var dwpBefore = env.Pipelines.Get("dwp");
-        var hmrcBefore = env.Pipelines.Get("hmrc");
+        await EventuallyAsync(() => env.EvaluateAsync("free-school-meals", Fixtures.Taylor), _ => env.Circuits.GetStates()["hmrc"] == CircuitState.Open, TimeSpan.FromSeconds(10));
+        await env.SetFaultsAsync("dwp", new { latencyMilliseconds = 300 });
+        var before = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => env.EvaluateAsync("free-school-meals", Fixtures.Smith)));
+        before.Select(a => a.Calls.Single(c => c.ProviderId == "dwp").Status).Should().OnlyContain(s => s == ProviderCallStatus.Eligible, "64 slots hold three calls");
 
         var yaml = await File.ReadAllTextAsync(env.FrameworkPath);
-        await File.WriteAllTextAsync(env.FrameworkPath, ReplaceFirst(yaml, "max_concurrency: 64", "max_concurrency: 8"));
-        var dwpAfter = await EventuallyAsync(() => Task.FromResult(env.Pipelines.Get("dwp")), p => !ReferenceEquals(p, dwpBefore), TimeSpan.FromSeconds(10));
+        await File.WriteAllTextAsync(env.FrameworkPath, ReplaceFirst(yaml, "max_concurrency: 64", "max_concurrency: 1"));
+        await EventuallyAsync(
+            () => Task.FromResult(env.GatewayLogs.WithEventId(PipelineBuiltEventId).Count(e => e.Message.StartsWith("Resilience pipeline for provider dwp built", StringComparison.Ordinal) && e.Message.EndsWith("max concurrency 1", StringComparison.Ordinal))),
+            count => count > 0,
+            TimeSpan.FromSeconds(10));
+        var after = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => env.EvaluateAsync("free-school-meals", Fixtures.Smith)));
 
-        dwpAfter.Settings.MaxConcurrency.Should().Be(8);
-        env.Pipelines.Get("hmrc").Should().BeSameAs(hmrcBefore);
-        env.Pipelines.GetCircuitStates()["hmrc"].Should().Be(CircuitState.Open, "the reload did not touch HMRC's settings");
-        env.Pipelines.GetCircuitStates()["dwp"].Should().Be(CircuitState.Closed);
+        var dwp = after.Select(a => a.Calls.Single(c => c.ProviderId == "dwp")).ToList();
+        dwp.Should().ContainSingle(c => c.Status == ProviderCallStatus.Eligible, "the reload re-sized DWP's limiter to one slot");
+        dwp.Where(c => c.Status != ProviderCallStatus.Eligible).Should().HaveCount(2)
+            .And.OnlyContain(c => c.FailureReason == ProviderFailureReasons.ConcurrencyLimit);
+        env.Circuits.GetStates()["hmrc"].Should().Be(CircuitState.Open, "the reload did not touch HMRC's limits, so its pipeline and circuit stay");
+        env.Circuits.GetStates()["dwp"].Should().Be(CircuitState.Closed);
+        env.GatewayLogs.WithEventId(PipelineBuiltEventId).Count(e => e.Message.StartsWith("Resilience pipeline for provider hmrc built", StringComparison.Ordinal))
+            .Should().Be(1, "HMRC's pipeline was built once, on its first call");
     }
 
     private static int OutagesAnswered(ProviderTestEnvironment env) =>

@@ -49,7 +49,7 @@ internal sealed class ProviderTestEnvironment : IAsyncDisposable
 
     public SchemeEvaluator Evaluator => Gateway.Services.GetRequiredService<SchemeEvaluator>();
 
-    public ProviderPipelines Pipelines => Gateway.Services.GetRequiredService<ProviderPipelines>();
+    public ProviderCircuits Circuits => Gateway.Services.GetRequiredService<ProviderCircuits>();
 
     /// <param name="settings">
     /// Gateway configuration over the test defaults (null removes a default); <c>{mock}/</c> in a value stands for the
