@@ -9,6 +9,10 @@ namespace EligibilityGateway.Authorization;
 /// <c>{replica id} 0 {jti}</c>; random ids, nothing personal. A replica that is not subscribed when a message is sent
 /// (Redis down, restarting) misses it; the token then lives at most its remaining lifetime (at most 10 minutes) there.
 /// </summary>
+/// <remarks>
+/// On the gateway's one Redis connection. The multiplexer keeps the subscription through disconnects and makes it again
+/// on every reconnect, including one made while Redis was down at start, so it is subscribed to once.
+/// </remarks>
 internal sealed class AccessTokenRevocationChannel(SharedAuthorizationState state, RevokedAccessTokens revoked, ILogger<AccessTokenRevocationChannel> logger) : IHostedService
 {
     /// <summary>The channel name; versioned with the message format.</summary>
@@ -26,8 +30,8 @@ internal sealed class AccessTokenRevocationChannel(SharedAuthorizationState stat
         }
 
         revoked.Revoked = tokenId => Publish("0", tokenId);
-        // Connecting and subscribing happen in the background: a Redis that is down does not hold up start-up.
-        _ = Task.Run(Subscribe, CancellationToken.None);
+        // Not awaited: a Redis that is down does not hold up start-up.
+        _ = SubscribeAsync(state.Multiplexer.GetSubscriber());
         return Task.CompletedTask;
     }
 
@@ -37,37 +41,15 @@ internal sealed class AccessTokenRevocationChannel(SharedAuthorizationState stat
         return Task.CompletedTask;
     }
 
-    private void Subscribe()
+    private async Task SubscribeAsync(ISubscriber subscriber)
     {
         try
         {
-            var multiplexer = state.Multiplexer;
-            // StackExchange.Redis 1.2.6 does not always restore a subscription after a reconnect, so it is made again.
-            multiplexer.ConnectionRestored += (_, e) =>
-            {
-                if (e.ConnectionType == ConnectionType.Subscription)
-                {
-                    SubscribeOnce(multiplexer);
-                }
-            };
-            SubscribeOnce(multiplexer);
+            await subscriber.SubscribeAsync(RedisChannelName, (_, message) => Receive(message)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            Log.SharedStateUnavailable(logger, "access-token revocation channel", ex.GetType().Name);
-        }
-    }
-
-    private void SubscribeOnce(ConnectionMultiplexer multiplexer)
-    {
-        try
-        {
-            var subscriber = multiplexer.GetSubscriber();
-            subscriber.Unsubscribe(RedisChannelName);
-            subscriber.Subscribe(RedisChannelName, (_, message) => Receive(message));
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
+            // The handler stays registered; the multiplexer subscribes when it connects.
             Log.SharedStateUnavailable(logger, "access-token revocation channel", ex.GetType().Name);
         }
     }

@@ -46,7 +46,7 @@ public static class AuthorizationServiceCollectionExtensions
         services.TryAddSingleton<GatewayIssuer>();
         services.TryAddSingleton<IClientAssertionReplayCache, InMemoryClientAssertionReplayCache>();
         services.TryAddSingleton<VerifiedSecretCache>();
-        services.TryAddSingleton<SharedAuthorizationState>();
+        services.TryAddSingleton(SharedAuthorizationState.Create);
         services.TryAddSingleton<ClientAuthenticationThrottle>();
         services.TryAddSingleton<IAuthorizationDecisionStore, InMemoryAuthorizationDecisionStore>();
         services.TryAddSingleton<RevokedAccessTokens>();

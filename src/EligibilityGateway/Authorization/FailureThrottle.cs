@@ -313,23 +313,15 @@ internal abstract class FailureThrottle
             return null;
         }
 
-        try
+        var multiplexer = shared.Multiplexer;
+        if (!multiplexer.IsConnected)
         {
-            var multiplexer = shared.Multiplexer;
-            if (!multiplexer.IsConnected)
-            {
-                // Fail now instead of queueing behind a dead socket; the multiplexer keeps reconnecting.
-                MarkRedisUnavailable(null);
-                return null;
-            }
-
-            return multiplexer.GetDatabase();
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            MarkRedisUnavailable(ex);
+            // Fail now instead of trying the dead socket; the multiplexer keeps reconnecting.
+            MarkRedisUnavailable(null);
             return null;
         }
+
+        return multiplexer.GetDatabase();
     }
 
     private Task<T> Bounded<T>(Task<T> operation, CancellationToken cancellationToken) =>

@@ -8,7 +8,7 @@ namespace EligibilityGateway.Caching;
 /// </summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Answer cache: Redis at {Endpoints}")]
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Redis at {Endpoints}: one connection for the answer cache and the state replicas share")]
     public static partial void UsingRedis(ILogger logger, string endpoints);
 
     [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Answer cache: process memory, at most {SizeLimitBytes} bytes")]

@@ -64,8 +64,9 @@ internal sealed class RedisBackOff(TimeSpan backOff, TimeProvider timeProvider)
 
     /// <summary>
     /// Waits for <paramref name="operation"/> at most <paramref name="timeout"/> (a <see cref="TimeoutException"/>
-    /// after): StackExchange.Redis 1.x does not time out asynchronous commands itself. A command abandoned that way
-    /// may still fail later; it is observed, so that it is no unobserved exception.
+    /// after). The shared connection times out its own commands only after <see cref="RedisConnection.CommandTimeout"/>,
+    /// the longer wait the authorization state needs; a user that fails open gives up sooner. A command abandoned that
+    /// way may still fail later; it is observed, so that it is no unobserved exception.
     /// </summary>
     public static Task<T> Bounded<T>(Task<T> operation, TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken)
     {

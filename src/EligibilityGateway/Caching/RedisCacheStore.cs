@@ -4,48 +4,31 @@ using StackExchange.Redis;
 namespace EligibilityGateway.Caching;
 
 /// <summary>
-/// The Redis store (StackExchange.Redis 3.4.35), shared by every replica. It fails
-/// open (README.md, "Failure"): when Redis is down or slow, reads miss and writes are skipped within
+/// The Redis store, shared by every replica, on the gateway's one Redis connection (<see cref="RedisConnection"/>). It
+/// fails open (README.md, "Failure"): when Redis is down or slow, reads miss and writes are skipped within
 /// <see cref="CacheOptions.OperationTimeout"/>; the first failure opens a back-off window in which every request
-/// bypasses Redis at no cost, after which a single request tries it again. The multiplexer reconnects by itself
-/// (never aborting on a failed connect), so the cache comes back without a restart.
+/// bypasses Redis at no cost, after which a single request tries it again. The multiplexer reconnects by itself (never
+/// aborting on a failed connect), so the cache comes back without a restart.
 /// </summary>
-internal sealed class RedisCacheStore : ICacheStore, IDisposable
+internal sealed class RedisCacheStore : ICacheStore
 {
-    private readonly ConfigurationOptions configuration;
+    private readonly IConnectionMultiplexer redis;
     private readonly TimeSpan operationTimeout;
     private readonly TimeSpan backOff;
     private readonly RedisBackOff gate;
     private readonly TimeProvider timeProvider;
     private readonly CacheMetrics metrics;
     private readonly ILogger logger;
-    private readonly Lock reconnectGate = new();
-    private Task<ConnectionMultiplexer> connecting;
-    private int disposed;
 
-    public RedisCacheStore(CacheOptions options, TimeProvider timeProvider, CacheMetrics metrics, ILogger<RedisCacheStore> logger)
+    public RedisCacheStore(IConnectionMultiplexer redis, CacheOptions options, TimeProvider timeProvider, CacheMetrics metrics, ILogger<RedisCacheStore> logger)
     {
-        configuration = ConfigurationOptions.Parse(options.Redis!);
-        var connectMilliseconds = (int)options.ConnectTimeout.TotalMilliseconds;
-        var operationMilliseconds = (int)options.OperationTimeout.TotalMilliseconds;
-        configuration.AbortOnConnectFail = false;
-        configuration.ConnectTimeout = connectMilliseconds;
-        configuration.ConnectRetry = 1;
-        configuration.SyncTimeout = operationMilliseconds;
-        configuration.AsyncTimeout = operationMilliseconds;
-        configuration.BacklogPolicy = BacklogPolicy.FailFast;
-        configuration.ReconnectRetryPolicy = new LinearRetry(connectMilliseconds);
-        configuration.KeepAlive = 5;
-        configuration.ClientName = "eligibility-gateway";
-
+        this.redis = redis;
         operationTimeout = options.OperationTimeout;
         backOff = options.BackOff;
         gate = new RedisBackOff(options.BackOff, timeProvider);
         this.timeProvider = timeProvider;
         this.metrics = metrics;
         this.logger = logger;
-        Log.UsingRedis(logger, string.Join(", ", configuration.EndPoints.Select(e => e.ToString())));
-        connecting = Connect();
     }
 
     public string Name => "redis";
@@ -162,57 +145,16 @@ internal sealed class RedisCacheStore : ICacheStore, IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref disposed, 1) == 0)
-        {
-            // A connect still under way is closed when it completes.
-            _ = connecting.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-    }
-
-    private Task<ConnectionMultiplexer> Connect()
-    {
-        var task = ConnectionMultiplexer.ConnectAsync(configuration.Clone());
-        // Observed here so that a failed connect is never an unobserved task exception; Database() retries it.
-        _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        return task;
-    }
-
     private IDatabase? Database()
     {
-        var task = Volatile.Read(ref connecting);
-        if (task.IsFaulted || task.IsCanceled)
+        if (!redis.IsConnected)
         {
-            // With AbortOnConnectFail off this is rare (e.g. a bad TLS set-up); start again, at most once per back-off.
-            lock (reconnectGate)
-            {
-                if (connecting == task)
-                {
-                    connecting = Connect();
-                }
-            }
-
-            MarkUnavailable("connect failed", task.Exception?.GetBaseException());
-            return null;
-        }
-
-        if (!task.IsCompleted)
-        {
-            // Still making the first connection (at most ConnectTimeout): miss now rather than make requests wait.
-            // Not a failure, so no back-off and no warning.
-            return null;
-        }
-
-        var multiplexer = task.Result;
-        if (!multiplexer.IsConnected)
-        {
-            // Disconnected: fail now instead of queueing behind a dead socket; the multiplexer keeps reconnecting.
+            // Disconnected: fail now instead of trying the dead socket; the multiplexer keeps reconnecting.
             MarkUnavailable("not connected", null);
             return null;
         }
 
-        return multiplexer.GetDatabase();
+        return redis.GetDatabase();
     }
 
     private Task<T> Bounded<T>(Task<T> operation, CancellationToken cancellationToken) =>

@@ -9,87 +9,72 @@ namespace EligibilityGateway.Caching;
 /// the pub/sub channel <see cref="Channel"/>. A message carries the consent id, the council id and the sending
 /// replica's random id, and nothing else: no subject reference, no cache key, no personal data.
 /// <para>
-/// Subscribes when the host starts, on a connection of its own (a subscribed Redis connection can do nothing
-/// else), without waiting for Redis: a Redis that is down holds up neither start-up nor revocation, which the
-/// shared consent store already enforces. StackExchange.Redis reconnects by itself; because 1.2.6 does not always
-/// restore a subscription after a reconnect, the subscription is re-asserted whenever a connection is restored and
-/// checked every <see cref="WatchInterval"/>.
+/// Subscribes when the host starts, on the gateway's one Redis connection (<see cref="RedisConnection"/>), without
+/// waiting for Redis: a Redis that is down holds up neither start-up nor revocation, which the shared consent store
+/// already enforces. The multiplexer keeps the subscription through disconnects and makes it again on every
+/// reconnect, including one made while Redis was down at start.
 /// </para>
 /// </summary>
-internal sealed class RedisRevocationChannel : IHostedService, IAsyncDisposable
+internal sealed class RedisRevocationChannel : IHostedService
 {
     /// <summary>The channel name; versioned, so that a change of message format gets a channel of its own.</summary>
     public const string Channel = "egw:consent-revoked:v1";
 
     private static readonly RedisChannel RedisChannelName = RedisChannel.Literal(Channel);
 
-    /// <summary>How often the subscription is checked, and re-made if Redis dropped it.</summary>
-    public static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(2);
-
     private readonly CacheOptions options;
     private readonly RevokedConsents revoked;
     private readonly TimeProvider timeProvider;
     private readonly ILogger<RedisRevocationChannel> logger;
+    private readonly IConnectionMultiplexer? redis;
     private readonly string replicaId = Guid.NewGuid().ToString("N");
-    private readonly SemaphoreSlim subscribing = new(1, 1);
-    private readonly CancellationTokenSource stopping = new();
-    private Task<ConnectionMultiplexer>? connecting;
-    private ITimer? watch;
-    private int subscribed;
 
-    public RedisRevocationChannel(IOptions<CacheOptions> options, RevokedConsents revoked, TimeProvider timeProvider, ILogger<RedisRevocationChannel> logger)
+    /// <param name="options">The cache options: the operation timeout bounds an announcement.</param>
+    /// <param name="revoked">Where revocations learnt from other replicas are recorded.</param>
+    /// <param name="timeProvider">Time, for the bound.</param>
+    /// <param name="logger">Logs subscriptions and announcements: ids only.</param>
+    /// <param name="redis">The shared connection; null when <c>Cache:Redis</c> is not set (one replica, nobody to tell).</param>
+    public RedisRevocationChannel(IOptions<CacheOptions> options, RevokedConsents revoked, TimeProvider timeProvider, ILogger<RedisRevocationChannel> logger, IConnectionMultiplexer? redis)
     {
         this.options = options.Value;
         this.revoked = revoked;
         this.timeProvider = timeProvider;
         this.logger = logger;
+        this.redis = redis;
     }
 
     /// <summary>True when Redis is configured, so that there are replicas to tell.</summary>
-    public bool IsEnabled => !string.IsNullOrWhiteSpace(options.Redis);
+    public bool IsEnabled => redis is not null;
 
-    /// <summary>True while this replica is subscribed to <see cref="Channel"/>.</summary>
-    public bool IsSubscribed => Volatile.Read(ref subscribed) == 1;
+    /// <summary>True while this replica is subscribed to <see cref="Channel"/> on a connected Redis.</summary>
+    public bool IsSubscribed => redis?.GetSubscriber().SubscribedEndpoint(RedisChannelName) is not null;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!IsEnabled)
+        if (redis is not null)
         {
-            return Task.CompletedTask;
+            _ = SubscribeAsync(redis.GetSubscriber());
         }
 
-        var configuration = ConfigurationOptions.Parse(options.Redis!);
-        var connectMilliseconds = (int)options.ConnectTimeout.TotalMilliseconds;
-        configuration.AbortOnConnectFail = false;
-        configuration.ConnectTimeout = connectMilliseconds;
-        configuration.ConnectRetry = 1;
-        configuration.SyncTimeout = (int)options.OperationTimeout.TotalMilliseconds;
-        configuration.ReconnectRetryPolicy = new LinearRetry(connectMilliseconds);
-        configuration.KeepAlive = 5;
-        configuration.ClientName = "eligibility-gateway-revocations";
-        connecting = ConnectionMultiplexer.ConnectAsync(configuration);
-        _ = connecting.ContinueWith(
-            t =>
-            {
-                t.Result.ConnectionRestored += (_, _) => _ = SubscribeAsync(force: true);
-                t.Result.ConnectionFailed += (_, e) =>
-                {
-                    if (e.ConnectionType == ConnectionType.Subscription)
-                    {
-                        Volatile.Write(ref subscribed, 0);
-                    }
-                };
-                return SubscribeAsync(force: false);
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default).Unwrap();
-        _ = connecting.ContinueWith(t => Log.RevocationChannelUnavailable(logger, "connect failed", t.Exception?.GetBaseException()), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        watch = timeProvider.CreateTimer(_ => _ = SubscribeAsync(force: false), null, WatchInterval, WatchInterval);
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (redis is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await redis.GetSubscriber().UnsubscribeAsync(RedisChannelName, OnMessage).WaitAsync(options.OperationTimeout, timeProvider, cancellationToken);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Stopping anyway: the connection closes with the host.
+        }
+    }
 
     /// <summary>
     /// Announces a revocation made on this replica to the others. Fails open: when Redis cannot be reached within
@@ -99,7 +84,7 @@ internal sealed class RedisRevocationChannel : IHostedService, IAsyncDisposable
     /// <returns>How many replicas received it; null when it could not be sent.</returns>
     public async ValueTask<long?> PublishAsync(string consentId, string councilId, CancellationToken cancellationToken)
     {
-        if (connecting is not { IsCompletedSuccessfully: true } task || !task.Result.IsConnected)
+        if (redis is not { IsConnected: true })
         {
             Log.RevocationNotAnnounced(logger, consentId, "Redis is not connected");
             return null;
@@ -108,7 +93,7 @@ internal sealed class RedisRevocationChannel : IHostedService, IAsyncDisposable
         var message = JsonSerializer.SerializeToUtf8Bytes(new RevocationMessage(consentId, councilId, replicaId), CachingJson.Default.RevocationMessage);
         try
         {
-            var receivers = await task.Result.GetSubscriber().PublishAsync(RedisChannelName, message).WaitAsync(options.OperationTimeout, timeProvider, cancellationToken);
+            var receivers = await RedisBackOff.Bounded(redis.GetSubscriber().PublishAsync(RedisChannelName, message), options.OperationTimeout, timeProvider, cancellationToken);
             Log.RevocationAnnounced(logger, consentId, receivers);
             return receivers;
         }
@@ -119,65 +104,20 @@ internal sealed class RedisRevocationChannel : IHostedService, IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Registers the handler with the multiplexer and subscribes; never throws. When Redis is down the call fails (and is
+    /// logged) but the handler stays registered, and the multiplexer subscribes as soon as it connects.
+    /// </summary>
+    private async Task SubscribeAsync(ISubscriber subscriber)
     {
-        if (stopping.IsCancellationRequested)
-        {
-            return;
-        }
-
-        await stopping.CancelAsync();
-        if (watch is not null)
-        {
-            await watch.DisposeAsync();
-        }
-
-        if (connecting is { } task)
-        {
-            _ = task.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-    }
-
-    /// <summary>Subscribes when not subscribed (or always, with <paramref name="force"/>, after a reconnect); never throws.</summary>
-    private async Task SubscribeAsync(bool force)
-    {
-        if (stopping.IsCancellationRequested || connecting is not { IsCompletedSuccessfully: true } task || (!force && IsSubscribed))
-        {
-            return;
-        }
-
-        if (!await subscribing.WaitAsync(0))
-        {
-            return;
-        }
-
         try
         {
-            var subscriber = task.Result.GetSubscriber();
-            if (force || subscriber.SubscribedEndpoint(RedisChannelName) is null)
-            {
-                // Remove our handler first so that re-subscribing never registers it twice.
-                await subscriber.UnsubscribeAsync(RedisChannelName, OnMessage).WaitAsync(options.OperationTimeout, timeProvider, stopping.Token);
-                await subscriber.SubscribeAsync(RedisChannelName, OnMessage).WaitAsync(options.OperationTimeout, timeProvider, stopping.Token);
-            }
-
-            if (Interlocked.Exchange(ref subscribed, 1) == 0)
-            {
-                Log.RevocationChannelSubscribed(logger, Channel);
-            }
+            await subscriber.SubscribeAsync(RedisChannelName, OnMessage).ConfigureAwait(false);
+            Log.RevocationChannelSubscribed(logger, Channel);
         }
-        catch (Exception ex) when (!stopping.IsCancellationRequested)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            Volatile.Write(ref subscribed, 0);
             Log.RevocationChannelUnavailable(logger, "subscribe failed", ex);
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
-        }
-        finally
-        {
-            subscribing.Release();
         }
     }
 

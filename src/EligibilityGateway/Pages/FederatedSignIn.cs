@@ -39,7 +39,7 @@ internal static class FederatedSignIn
     {
         services.AddOptions<IdentityProviderOptions>().BindConfiguration(IdentityProviderOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IdentityProviderOptions>, IdentityProviderOptionsValidator>());
-        services.TryAddSingleton<SharedAuthorizationState>();
+        services.TryAddSingleton(SharedAuthorizationState.Create);
         services.TryAddSingleton<FederatedCitizens>();
         services.TryAddSingleton<SandboxPeopleDirectory>();
         services.TryAddSingleton<FederatedPeopleDirectory>();

@@ -160,7 +160,7 @@ public sealed partial class ReplicaPairTests(ReplicaPair replicas) : IClassFixtu
 
         using (var redis = await ConnectionMultiplexer.ConnectAsync(replicas.Redis.Endpoint))
         {
-            (await redis.GetDatabase().KeyExistsAsync(RedisXmlRepositoryKey)).Should().BeTrue();
+            (await redis.GetDatabase().KeyExistsAsync(SharedStateServiceCollectionExtensions.DataProtectionKeysRedisKey)).Should().BeTrue();
         }
 
         // The pushed request and the code are rows of the one PostgreSQL store both replicas use, the code redeemed.
@@ -287,11 +287,13 @@ public sealed partial class ReplicaPairTests(ReplicaPair replicas) : IClassFixtu
         // The key ring both used is the one in Redis (not, say, a directory both processes happen to share).
         foreach (var replica in new[] { replicas.First, replicas.Second })
         {
-            replica.Services.GetRequiredService<IOptions<KeyManagementOptions>>().Value.XmlRepository.Should().BeOfType<EligibilityGateway.Security.RedisXmlRepository>();
+            var keyManagement = replica.Services.GetRequiredService<IOptions<KeyManagementOptions>>().Value;
+            keyManagement.XmlRepository.Should().BeOfType<Microsoft.AspNetCore.DataProtection.StackExchangeRedis.RedisXmlRepository>();
+            keyManagement.XmlEncryptor.Should().BeOfType<EligibilityGateway.Security.SealedXmlEncryptor>();
         }
 
         using var redis = await ConnectionMultiplexer.ConnectAsync(replicas.Redis.Endpoint);
-        (await redis.GetDatabase().ListLengthAsync(RedisXmlRepositoryKey)).Should().BePositive();
+        (await redis.GetDatabase().ListLengthAsync(SharedStateServiceCollectionExtensions.DataProtectionKeysRedisKey)).Should().BePositive();
     }
 
     [Fact]
@@ -393,12 +395,11 @@ public sealed partial class ReplicaPairTests(ReplicaPair replicas) : IClassFixtu
             };
             foreach (var value in values)
             {
-                Encoding.UTF8.GetString(value).Should().NotContainAny(forbidden.Append("<key").Append("masterKey"));
+                // Data-protection keys are stored as XML whose key material is sealed: no masterKey, no secret value in clear.
+                Encoding.UTF8.GetString(value).Should().NotContainAny(forbidden.Append("masterKey").Append("<value>"));
             }
         }
     }
-
-    private const string RedisXmlRepositoryKey = EligibilityGateway.Security.RedisXmlRepository.Key;
 
     private static async Task<string> CreateConsentAsync(HttpClient http, Uri replica)
     {
