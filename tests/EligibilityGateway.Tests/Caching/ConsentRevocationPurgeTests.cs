@@ -166,7 +166,7 @@ public sealed class ConsentRevocationPurgeTests : IAsyncLifetime
     {
         var dataDirectory = Directory.CreateTempSubdirectory("egw-purge-").FullName;
         var app = TestGateway.Build(dataDirectory, new Dictionary<string, string?> { ["Cache:Redis"] = redis.Endpoint });
-        return (app, await app.StartOnFreePortAsync(), dataDirectory);
+        return (app, await app.StartWithRedisConnectedAsync(), dataDirectory);
     }
 
     private static async Task<string> CreateConsentAsync(Uri gateway)

@@ -35,8 +35,7 @@ public sealed class SharedRedisConnectionTests : IAsyncLifetime
     [Fact]
     public async Task TheCache_TheAuthorizationState_TheRevocationChannel_AndTheKeyRing_AllUseTheOneMultiplexerInDI()
     {
-        await using var app = TestGateway.Build(directory, new Dictionary<string, string?> { ["Cache:Redis"] = redis.Endpoint });
-        await app.StartOnFreePortAsync();
+        await using var app = await StartConnectedAsync(directory, new Dictionary<string, string?> { ["Cache:Redis"] = redis.Endpoint });
         var services = app.Services;
         var multiplexer = services.GetRequiredService<IConnectionMultiplexer>();
         var profiled = new ProfiledSteps(multiplexer);
@@ -92,8 +91,7 @@ public sealed class SharedRedisConnectionTests : IAsyncLifetime
     [Fact]
     public async Task DataProtectionKeys_LandInRedisUnderTheConfiguredKey_WithTheirSecretSealed()
     {
-        await using var app = TestGateway.Build(directory, new Dictionary<string, string?> { ["Cache:Redis"] = redis.Endpoint });
-        await app.StartOnFreePortAsync();
+        await using var app = await StartConnectedAsync(directory, new Dictionary<string, string?> { ["Cache:Redis"] = redis.Endpoint });
         var protector = app.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("shared-connection-test");
         var protectedPayload = protector.Protect("payload");
 
@@ -111,12 +109,11 @@ public sealed class SharedRedisConnectionTests : IAsyncLifetime
         }
 
         // A second gateway on the same Redis and key directory opens what the first protected, from the stored ring.
-        await using var other = TestGateway.Build(Directory.CreateDirectory(Path.Combine(directory, "other")).FullName, new Dictionary<string, string?>
+        await using var other = await StartConnectedAsync(Directory.CreateDirectory(Path.Combine(directory, "other")).FullName, new Dictionary<string, string?>
         {
             ["Cache:Redis"] = redis.Endpoint,
             ["Keys:Directory"] = Path.Combine(directory, "keys"),
         });
-        await other.StartOnFreePortAsync();
         other.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("shared-connection-test").Unprotect(protectedPayload).Should().Be("payload");
     }
 
@@ -132,6 +129,21 @@ public sealed class SharedRedisConnectionTests : IAsyncLifetime
         app.Services.GetRequiredService<IOptions<KeyManagementOptions>>().Value.XmlRepository.Should().BeNull("the default, per-process key ring");
         var resolve = () => app.Services.GetRequiredService<IConnectionMultiplexer>();
         resolve.Should().Throw<InvalidOperationException>().WithMessage("*Cache:Redis is not set*");
+    }
+
+    private static async Task<WebApplication> StartConnectedAsync(string dataDirectory, Dictionary<string, string?> settings)
+    {
+        var app = TestGateway.Build(dataDirectory, settings);
+        try
+        {
+            await app.StartWithRedisConnectedAsync();
+            return app;
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan within)

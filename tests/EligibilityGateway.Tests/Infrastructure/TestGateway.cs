@@ -1,6 +1,9 @@
 using Microsoft.AspNetCore.Builder;
 using EligibilityGateway.Sandbox;
+using EligibilityGateway.Testing;
 using EligibilityGateway.Tests.TrustFramework;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 
 namespace EligibilityGateway.Tests.Infrastructure;
 
@@ -44,4 +47,28 @@ internal static class TestGateway
 
             configure?.Invoke(builder);
         });
+
+    /// <summary>
+    /// Starts a gateway configured with <c>Cache:Redis</c> on a free port and waits until its Redis connection is up, as
+    /// on a gateway that has been running a moment. The first connect gives up after <c>Cache:ConnectTimeout</c> (1 s),
+    /// which a loaded test machine can exceed, and then the next attempt comes a second later; the cache fails open
+    /// meanwhile, but the authorization state and the data-protection key ring refuse.
+    /// </summary>
+    public static async Task<Uri> StartWithRedisConnectedAsync(this WebApplication app)
+    {
+        var address = await app.StartOnFreePortAsync();
+        var multiplexer = app.Services.GetRequiredService<IConnectionMultiplexer>();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!multiplexer.IsConnected)
+        {
+            if (waited.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                throw new TimeoutException($"The gateway's Redis connection did not come up within 10 s: {multiplexer.GetStatus()}");
+            }
+
+            await Task.Delay(10);
+        }
+
+        return address;
+    }
 }

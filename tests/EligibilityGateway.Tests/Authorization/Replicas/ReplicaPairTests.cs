@@ -72,7 +72,7 @@ public sealed class ReplicaPair : IAsyncLifetime
             ["Authorization:Postgres:ConnectionString"] = AuthorizationConnectionString,
             ["Authorization:Issuer"] = Issuer,
         }, mock: mockAddress);
-        return (app, await app.StartOnFreePortAsync());
+        return (app, await app.StartWithRedisConnectedAsync());
     }
 
     public async Task DisposeAsync()

@@ -48,7 +48,7 @@ public sealed class ThrottleReplicaTests : IAsyncLifetime
                 builder.Logging.AddProvider(logs);
             }
         });
-        return (app, await app.StartOnFreePortAsync());
+        return (app, await app.StartWithRedisConnectedAsync());
     }
 
     public async Task DisposeAsync()
