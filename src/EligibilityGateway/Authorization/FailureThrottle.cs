@@ -88,6 +88,8 @@ internal abstract class FailureThrottle
 
     private const string AddressKind = "address";
 
+    // Scripts, not commands: each step reads and writes both counters atomically (count, lock, expire; or check every
+    // lock, then delete), which no single Redis command does.
     // KEYS: the counters. ARGV[1]: now (Unix ms); ARGV[2]: memory (ms); then per key i: limit, first, maximum lockout (ms).
     // The counter and its lock change together, and the key lives Memory past its last failure.
     private const string RecordFailureScript = """

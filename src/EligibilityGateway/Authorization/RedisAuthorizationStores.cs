@@ -85,13 +85,10 @@ internal sealed class SharedAuthorizationState
     }
 
     /// <summary>
-    /// Atomically reads and deletes a key (Redis 6.2 <c>GETDEL</c>, as a script): of two replicas taking the same
+    /// Atomically reads and deletes a key (<c>GETDEL</c>, Redis 6.2 or later): of two replicas taking the same
     /// single-use record, exactly one gets it.
     /// </summary>
-    public async Task<RedisValue> TakeValueAsync(string key) =>
-        (RedisValue)await Database.ScriptEvaluateAsync(TakeScript, [key]).ConfigureAwait(false);
-
-    private const string TakeScript = "local v = redis.call('GET', KEYS[1]) if v then redis.call('DEL', KEYS[1]) end return v";
+    public Task<RedisValue> TakeValueAsync(string key) => Database.StringGetDeleteAsync(key);
 }
 
 /// <summary>

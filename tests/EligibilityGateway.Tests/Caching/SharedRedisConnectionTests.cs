@@ -62,7 +62,7 @@ public sealed class SharedRedisConnectionTests : IAsyncLifetime
             (await decisions.TakeDecisionAsync("urn:ietf:params:oauth:request_uri:shared-connection-test", TimeProvider.System.GetUtcNow(), CancellationToken.None)).Should().NotBeNull();
             (await replays.TryRecordAsync("leeds", Guid.NewGuid().ToString(), expires, CancellationToken.None)).Should().Be(ReplayCheck.FirstUse);
         });
-        authorization.Should().Equal(["PSETEX", "EVAL", "SET"], "a decision is stored and taken, and an assertion id recorded");
+        authorization.Should().Equal(["PSETEX", "GETDEL", "SET"], "a decision is stored and taken (GETDEL), and an assertion id recorded");
 
         // The consent-revocation channel: subscribed on this multiplexer, and announcing through it.
         var channel = services.GetRequiredService<RedisRevocationChannel>();
@@ -115,6 +115,33 @@ public sealed class SharedRedisConnectionTests : IAsyncLifetime
             ["Keys:Directory"] = Path.Combine(directory, "keys"),
         });
         other.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("shared-connection-test").Unprotect(protectedPayload).Should().Be("payload");
+    }
+
+    [Fact]
+    public async Task ADecisionTakenAtOnceOnTwoGateways_IsGivenToExactlyOne()
+    {
+        await using var first = await StartConnectedAsync(Directory.CreateDirectory(Path.Combine(directory, "first")).FullName, new Dictionary<string, string?>
+        {
+            ["Cache:Redis"] = redis.Endpoint,
+            ["Keys:Directory"] = Path.Combine(directory, "keys"),
+        });
+        await using var second = await StartConnectedAsync(Directory.CreateDirectory(Path.Combine(directory, "second")).FullName, new Dictionary<string, string?>
+        {
+            ["Cache:Redis"] = redis.Endpoint,
+            ["Keys:Directory"] = Path.Combine(directory, "keys"),
+        });
+        var stores = new[] { first, second }.Select(app => app.Services.GetRequiredService<IAuthorizationDecisionStore>()).ToArray();
+
+        for (var round = 0; round < 50; round++)
+        {
+            var requestUri = $"urn:ietf:params:oauth:request_uri:take-once-{round}";
+            var now = TimeProvider.System.GetUtcNow();
+            await stores[0].AddDecisionAsync(requestUri, new AuthorizationDecision(new Uri("https://council.example/callback"), "smith", now.AddMinutes(2)), CancellationToken.None);
+
+            var taken = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => stores[i % 2].TakeDecisionAsync(requestUri, now, CancellationToken.None).AsTask()));
+
+            taken.Count(d => d is not null).Should().Be(1, $"round {round}: GETDEL gives a single-use decision to one taker");
+        }
     }
 
     [Fact]
