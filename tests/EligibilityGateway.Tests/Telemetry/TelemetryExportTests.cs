@@ -210,6 +210,11 @@ public sealed class TelemetryExportTests(TelemetryExportFixture otel) : IClassFi
         Count(providerCalls, ("provider", "home-office")).Should().Be(0, "the Home Office is not asked about a National Insurance number");
         providerCalls.Should().OnlyContain(p => p.Sum > 0, "each call took some time");
 
+        // Breaker state: every provider's circuit closed, as nothing failed.
+        var circuits = Latest(otel.Receiver, GatewayMetrics.CircuitStateName);
+        Count(circuits, ("state", "closed")).Should().Be(3);
+        Count(circuits, ("state", "open")).Should().Be(0);
+
         Count(Latest(otel.Receiver, GatewayMetrics.TokensIssuedName), ("grant_type", "client_credentials"), ("client", "leeds")).Should().Be(1);
 
         // The cache's own counters, from which the hit ratio follows: two hits in four lookups.
