@@ -55,18 +55,24 @@ public sealed class ProviderResilienceTests
     [Fact]
     public async Task Evaluate_DuringOutage_FailsThenOpensTheCircuitThenRecovers()
     {
-        await using var env = await ProviderTestEnvironment.StartAsync(new Dictionary<string, string?>
-        {
-            ["ProviderResilience:BreakerMinimumThroughput"] = "4",
-            ["ProviderResilience:BreakerSamplingDuration"] = "00:00:10",
-            ["ProviderResilience:BreakerBreakDuration"] = "00:00:02",
-        });
+        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var env = await ProviderTestEnvironment.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["ProviderResilience:BreakerMinimumThroughput"] = "4",
+                ["ProviderResilience:BreakerSamplingDuration"] = "00:00:10",
+                ["ProviderResilience:BreakerBreakDuration"] = "00:00:02",
+            },
+            clock: clock);
         await env.SetFaultsAsync("dwp", new { outage = true });
 
-        // Each evaluation makes up to three attempts (two retries); the fourth failed attempt opens the circuit.
+        // Each evaluation makes up to three attempts (two retries, the clock moved through their back-off); the fourth
+        // failed attempt opens the circuit.
         for (var i = 0; i < 5 && env.Circuits.GetStates()["dwp"] != CircuitState.Open; i++)
         {
-            var during = await env.EvaluateAsync("free-school-meals", Fixtures.Smith);
+            var evaluation = env.EvaluateAsync("free-school-meals", Fixtures.Smith);
+            await AdvanceUntilAsync(clock, () => evaluation.IsCompleted);
+            var during = await evaluation;
             during.Outcome.Should().Be(Outcome.Undetermined);
             during.Calls.Single(c => c.ProviderId == "dwp").Status.Should().Be(ProviderCallStatus.Failed);
         }
@@ -85,26 +91,40 @@ public sealed class ProviderResilienceTests
         OutagesAnswered(env).Should().Be(outagesSeenByMock, "no request reached the provider while the circuit was open");
 
         await env.ResetFaultsAsync("dwp");
-        var recovered = await EventuallyAsync(async () => await env.EvaluateAsync("free-school-meals", Fixtures.Smith), a => a.Outcome == Outcome.Eligible, TimeSpan.FromSeconds(8));
+        (await env.EvaluateAsync("free-school-meals", Fixtures.Smith)).Calls.Single(c => c.ProviderId == "dwp").FailureReason
+            .Should().Be(ProviderFailureReasons.CircuitOpen, "the circuit stays open for its break duration, whatever the provider does meanwhile");
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var recovered = await env.EvaluateAsync("free-school-meals", Fixtures.Smith);
 
-        recovered.Outcome.Should().Be(Outcome.Eligible);
+        recovered.Outcome.Should().Be(Outcome.Eligible, "the break is over: a trial call goes through and succeeds");
         env.Circuits.GetStates()["dwp"].Should().Be(CircuitState.Closed);
     }
 
     [Fact]
     public async Task Evaluate_WhenErrorsStop_RetriesHonouringRetryAfterAndSucceeds()
     {
-        await using var env = await ProviderTestEnvironment.StartAsync(new Dictionary<string, string?>
-        {
-            ["ProviderResilience:MaxRetryAttempts"] = "10",
-            ["ProviderResilience:RetryBaseDelay"] = "00:00:00.200",
-            ["ProviderResilience:RetryMaxDelay"] = "00:00:00.800",
-        });
+        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var env = await ProviderTestEnvironment.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["ProviderResilience:MaxRetryAttempts"] = "10",
+                ["ProviderResilience:RetryBaseDelay"] = "00:00:00.200",
+                ["ProviderResilience:RetryMaxDelay"] = "00:00:00.800",
+            },
+            clock: clock);
         await env.SetFaultsAsync("dwp", new { errorRate = 1.0 });
 
+        // The gateway's clock is moved through each wait it announces; once it has waited out a Retry-After, the errors stop.
         var evaluation = env.EvaluateAsync("free-school-meals", Fixtures.Smith);
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
-        await env.ResetFaultsAsync("dwp");
+        for (var seen = 1; !evaluation.IsCompleted; seen++)
+        {
+            await AdvanceUntilAsync(clock, () => evaluation.IsCompleted || env.GatewayLogs.WithEventId(RetryingEventId).Count() >= seen);
+            if (!evaluation.IsCompleted && env.GatewayLogs.WithEventId(RetryingEventId).ElementAt(seen - 1).Message.Contains("ended with HTTP 503", StringComparison.Ordinal))
+            {
+                await env.ResetFaultsAsync("dwp");
+            }
+        }
+
         var answer = await evaluation;
 
         answer.Outcome.Should().Be(Outcome.Eligible);
@@ -237,6 +257,21 @@ public sealed class ProviderResilienceTests
         var at = text.IndexOf(oldValue, StringComparison.Ordinal);
         at.Should().BeGreaterThanOrEqualTo(0);
         return string.Concat(text.AsSpan(0, at), newValue, text.AsSpan(at + oldValue.Length));
+    }
+
+    /// <summary>
+    /// Moves the gateway's clock on ten milliseconds at a time, letting the gateway act between steps, until
+    /// <paramref name="done"/> (ten real seconds at most). Small steps, because a retry's wait starts only after its
+    /// attempt is logged: the clock never runs far ahead of a call in flight.
+    /// </summary>
+    private static async Task AdvanceUntilAsync(FakeTimeProvider clock, Func<bool> done)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!done())
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(10));
+            await Task.Delay(1, deadline.Token);
+        }
     }
 
     private static async Task<T> EventuallyAsync<T>(Func<Task<T>> attempt, Func<T, bool> done, TimeSpan within)

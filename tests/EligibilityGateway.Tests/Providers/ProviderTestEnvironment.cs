@@ -56,9 +56,11 @@ internal sealed class ProviderTestEnvironment : IAsyncDisposable
     /// mock's base address.
     /// </param>
     /// <param name="editFramework">Changes the sandbox framework's text; the result is written to a file this environment owns.</param>
+    /// <param name="clock">The gateway's clock (back-off, timeouts, the circuit breaker); the system clock unless given.</param>
     public static async Task<ProviderTestEnvironment> StartAsync(
         IReadOnlyDictionary<string, string?>? settings = null,
-        Func<string, string>? editFramework = null)
+        Func<string, string>? editFramework = null,
+        TimeProvider? clock = null)
     {
         var directory = Directory.CreateTempSubdirectory("providers-").FullName;
         var mockLogs = new CapturedLogs();
@@ -96,7 +98,14 @@ internal sealed class ProviderTestEnvironment : IAsyncDisposable
         }
 
         var gatewayLogs = new CapturedLogs();
-        var gateway = TestGateway.Build(directory, defaults, b => b.Logging.AddProvider(gatewayLogs), mockAddress);
+        var gateway = TestGateway.Build(directory, defaults, b =>
+        {
+            b.Logging.AddProvider(gatewayLogs);
+            if (clock is not null)
+            {
+                b.Services.AddSingleton(clock);
+            }
+        }, mockAddress);
 
         try
         {
