@@ -264,7 +264,7 @@ public sealed class ProviderResilienceTests
     /// <paramref name="done"/> (ten real seconds at most). Small steps, because a retry's wait starts only after its
     /// attempt is logged: the clock never runs far ahead of a call in flight.
     /// </summary>
-    private static async Task AdvanceUntilAsync(FakeTimeProvider clock, Func<bool> done)
+    internal static async Task AdvanceUntilAsync(FakeTimeProvider clock, Func<bool> done)
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         while (!done())

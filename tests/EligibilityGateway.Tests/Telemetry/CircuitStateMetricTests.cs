@@ -3,6 +3,7 @@ using EligibilityGateway.Checks;
 using EligibilityGateway.Telemetry;
 using EligibilityGateway.Tests.Providers;
 using FluentAssertions;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
@@ -14,12 +15,15 @@ public sealed class CircuitStateMetricTests
     [Fact]
     public async Task CircuitStateGauge_ReportsOpenDuringAnOutage_AndClosedAfterRecovery()
     {
-        await using var env = await ProviderTestEnvironment.StartAsync(new Dictionary<string, string?>
-        {
-            ["ProviderResilience:BreakerMinimumThroughput"] = "4",
-            ["ProviderResilience:BreakerSamplingDuration"] = "00:00:10",
-            ["ProviderResilience:BreakerBreakDuration"] = "00:00:01",
-        });
+        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var env = await ProviderTestEnvironment.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["ProviderResilience:BreakerMinimumThroughput"] = "4",
+                ["ProviderResilience:BreakerSamplingDuration"] = "00:00:10",
+                ["ProviderResilience:BreakerBreakDuration"] = "00:00:02",
+            },
+            clock: clock);
         env.Gateway.Services.GetRequiredService<GatewayMetrics>();
         var factory = env.Gateway.Services.GetRequiredService<IMeterFactory>();
 
@@ -28,7 +32,9 @@ public sealed class CircuitStateMetricTests
         await env.SetFaultsAsync("dwp", new { outage = true });
         for (var i = 0; i < 5 && !Observe(factory).Contains(("dwp", "open", 1)); i++)
         {
-            (await env.EvaluateAsync("free-school-meals", Fixtures.Smith)).Outcome.Should().Be(Outcome.Undetermined);
+            var evaluation = env.EvaluateAsync("free-school-meals", Fixtures.Smith);
+            await ProviderResilienceTests.AdvanceUntilAsync(clock, () => evaluation.IsCompleted);
+            (await evaluation).Outcome.Should().Be(Outcome.Undetermined);
         }
 
         var open = Observe(factory);
@@ -37,11 +43,8 @@ public sealed class CircuitStateMetricTests
         open.Where(m => m.Provider == "dwp").Sum(m => m.Value).Should().Be(1, "a circuit is in exactly one state");
 
         await env.ResetFaultsAsync("dwp");
-        for (var i = 0; i < 40 && !Observe(factory).Contains(("dwp", "closed", 1)); i++)
-        {
-            await Task.Delay(250); // the break lasts a second of real time: the same pipeline's retry back-off needs a running clock
-            await env.EvaluateAsync("free-school-meals", Fixtures.Smith);
-        }
+        clock.Advance(TimeSpan.FromSeconds(2));
+        (await env.EvaluateAsync("free-school-meals", Fixtures.Smith)).Outcome.Should().Be(Outcome.Eligible, "the break is over and the trial call succeeds");
 
         Observe(factory).Should().Contain(("dwp", "closed", 1)).And.Contain(("dwp", "open", 0));
     }
