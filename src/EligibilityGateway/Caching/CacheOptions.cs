@@ -20,7 +20,11 @@ internal sealed class CacheOptions
     /// <value>Default 1 second; from 50 ms to 5 seconds.</value>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a Redis read or write may take before it counts as a miss or a skipped write.</summary>
+    /// <summary>
+    /// How long a Redis read or write may take before it counts as a miss or a skipped write. The shared connection
+    /// times out its commands after this or 1 second, whichever is longer (<see cref="RedisConnection.CommandTimeout"/>),
+    /// which is what the authorization state, which does not fail open, waits.
+    /// </summary>
     /// <value>Default 250 ms; from 10 ms to 5 seconds. A healthy local Redis answers in well under a millisecond.</value>
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
 

@@ -103,9 +103,9 @@ public sealed class RedisOutageTests : IAsyncLifetime
 
         var entries = cache.Logs.Entries.ToList();
         var mac = key.Value[CacheKeys.AnswerKeyPrefix.Length..];
-        // Once per change of state, never per request: the 100 failed calls above are one outage. Reconnecting
-        // StackExchange.Redis 1.x can flap once (connected, then not, then connected) as the server comes back, and
-        // each change is reported, so allow that; but every reported outage is ended by a reported recovery.
+        // Once per change of state, never per request: the 100 failed calls above are one outage. A reconnecting
+        // multiplexer can flap (connected, then not, then connected) as the server comes back, and each change is
+        // reported, so allow that; but every reported outage is ended by a reported recovery.
         var outages = entries.Where(e => e.EventId.Id == 1402).ToList();
         outages.Should().NotBeEmpty().And.HaveCountLessThanOrEqualTo(3);
         outages.Should().OnlyContain(e => e.Level == LogLevel.Warning);
