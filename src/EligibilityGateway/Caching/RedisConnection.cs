@@ -43,9 +43,11 @@ internal static class RedisConnection
         configuration.SyncTimeout = commandMilliseconds;
         configuration.AsyncTimeout = commandMilliseconds;
 
-        // While disconnected a command fails at once instead of queueing behind the dead socket until it times out:
-        // the cache then misses and the authorization state refuses straight away, instead of every request waiting.
-        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        // The library's default backlog: a command issued while the connection is being made or remade waits for it, up to
+        // the command timeout, so the key ring and the authorization state ride out a reconnect instead of failing
+        // during it (failing fast also failed commands in the moment a new connection was not yet ready for them). The
+        // answer cache and the failure throttles do not wait: they test IsConnected first and bound every command by
+        // Cache:OperationTimeout.
         configuration.KeepAlive = 5;
         configuration.ClientName = ClientName;
         return configuration;
