@@ -1,9 +1,10 @@
 namespace EligibilityGateway.Caching;
 
 /// <summary>
-/// Creates the cache store when the host starts, so that Redis is connecting before the first check arrives
-/// rather than after it (until connected, lookups miss). Does not wait for the connection: a Redis that is down
-/// must not hold up start-up (Redis down is degraded, not unready).
+/// Creates the cache store when the host starts, and with it the shared Redis connection (<see cref="RedisConnection"/>),
+/// so that Redis is connected before the first request arrives rather than while it waits. Making the connection waits
+/// for its first attempt only (at most <see cref="CacheOptions.ConnectTimeout"/>; a refused connection fails at once):
+/// a Redis that is down does not hold up start-up (Redis down is degraded, not unready).
 /// </summary>
 internal sealed class CacheStoreStarter(ICacheStore store) : IHostedService
 {

@@ -131,6 +131,33 @@ public sealed class RedisOutageTests : IAsyncLifetime
         (await WaitForReadinessAsync(client, "Healthy")).Should().Be(HttpStatusCode.OK);
     }
 
+    [Fact]
+    public async Task Gateway_StartedWhileRedisIsDown_StartsAndServesDegraded_ThenUsesRedisAndItsChannelsOnceItStarts()
+    {
+        await redis.StopAsync();
+        using var keys = new TemporaryKeyRing();
+        await using var app = TestGateway.Build(keys.Directory, new Dictionary<string, string?> { ["Cache:Redis"] = redis.Endpoint });
+
+        var starting = Stopwatch.StartNew();
+        using var client = new HttpClient { BaseAddress = await app.StartOnFreePortAsync() };
+        starting.Stop();
+
+        starting.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5), "a Redis that is down does not hold up start-up");
+        (await WaitForReadinessAsync(client, "Degraded")).Should().Be(HttpStatusCode.OK);
+        var channel = app.Services.GetRequiredService<RedisRevocationChannel>();
+        channel.IsSubscribed.Should().BeFalse();
+
+        await redis.StartAsync();
+        (await WaitForReadinessAsync(client, "Healthy")).Should().Be(HttpStatusCode.OK);
+        var subscribed = Stopwatch.StartNew();
+        while (!channel.IsSubscribed && subscribed.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+
+        channel.IsSubscribed.Should().BeTrue("the subscription asked for while Redis was down is made once it connects");
+    }
+
     private static async Task<HttpStatusCode> WaitForReadinessAsync(HttpClient client, string expected)
     {
         var clock = Stopwatch.StartNew();
