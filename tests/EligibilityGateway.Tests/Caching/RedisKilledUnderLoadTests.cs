@@ -8,9 +8,20 @@ using Xunit.Abstractions;
 namespace EligibilityGateway.Tests.Caching;
 
 /// <summary>
+/// Runs the Redis-killed-under-load test alone: it keeps both cores busy for several seconds, which would stretch
+/// the timings other test classes measure beside it (the cache's 250 ms operation timeout, for one).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class RedisKilledUnderLoadCollection
+{
+    public const string Name = "Redis killed under load, alone";
+}
+
+/// <summary>
 /// The cache fails open and recovers by itself (Caching/README.md, "Failure"), proven under load through the whole
 /// sandbox: concurrent checks over HTTP keep running while the real <c>redis-server</c> is killed and started again.
 /// </summary>
+[Collection(RedisKilledUnderLoadCollection.Name)]
 public sealed class RedisKilledUnderLoadTests(SandboxFixture sandbox, ITestOutputHelper output) : IClassFixture<SandboxFixture>
 {
     private const int Workers = 8;
