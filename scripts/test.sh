@@ -11,7 +11,9 @@ cd "$root"
 # govuk-frontend for the pages, chromium runs the browser tests, PostgreSQL 15 backs the audit store's tests (its
 # initdb and postgres are not on PATH, so the package is found by pg_ctlcluster, which it also installs), curl
 # runs the sandbox walkthrough's commands as printed, and kubectl renders the Kubernetes overlays for their tests
-# (`kubectl kustomize`; they need its Kustomize v5, kubectl 1.27 or later, and say so when it is older).
+# (`kubectl kustomize`; they need its Kustomize v5, kubectl 1.27 or later, and say so when it is older), and haproxy
+# is the load balancer in front of the three-replica tests (tests/EligibilityGateway.Tests/Replicas). Some of these
+# live in /usr/sbin, which is not on every user's PATH.
 declare -A debian_packages=(
   [redis-server]=redis-server
   [curl]=curl
@@ -20,11 +22,12 @@ declare -A debian_packages=(
   [npm]=npm
   [chromium]=chromium
   [kubectl]=kubernetes-client
+  [haproxy]=haproxy
 )
 
 missing=()
 for command in "${!debian_packages[@]}"; do
-  command -v "$command" >/dev/null 2>&1 || missing+=("${debian_packages[$command]}")
+  command -v "$command" >/dev/null 2>&1 || [[ -x /usr/sbin/$command ]] || missing+=("${debian_packages[$command]}")
 done
 
 if ((${#missing[@]})); then

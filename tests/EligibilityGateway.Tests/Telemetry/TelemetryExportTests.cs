@@ -6,6 +6,7 @@ using System.Text.Json;
 using EligibilityGateway.Sandbox;
 using EligibilityGateway.Telemetry;
 using EligibilityGateway.Tests.EndToEnd;
+using EligibilityGateway.Tests.Infrastructure;
 using EligibilityGateway.Tests.TrustFramework;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;

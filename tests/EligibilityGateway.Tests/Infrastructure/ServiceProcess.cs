@@ -1,12 +1,14 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace EligibilityGateway.Tests.Telemetry;
+namespace EligibilityGateway.Tests.Infrastructure;
 
 /// <summary>
 /// One of the built applications (<c>EligibilityGateway.dll</c>, <c>MockCentralGovernment.dll</c>) run as its own
-/// process on a free loopback port, configured through environment variables as an operator would.
+/// process on a loopback port, configured through environment variables as an operator would. It can be stopped as
+/// an orchestrator stops a pod (SIGTERM) or as a crash does (SIGKILL), and started again on the same port.
 /// </summary>
 internal sealed partial class ServiceProcess : IAsyncDisposable
 {
@@ -16,6 +18,11 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
     private ServiceProcess(Process process) => this.process = process;
 
     public Uri Address { get; private set; } = null!;
+
+    /// <summary>The process id, as <c>kill</c> would name it.</summary>
+    public int Id => process.Id;
+
+    public bool HasExited => process.HasExited;
 
     /// <summary>What the process wrote, for the failure message of a test.</summary>
     public string Output
@@ -29,11 +36,14 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServiceProcess> StartAsync(string assembly, IDictionary<string, string?> environment)
+    /// <param name="assembly">The application's assembly beside the tests.</param>
+    /// <param name="environment">Its configuration (<c>Section__Key</c>) and any other variables.</param>
+    /// <param name="port">The loopback port to listen on; 0 (the default) lets the OS choose.</param>
+    public static async Task<ServiceProcess> StartAsync(string assembly, IDictionary<string, string?> environment, int port = 0)
     {
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, assembly), "--urls=http://127.0.0.1:0" },
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, assembly), $"--urls=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}" },
             WorkingDirectory = AppContext.BaseDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -84,13 +94,25 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         return service;
     }
 
-    /// <summary>Stops the process as an orchestrator would (SIGTERM), so that it flushes what it still holds.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>Kills the process as a crash or an OOM kill would (SIGKILL: no shutdown of any kind) and waits for it to go.</summary>
+    public async Task KillAsync()
     {
         if (!process.HasExited)
         {
-            Terminate(process.Id);
-            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            Signal("KILL", process.Id);
+        }
+
+        await process.WaitForExitAsync();
+    }
+
+    /// <summary>Sends SIGTERM, as Kubernetes does to a pod it stops, and waits up to <paramref name="timeout"/> for the exit; returns the exit code.</summary>
+    /// <exception cref="TimeoutException">The process did not exit in time (it is then killed).</exception>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        if (!process.HasExited)
+        {
+            Signal("TERM", process.Id);
+            using var wait = new CancellationTokenSource(timeout);
             try
             {
                 await process.WaitForExitAsync(wait.Token);
@@ -98,15 +120,35 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
             catch (OperationCanceledException)
             {
                 process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+                throw new TimeoutException($"The process did not exit within {timeout} of SIGTERM:\n{Output}");
+            }
+        }
+
+        return process.ExitCode;
+    }
+
+    /// <summary>Stops the process as an orchestrator would (SIGTERM), so that it flushes what it still holds.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            try
+            {
+                await TerminateAsync(TimeSpan.FromSeconds(20));
+            }
+            catch (TimeoutException)
+            {
+                // Killed; disposing must not fail the test run.
             }
         }
 
         process.Dispose();
     }
 
-    private static void Terminate(int pid)
+    private static void Signal(string signal, int pid)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
         kill.WaitForExit();
     }
 
