@@ -93,6 +93,7 @@ internal sealed class SandboxHost : IAsyncDisposable
             ["Keys:GenerateIfMissing"] = "true",
             ["Cache:Redis"] = redis,
             ["Audit:Postgres:ConnectionString"] = postgres,
+            ["Consents:Postgres:ConnectionString"] = postgres,
         };
         foreach (var provider in SandboxProviders)
         {

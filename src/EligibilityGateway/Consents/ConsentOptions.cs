@@ -9,6 +9,20 @@ internal sealed class ConsentOptions
 
     /// <summary>The SQLite store (the default store).</summary>
     public SqliteConsentOptions Sqlite { get; set; } = new();
+
+    /// <summary>The PostgreSQL store, used instead of SQLite when its connection string is set.</summary>
+    public PostgresConsentOptions Postgres { get; set; } = new();
+}
+
+/// <summary>Configuration section <c>Consents:Postgres</c>.</summary>
+internal sealed class PostgresConsentOptions
+{
+    /// <summary>An Npgsql connection string; when set, consents live in PostgreSQL and SQLite is not used.</summary>
+    /// <value>Default unset. A secret (it may hold a password): it is never logged, and errors about it never quote it.</value>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Whether a connection string is set.</summary>
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(ConnectionString);
 }
 
 /// <summary>Configuration section <c>Consents:Sqlite</c>.</summary>
@@ -30,7 +44,19 @@ internal sealed class ConsentOptionsValidator : IValidateOptions<ConsentOptions>
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.Sqlite.Path))
+        if (options.Postgres.IsConfigured)
+        {
+            try
+            {
+                _ = new Npgsql.NpgsqlConnectionStringBuilder(options.Postgres.ConnectionString);
+            }
+            catch (ArgumentException)
+            {
+                // The driver's message may quote the string, which is a secret.
+                failures.Add("Consents:Postgres:ConnectionString is not a valid PostgreSQL connection string.");
+            }
+        }
+        else if (string.IsNullOrWhiteSpace(options.Sqlite.Path))
         {
             failures.Add("Consents:Sqlite:Path is not set and there is no Storage:Directory to put consents.db in.");
         }
@@ -50,9 +76,19 @@ internal sealed class ConsentStoreInitializer(IConsentStore store, ILogger<Conse
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken);
-        if (store is SqliteConsentStore sqlite)
+        switch (store)
         {
-            Log.UsingSqlite(logger, sqlite.Location);
+            case SqliteConsentStore sqlite:
+                Log.UsingSqlite(logger, sqlite.Location);
+                break;
+            case PostgresConsentStore postgres:
+                foreach (var migration in postgres.Applied)
+                {
+                    Log.MigrationApplied(logger, migration.Version, migration.Description);
+                }
+
+                Log.UsingPostgres(logger, postgres.Location);
+                break;
         }
     }
 

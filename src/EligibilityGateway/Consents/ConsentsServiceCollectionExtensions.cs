@@ -13,7 +13,8 @@ public static class ConsentsServiceCollectionExtensions
     private const string StorageDirectoryKey = "Storage:Directory";
 
     /// <summary>
-    /// Adds the consent service, its SQLite store (opened and migrated on start) and the subject sealing. Needs
+    /// Adds the consent service, its store (SQLite, or PostgreSQL when <c>Consents:Postgres:ConnectionString</c> is set;
+    /// opened and migrated on start) and the subject sealing. Needs
     /// <c>AddKeyRing()</c>, <c>AddTrustFramework()</c>, <c>AddAuditTrail()</c> and <c>AddAnswerCache()</c>. Options
     /// come from the <c>Consents</c> section, validated on start; the database defaults to
     /// <c>&lt;Storage:Directory&gt;/consents.db</c>. A host may register its own <c>IConsentStore</c> first.
@@ -39,7 +40,9 @@ public static class ConsentsServiceCollectionExtensions
         services.TryAddSingleton<IConsentStore>(provider =>
         {
             var options = provider.GetRequiredService<IOptions<ConsentOptions>>().Value;
-            return new SqliteConsentStore(options.Sqlite.Path!, options.Sqlite.BusyTimeout);
+            return options.Postgres.IsConfigured
+                ? new PostgresConsentStore(options.Postgres.ConnectionString!, provider.GetRequiredService<TimeProvider>())
+                : new SqliteConsentStore(options.Sqlite.Path!, options.Sqlite.BusyTimeout);
         });
         services.TryAddSingleton<ConsentSubjectProtector>();
         services.TryAddSingleton<ConsentService>();

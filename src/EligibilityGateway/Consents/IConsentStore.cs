@@ -1,8 +1,8 @@
 namespace EligibilityGateway.Consents;
 
 /// <summary>
-/// Where consent records live: SQLite by default (<see cref="SqliteConsentStore"/>); PostgreSQL slots in behind the
-/// same interface. Every state change is a compare-and-set on the stored status, so two replicas (or a revocation
+/// Where consent records live: SQLite by default (<see cref="SqliteConsentStore"/>), or PostgreSQL shared by every
+/// replica (<see cref="PostgresConsentStore"/>). Every state change is a compare-and-set on the stored status, so two replicas (or a revocation
 /// racing an authorisation) can never both win; usage is counted by one atomic statement that also refuses a consent
 /// that is no longer authorised. Stores keep what <see cref="Consent"/> holds and nothing more.
 /// </summary>

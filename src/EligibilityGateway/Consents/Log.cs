@@ -9,6 +9,12 @@ internal static partial class Log
     [LoggerMessage(1700, LogLevel.Information, "Consent store: SQLite at {Path}")]
     public static partial void UsingSqlite(ILogger logger, string path);
 
+    [LoggerMessage(1706, LogLevel.Information, "Consent store: PostgreSQL at {Location}")]
+    public static partial void UsingPostgres(ILogger logger, string location);
+
+    [LoggerMessage(1707, LogLevel.Information, "Consent store: schema migration {Version} applied ({Description})")]
+    public static partial void MigrationApplied(ILogger logger, int version, string description);
+
     [LoggerMessage(1701, LogLevel.Information, "Consent {ConsentId} for {CouncilId}/{SchemeId}: {From} -> {To}")]
     public static partial void Transitioned(ILogger logger, string consentId, string councilId, string schemeId, string from, string to);
 

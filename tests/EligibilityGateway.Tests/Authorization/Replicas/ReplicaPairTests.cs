@@ -22,7 +22,7 @@ using StackExchange.Redis;
 namespace EligibilityGateway.Tests.Authorization.Replicas;
 
 /// <summary>
-/// Two gateway replicas behind one issuer, sharing one real Redis, one key directory and one consent database (each
+/// Two gateway replicas behind one issuer, sharing one real Redis, one key directory, one PostgreSQL consent database and one authorization database (each
 /// with its own audit file), as several replicas share them in production, on their own loopback ports.
 /// </summary>
 public sealed class ReplicaPair : IAsyncLifetime
@@ -49,12 +49,16 @@ public sealed class ReplicaPair : IAsyncLifetime
 
     internal string AuthorizationConnectionString { get; private set; } = null!;
 
+    /// <summary>The consent store both replicas share, in its own database.</summary>
+    internal string ConsentsConnectionString { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         Redis = await RedisServer.StartNewAsync();
         Postgres = await PostgresServer.StartNewAsync();
         AuthorizationConnectionString = await Postgres.CreateDatabaseAsync("authorization");
         AuthorizationDatabase = new Npgsql.NpgsqlConnectionStringBuilder(AuthorizationConnectionString).Database!;
+        ConsentsConnectionString = await Postgres.CreateDatabaseAsync("consents");
         mock = MockGovernmentApplication.Build([], b => b.Configuration["MockCentralGovernment:Population:Size"] = "0");
         var mockAddress = await mock.StartOnFreePortAsync();
         (First, FirstAddress) = await StartReplicaAsync("first", mockAddress);
@@ -68,7 +72,7 @@ public sealed class ReplicaPair : IAsyncLifetime
         {
             ["Cache:Redis"] = Redis.Endpoint,
             ["Keys:Directory"] = Path.Combine(directory, "keys"),
-            ["Consents:Sqlite:Path"] = Path.Combine(directory, "consents.db"),
+            ["Consents:Postgres:ConnectionString"] = ConsentsConnectionString,
             ["Authorization:Postgres:ConnectionString"] = AuthorizationConnectionString,
             ["Authorization:Issuer"] = Issuer,
         }, mock: mockAddress);

@@ -3,27 +3,41 @@ using EligibilityGateway.Consents;
 
 namespace EligibilityGateway.Tests.Consents;
 
-/// <summary>The SQLite consent store on a real file: compare-and-set transitions and the atomic usage count.</summary>
-public sealed class SqliteConsentStoreTests : IAsyncLifetime
+/// <summary>
+/// What every consent store must do, run against each real engine by the classes below: compare-and-set transitions
+/// and the atomic usage count. A test class per store supplies a fresh, empty store for every test.
+/// </summary>
+public abstract class ConsentStoreContractTests : IAsyncLifetime
 {
-    private static readonly DateTimeOffset Now = new(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
-    private readonly string directory = Directory.CreateTempSubdirectory("egw-consent-store-").FullName;
-    private SqliteConsentStore store = null!;
+    private protected static readonly DateTimeOffset Now = new(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
+    private IConsentStore store = null!;
+
+    /// <summary>A new store on this test's database; opening the same database again gives another store on it.</summary>
+    private protected abstract IConsentStore OpenStore();
+
+    /// <summary>Creates this test's empty database.</summary>
+    private protected virtual Task CreateDatabaseAsync() => Task.CompletedTask;
+
+    private protected abstract Task DeleteDatabaseAsync();
 
     public async Task InitializeAsync()
     {
-        store = new SqliteConsentStore(Path.Combine(directory, "consents.db"), TimeSpan.FromSeconds(5));
+        await CreateDatabaseAsync();
+        store = OpenStore();
         await store.InitializeAsync(CancellationToken.None);
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(directory, recursive: true);
-        return Task.CompletedTask;
+        if (store is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
+        }
+
+        await DeleteDatabaseAsync();
     }
 
-    private static Consent NewConsent(string id, ConsentStatus status = ConsentStatus.Authorised) => new()
+    private protected static Consent NewConsent(string id, ConsentStatus status = ConsentStatus.Authorised) => new()
     {
         ConsentId = id,
         CouncilId = "leeds",
@@ -59,10 +73,19 @@ public sealed class SqliteConsentStoreTests : IAsyncLifetime
     {
         await store.InsertAsync(NewConsent("c-1"), CancellationToken.None);
 
-        var reopened = new SqliteConsentStore(Path.Combine(directory, "consents.db"), TimeSpan.FromSeconds(5));
-        await reopened.InitializeAsync(CancellationToken.None);
-
-        (await reopened.FindAsync("c-1", CancellationToken.None)).Should().NotBeNull();
+        var reopened = OpenStore();
+        try
+        {
+            await reopened.InitializeAsync(CancellationToken.None);
+            (await reopened.FindAsync("c-1", CancellationToken.None)).Should().NotBeNull();
+        }
+        finally
+        {
+            if (reopened is IAsyncDisposable disposable)
+            {
+                await disposable.DisposeAsync();
+            }
+        }
     }
 
     [Fact]
@@ -114,6 +137,20 @@ public sealed class SqliteConsentStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ListBySubjectReference_GivesTheCitizensConsentsNewestFirst()
+    {
+        await store.InsertAsync(NewConsent("older") with { SubjectReference = "sr1:a" }, CancellationToken.None);
+        await store.InsertAsync(NewConsent("newer") with { SubjectReference = "sr1:a", CreatedAt = Now.AddMinutes(1) }, CancellationToken.None);
+        await store.InsertAsync(NewConsent("other") with { SubjectReference = "sr1:b" }, CancellationToken.None);
+        await store.InsertAsync(NewConsent("unbound", ConsentStatus.AwaitingAuthorisation), CancellationToken.None);
+
+        var listed = await store.ListBySubjectReferenceAsync("sr1:a", CancellationToken.None);
+
+        listed.Select(c => c.ConsentId).Should().Equal("newer", "older");
+        (await store.ListBySubjectReferenceAsync("sr1:none", CancellationToken.None)).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task DeleteUnanswered_RemovesOnlyAConsentStillAwaitingAuthorisation()
     {
         await store.InsertAsync(NewConsent("waiting", ConsentStatus.AwaitingAuthorisation), CancellationToken.None);
@@ -124,5 +161,20 @@ public sealed class SqliteConsentStoreTests : IAsyncLifetime
 
         (await store.FindAsync("waiting", CancellationToken.None)).Should().BeNull();
         (await store.FindAsync("authorised", CancellationToken.None)).Should().NotBeNull();
+    }
+}
+
+/// <summary>The contract against the SQLite store on a real file.</summary>
+public sealed class SqliteConsentStoreTests : ConsentStoreContractTests
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("egw-consent-store-").FullName;
+
+    private protected override IConsentStore OpenStore() => new SqliteConsentStore(Path.Combine(directory, "consents.db"), TimeSpan.FromSeconds(5));
+
+    private protected override Task DeleteDatabaseAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(directory, recursive: true);
+        return Task.CompletedTask;
     }
 }
