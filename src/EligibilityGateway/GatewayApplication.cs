@@ -37,6 +37,7 @@ public static class GatewayApplication
         // One line per capability; each Add* says what it needs. The order matters only where noted.
         builder.Services.AddProblemDetails();
         builder.Services.AddHealthChecks();
+        builder.Services.AddGracefulShutdown(builder.Configuration); // first hosted service: readiness turns false before anything stops
         builder.Services.TryAddSingletonTimeProvider();
         builder.Services.AddKeyRing();
         builder.Services.AddTrustFramework(builder.Configuration);

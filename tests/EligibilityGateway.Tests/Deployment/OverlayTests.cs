@@ -12,6 +12,28 @@ public sealed class OverlayTests
     /// generates everything), or the operator creates it, and then k8s/README.md says so in its table of what the
     /// operator creates, with the key and the overlay. Nothing else is left to chance.
     /// </summary>
+    /// <summary>
+    /// On SIGTERM the gateway stops within the host's shutdown timeout (readiness fails, requests in flight finish, the
+    /// audit log flushes and signs a checkpoint); a preStop sleep comes before it. Both must end inside the grace
+    /// period, in every overlay, or the kubelet kills the process mid-flush.
+    /// </summary>
+    [Fact]
+    public void EveryOverlay_StopsTheGatewayWithinTheGracePeriod()
+    {
+        foreach (var overlay in _tree.Overlays)
+        {
+            var rendered = RenderedOverlay.Of(overlay.RelativeDirectory);
+            var container = rendered.GatewayContainer;
+            var grace = int.Parse(rendered.Gateway.PodSpec()!.Scalar("terminationGracePeriodSeconds") ?? "30", System.Globalization.CultureInfo.InvariantCulture);
+            var timeout = container.Env("DOTNET_SHUTDOWNTIMEOUTSECONDS");
+            timeout.Should().NotBeNull($"{overlay.RelativeDirectory} must bound the gateway's stop itself (the host's default is 30 s, the pod's default grace too)");
+            var sleep = container.At("lifecycle.preStop.sleep")?.Scalar("seconds") ?? "0";
+
+            (int.Parse(sleep, System.Globalization.CultureInfo.InvariantCulture) + int.Parse(timeout!, System.Globalization.CultureInfo.InvariantCulture))
+                .Should().BeLessThan(grace, $"in {overlay.RelativeDirectory} the preStop sleep and the host's shutdown must end before the kubelet kills the process");
+        }
+    }
+
     [Fact]
     public void EveryOverlay_RendersOrDocumentsEveryConfigMapAndSecretItReferences()
     {
