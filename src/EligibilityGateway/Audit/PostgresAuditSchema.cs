@@ -1,10 +1,11 @@
-using Npgsql;
+using EligibilityGateway.Storage;
 
 namespace EligibilityGateway.Audit;
 
 /// <summary>
 /// The PostgreSQL schema as an ordered list of migrations, each applied once and recorded in
-/// <c>audit_schema_migrations</c>. Migrations are only ever appended, as for SQLite (<see cref="SqliteAuditSchema"/>).
+/// <c>audit_schema_migrations</c> by <see cref="PostgresMigrations"/> (under an advisory lock, so that replicas
+/// starting together do not both migrate). Migrations are only ever appended, as for SQLite (<see cref="SqliteAuditSchema"/>).
 /// </summary>
 /// <remarks>
 /// The columns that the canonical form covers keep the same text as in SQLite (README.md, "PostgreSQL"): times are
@@ -17,9 +18,9 @@ internal static class PostgresAuditSchema
     /// <summary>The advisory lock key that serialises migrations between processes starting together.</summary>
     private const long MigrationLock = 0x6567_775f_6d69_6772; // "egw_migr"
 
-    public static IReadOnlyList<(int Version, string Description, string Sql)> Migrations { get; } =
+    public static PostgresMigrations Schema { get; } = new("audit", "audit_schema_migrations", MigrationLock,
     [
-        (1, "audit records with hash chain, head, signed checkpoints, probe row", """
+        new(1, "audit records with hash chain, head, signed checkpoints, probe row", """
             CREATE TABLE audit_records (
                 sequence          bigint PRIMARY KEY CHECK (sequence > 0),
                 format_version    integer NOT NULL,
@@ -92,65 +93,12 @@ internal static class PostgresAuditSchema
                 probed_at text NOT NULL
             );
             """),
-        (2, "auditor reads by council, subject and time", """
+        new(2, "auditor reads by council, subject and time", """
             -- The auditor API (IAuditStore.QueryAsync): a council auditor's every read is scoped to its council, subject
             -- search covers every event type, and time ranges compare recorded_at as its fixed-width UTC text, byte-wise.
             CREATE INDEX audit_records_by_council_sequence ON audit_records (council_id, sequence);
             CREATE INDEX audit_records_by_subject_sequence ON audit_records (subject_reference, sequence) WHERE subject_reference IS NOT NULL;
             CREATE INDEX audit_records_by_recorded_at ON audit_records (recorded_at COLLATE "C");
             """),
-    ];
-
-    public static int LatestVersion => Migrations[^1].Version;
-
-    /// <summary>
-    /// Brings the database to <see cref="LatestVersion"/> in one transaction under an advisory lock (so two replicas
-    /// starting together do not both migrate) and returns the migrations it applied.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">The database was written by a newer gateway.</exception>
-    public static async Task<IReadOnlyList<int>> MigrateAsync(NpgsqlConnection connection, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await ExecuteAsync(connection, $"SELECT pg_advisory_xact_lock({MigrationLock});", cancellationToken);
-        await ExecuteAsync(connection, """
-            CREATE TABLE IF NOT EXISTS audit_schema_migrations (
-                version     integer PRIMARY KEY,
-                description text NOT NULL,
-                applied_at  text NOT NULL
-            );
-            """, cancellationToken);
-
-        int current;
-        await using (var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM audit_schema_migrations;", connection))
-        {
-            current = (int)(await read.ExecuteScalarAsync(cancellationToken))!;
-        }
-
-        if (current > LatestVersion)
-        {
-            throw new InvalidOperationException(
-                $"The audit database is at schema version {current}; this gateway knows versions up to {LatestVersion}. Run a gateway at least as new as the one that wrote it.");
-        }
-
-        var applied = new List<int>();
-        foreach (var (version, description, sql) in Migrations.Where(m => m.Version > current))
-        {
-            await ExecuteAsync(connection, sql, cancellationToken);
-            await using var record = new NpgsqlCommand("INSERT INTO audit_schema_migrations (version, description, applied_at) VALUES ($1, $2, $3);", connection);
-            record.Parameters.Add(new NpgsqlParameter<int> { TypedValue = version });
-            record.Parameters.Add(new NpgsqlParameter<string> { TypedValue = description });
-            record.Parameters.Add(new NpgsqlParameter<string> { TypedValue = AuditRecordFormat.FormatTime(now) });
-            await record.ExecuteNonQueryAsync(cancellationToken);
-            applied.Add(version);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return applied;
-    }
-
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    ]);
 }

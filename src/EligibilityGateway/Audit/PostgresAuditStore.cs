@@ -63,9 +63,9 @@ internal sealed class PostgresAuditStore : IAuditStore
     public async ValueTask InitializeAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        foreach (var version in await PostgresAuditSchema.MigrateAsync(connection, timeProvider.GetUtcNow(), cancellationToken))
+        foreach (var migration in await PostgresAuditSchema.Schema.MigrateAsync(connection, AuditRecordFormat.FormatTime(timeProvider.GetUtcNow()), cancellationToken))
         {
-            Log.MigrationApplied(logger, version, PostgresAuditSchema.Migrations.Single(m => m.Version == version).Description);
+            Log.MigrationApplied(logger, migration.Version, migration.Description);
         }
     }
 

@@ -64,6 +64,64 @@ public sealed class PostgresAuditStoreContractTests(PostgresServerFixture postgr
     }
 
     [Fact]
+    public async Task Open_ByManyReplicasAtOnceOnAnEmptyDatabase_AllSucceedWithOneSchema()
+    {
+        var connectionString = await postgres.Server.CreateDatabaseAsync("audit");
+        var stores = Enumerable.Range(0, 8)
+            .Select(_ => new PostgresAuditStore(connectionString, TimeSpan.FromSeconds(5), TimeProvider.System, NullLogger.Instance))
+            .ToArray();
+        try
+        {
+            await Task.WhenAll(stores.Select(s => Task.Run(async () => await s.InitializeAsync(CancellationToken.None))));
+
+            (await PostgresAuditTampering.ScalarAsync(connectionString, "SELECT string_agg(version::text, ',' ORDER BY version) FROM audit_schema_migrations;"))
+                .Should().Be(string.Join(',', PostgresAuditSchema.Schema.Steps.Select(m => m.Version)), "each step applied once, by whichever replica took the lock first");
+            (await PostgresAuditTampering.ScalarAsync(connectionString, "SELECT count(*) FROM audit_head;")).Should().Be(1L);
+        }
+        finally
+        {
+            foreach (var store in stores)
+            {
+                await store.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Open_ADatabaseAtSchemaVersionOne_MigratesItToTheLatest_AndItsRecordsStillReadAndVerify()
+    {
+        // A log written at version 1: records and checkpoints, without what version 2 added (the auditor indexes).
+        var settings = await StoreSettingsAsync();
+        var connectionString = settings["Audit:Postgres:ConnectionString"]!;
+        await using var old = await AuditTampering.WriteClosedLogAsync(settings);
+        await PostgresAuditTampering.ExecuteAsync(connectionString, """
+            DROP INDEX audit_records_by_council_sequence, audit_records_by_subject_sequence, audit_records_by_recorded_at;
+            DELETE FROM audit_schema_migrations WHERE version > 1;
+            """);
+
+        // The next gateway, with the same keys, on that database.
+        var reopened = new Dictionary<string, string?>(AuditTampering.CheckpointEveryTen) { ["Audit:Postgres:ConnectionString"] = connectionString };
+        var audit = await AuditTestLog.CreateAsync(old.Directory, reopened);
+        try
+        {
+            (await PostgresAuditTampering.ScalarAsync(connectionString, "SELECT string_agg(version::text, ',' ORDER BY version) FROM audit_schema_migrations;")).Should().Be("1,2");
+            (await PostgresAuditTampering.ScalarAsync(connectionString, "SELECT count(*) FROM pg_indexes WHERE indexname = 'audit_records_by_council_sequence';")).Should().Be(1L);
+            (await audit.ReadAllAsync()).Should().HaveCount(AuditTampering.Records);
+            await audit.Log.AppendAsync(AuditTestLog.Check(AuditTampering.Records + 1));
+        }
+        finally
+        {
+            await audit.CloseAsync();
+        }
+
+        await using var store = new PostgresAuditStore(connectionString, TimeSpan.FromSeconds(5), TimeProvider.System, NullLogger.Instance);
+        var result = await AuditVerifier.VerifyAsync(store, new AuditCheckpointVerifier(AuditTampering.PublicKeySet(Path.Combine(old.Directory, "keys"))), CancellationToken.None);
+        var valid = result.Should().BeOfType<AuditVerification.Valid>(AuditVerification.Describe(result)).Subject;
+        valid.Count.Should().Be(AuditTampering.Records + 1, "the records written before the migration and the one after form one chain");
+        valid.LastCheckpoint!.Sequence.Should().Be(AuditTampering.Records + 1);
+    }
+
+    [Fact]
     public async Task AuditRecords_CannotBeUpdatedInPlace()
     {
         await using var audit = await CreateLogAsync();
