@@ -56,14 +56,16 @@ internal static class EgwCommandLine
 
     private static Command AuditCommand(EgwConsole console)
     {
-        var database = new Option<FileInfo>("--database") { Description = "The SQLite audit database (a copy is fine; it is opened read-only).", Required = true };
+        var database = new Option<FileInfo?>("--database") { Description = "The SQLite audit database (a copy is fine; it is opened read-only)." };
+        var verifyPostgres = new Option<string?>("--postgres") { Description = "An Npgsql connection string, when the log (or a restored backup of it) is in PostgreSQL (instead of --database); only read." };
         var jwks = new Option<FileInfo>("--jwks") { Description = "The public audit keys as a JWK Set, as served at /v1/audit/jwks.", Required = true };
         var verify = new Command("verify", "Recompute the hash chain and check every signed checkpoint. Exit code 0 valid, 1 altered, 2 usage error.")
         {
             database,
+            verifyPostgres,
             jwks,
         };
-        verify.SetAction((result, cancellationToken) => VerifyAsync(result.GetRequiredValue(database), result.GetRequiredValue(jwks), console, cancellationToken));
+        verify.SetAction((result, cancellationToken) => VerifyAsync(result.GetValue(database), result.GetValue(verifyPostgres), result.GetRequiredValue(jwks), console, cancellationToken));
 
         var exportDatabase = new Option<FileInfo>("--database") { Description = "The SQLite audit database (opened read-only).", Required = true };
         var format = new Option<string>("--format") { Description = "csv (RFC 4180) or jsonl (one JSON object per line).", Required = true };
@@ -107,9 +109,39 @@ internal static class EgwCommandLine
         return new Command("trust-framework", "Work with a trust-framework file.") { validate };
     }
 
-    private static async Task<int> VerifyAsync(FileInfo database, FileInfo jwksFile, EgwConsole console, CancellationToken cancellationToken)
+    private static async Task<int> VerifyAsync(FileInfo? database, string? postgres, FileInfo jwksFile, EgwConsole console, CancellationToken cancellationToken)
     {
-        if (await OpenStoreAsync(database, console) is not { } store)
+        if ((database is null) == string.IsNullOrWhiteSpace(postgres))
+        {
+            await console.Error.WriteLineAsync("egw: give exactly one of --database and --postgres.");
+            return UsageError;
+        }
+
+        IAuditStore? store;
+        string location;
+        if (database is not null)
+        {
+            store = await OpenStoreAsync(database, console);
+            location = database.ToString();
+        }
+        else
+        {
+            try
+            {
+                // Never initialised and without a checkpoint issuer: it only reads, so verifying changes nothing.
+                var postgresStore = new PostgresAuditStore(postgres!, TimeSpan.FromSeconds(5), TimeProvider.System, NullLogger.Instance);
+                store = postgresStore;
+                location = postgresStore.Location;
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException)
+            {
+                // The connection string is a secret: say what is wrong, not what it was.
+                await console.Error.WriteLineAsync("egw: --postgres is not a valid Npgsql connection string.");
+                return UsageError;
+            }
+        }
+
+        if (store is null)
         {
             return UsageError;
         }
@@ -134,7 +166,7 @@ internal static class EgwCommandLine
             }
             catch (AuditUnavailableException ex)
             {
-                await console.Error.WriteLineAsync($"egw: cannot read the audit database '{database}': {ex.Message}");
+                await console.Error.WriteLineAsync($"egw: cannot read the audit database '{location}': {ex.Message}");
                 return UsageError;
             }
 

@@ -59,6 +59,9 @@ public sealed class EgwCliTests : IDisposable
     [InlineData("audit", "verify", "--database", "{database}")]
     [InlineData("audit", "verify", "--database", "{missing}", "--jwks", "{jwks}")]
     [InlineData("audit", "verify", "--database", "{database}", "--jwks", "{database}")]
+    [InlineData("audit", "verify", "--jwks", "{jwks}")]
+    [InlineData("audit", "verify", "--database", "{database}", "--postgres", "Host=127.0.0.1;Database=audit", "--jwks", "{jwks}")]
+    [InlineData("audit", "verify", "--postgres", "Host=127.0.0.1;Port=not-a-port", "--jwks", "{jwks}")]
     [InlineData("audit", "export", "--database", "{database}", "--format", "xml")]
     [InlineData("audit", "frobnicate")]
     public async Task Egw_OnAUsageError_ExitsTwoAndSaysWhy(params string[] args)
