@@ -17,8 +17,8 @@ namespace EligibilityGateway.Tests.Replicas;
 /// Three gateway processes (<c>EligibilityGateway.dll</c>, configured through environment variables as an operator
 /// configures a pod) on one PostgreSQL and one Redis, behind HAProxy (round-robin, no stickiness, health-checking
 /// <c>/health/ready</c>), with the mock central government beside them. Each replica has its own storage directory
-/// and shares only what every pod shares in production: the key directory (a Secret), the PostgreSQL databases and
-/// Redis. The issuer is HAProxy's address, the one public origin.
+/// and shares only what every pod shares in production: the key directory (a Secret), the PostgreSQL databases (audit
+/// log, authorization server, consents) and Redis. The issuer is HAProxy's address, the one public origin.
 /// </summary>
 public sealed class ThreeReplicas : IAsyncLifetime
 {
@@ -45,6 +45,8 @@ public sealed class ThreeReplicas : IAsyncLifetime
 
     internal string AuthorizationConnectionString { get; private set; } = null!;
 
+    internal string ConsentsConnectionString { get; private set; } = null!;
+
     /// <summary>The public audit keys (<c>GET /v1/audit/jwks</c>'s document), to verify checkpoints offline.</summary>
     internal string PublicAuditKeys { get; private set; } = null!;
 
@@ -64,6 +66,7 @@ public sealed class ThreeReplicas : IAsyncLifetime
         Postgres = await postgres;
         AuditConnectionString = await Postgres.CreateDatabaseAsync("audit");
         AuthorizationConnectionString = await Postgres.CreateDatabaseAsync("authorization");
+        ConsentsConnectionString = await Postgres.CreateDatabaseAsync("consents");
 
         // The issuer is HAProxy's address, so its port is chosen before the replicas start.
         issuerPort = HaproxyServer.FreeLoopbackPort();
@@ -156,6 +159,7 @@ public sealed class ThreeReplicas : IAsyncLifetime
         settings["Keys:Directory"] = KeysDirectory;
         settings["Keys:GenerateIfMissing"] = "false";
         settings["Authorization:Postgres:ConnectionString"] = AuthorizationConnectionString;
+        settings["Consents:Postgres:ConnectionString"] = ConsentsConnectionString;
         settings["Authorization:Issuer"] = $"http://127.0.0.1:{issuerPort}";
         var environment = settings.ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value);
         return ServiceProcess.StartAsync("EligibilityGateway.dll", environment, port);

@@ -2,11 +2,16 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using EligibilityGateway.Audit;
+using EligibilityGateway.Cli;
 using EligibilityGateway.Testing;
 using EligibilityGateway.Tests.EndToEnd;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.IdentityModel.Tokens;
 using Xunit.Abstractions;
 
 namespace EligibilityGateway.Tests.Replicas;
@@ -26,7 +31,7 @@ public sealed class ThreeReplicasCollection
 /// PostgreSQL and Redis. Each test leaves the three replicas running and UP.
 /// </summary>
 [Collection(ThreeReplicasCollection.Name)]
-public sealed class ThreeReplicasTests(ThreeReplicas replicas, ITestOutputHelper output) : IClassFixture<ThreeReplicas>
+public sealed partial class ThreeReplicasTests(ThreeReplicas replicas, ITestOutputHelper output) : IClassFixture<ThreeReplicas>
 {
     private const int Workers = 6;
 
@@ -39,7 +44,7 @@ public sealed class ThreeReplicasTests(ThreeReplicas replicas, ITestOutputHelper
         var token = await replicas.TokenAsync(http, "leeds", "eligibility.check");
         const int killed = 1;
         var victim = ThreeReplicas.Names[killed];
-        var load = new CheckLoad(http, replicas.Address, token);
+        var load = new CheckLoad(http, replicas.Address, token, "UNDER-LOAD-");
         load.Start(Workers);
         TimeSpan killedAt = default, restartedAt = default;
         try
@@ -64,7 +69,26 @@ public sealed class ThreeReplicasTests(ThreeReplicas replicas, ITestOutputHelper
         load.Unexpected.Should().BeEmpty("every check is answered, or lost at the connection level on the replica killed under it");
         load.Answers.Should().NotContain(a => a.Replica == victim && a.Started > killedAt && a.Finished < restartedAt, "the killed replica answers nothing while it is down");
 
-        // The chain every replica appended to: one sequence, no gap, valid, and a record for every answered check.
+        var chain = await VerifyChainAsync(load);
+        output.WriteLine(
+            $"checks answered: {load.Answers.Count} ({string.Join(", ", ThreeReplicas.Names.Select(n => $"{n} {load.AnsweredBy(n, TimeSpan.Zero)}"))}); " +
+            $"answered while {victim} was down: {load.Answers.Count(a => a.Started > killedAt && a.Finished < restartedAt)}; " +
+            $"{victim} after its restart: {load.AnsweredBy(victim, restartedAt)}");
+        output.WriteLine(
+            $"lost at the connection level: {load.ConnectionFailures} (connection closed by HAProxy without an answer: {load.ConnectionFailures - load.BalancerErrors}, HAProxy's own 502/503/504: {load.BalancerErrors}); " +
+            $"checks recorded but not answered (in flight when killed): {chain.RecordedUnanswered}");
+        output.WriteLine(chain.Summary);
+        output.WriteLine($"{victim} killed at {killedAt.TotalSeconds:F1} s, restarted and UP at {restartedAt.TotalSeconds:F1} s");
+        chain.RecordedUnanswered.Should().BeLessThanOrEqualTo(load.ConnectionFailures, "a check recorded without its answer is one whose replica died under it (HAProxy never sends a check twice)");
+    }
+
+    /// <summary>
+    /// The chain every replica appended to: one sequence from 1, no gap, valid by the gateway's verifier and by the
+    /// auditor API through the load balancer, and the record of every check <paramref name="load"/> was answered,
+    /// at the sequence the answer named.
+    /// </summary>
+    private async Task<ChainFigures> VerifyChainAsync(CheckLoad load)
+    {
         using var auditorHttp = new HttpClient();
         var auditorToken = await replicas.TokenAsync(auditorHttp, "auditor", "audit.read");
         await using var store = replicas.OpenAuditStore();
@@ -75,7 +99,7 @@ public sealed class ThreeReplicasTests(ThreeReplicas replicas, ITestOutputHelper
         records.Select(r => r.Sequence).Should().Equal(Enumerable.Range(1, records.Count).Select(n => (long)n), "one gap-free sequence from 1");
         valid.Count.Should().Be(records.Count);
 
-        var checks = records.Where(r => r.Entry.EventType == AuditEventTypes.Check && r.Entry.CaseReference!.StartsWith(CheckLoad.CasePrefix, StringComparison.Ordinal))
+        var checks = records.Where(r => r.Entry.EventType == AuditEventTypes.Check && r.Entry.CaseReference!.StartsWith(load.CasePrefix, StringComparison.Ordinal))
             .ToDictionary(r => r.Entry.CheckId!);
         foreach (var answer in load.Answers)
         {
@@ -83,7 +107,6 @@ public sealed class ThreeReplicasTests(ThreeReplicas replicas, ITestOutputHelper
             checks[answer.CheckId].Sequence.Should().Be(answer.AuditSequence, "the answer names its record");
         }
 
-        // The auditor API, through the load balancer, verifies the same chain.
         using var verifyRequest = new HttpRequestMessage(HttpMethod.Get, new Uri(replicas.Address, "/v1/audit/verify"));
         verifyRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", auditorToken);
         using var verified = await auditorHttp.SendAsync(verifyRequest);
@@ -91,20 +114,29 @@ public sealed class ThreeReplicasTests(ThreeReplicas replicas, ITestOutputHelper
         verified.StatusCode.Should().Be(HttpStatusCode.OK, verifiedBody);
         JsonDocument.Parse(verifiedBody).RootElement.GetProperty("valid").GetBoolean().Should().BeTrue(verifiedBody);
 
-        var recordedUnanswered = checks.Count - load.Answers.Count;
-        output.WriteLine(
-            $"checks answered: {load.Answers.Count} ({string.Join(", ", ThreeReplicas.Names.Select(n => $"{n} {load.AnsweredBy(n, TimeSpan.Zero)}"))}); " +
-            $"answered while {victim} was down: {load.Answers.Count(a => a.Started > killedAt && a.Finished < restartedAt)}; " +
-            $"{victim} after its restart: {load.AnsweredBy(victim, restartedAt)}");
-        output.WriteLine(
-            $"lost at the connection level: {load.ConnectionFailures} (connection closed by HAProxy without an answer: {load.ConnectionFailures - load.BalancerErrors}, HAProxy's own 502/503/504: {load.BalancerErrors}); " +
-            $"checks recorded but not answered (in flight when killed): {recordedUnanswered}");
-        output.WriteLine(
-            $"audit chain: {records.Count} records ({checks.Count} checks), sequence 1 to {valid.LastSequence}, gaps {gaps}, valid; " +
-            $"last checkpoint {valid.LastCheckpoint?.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}");
-        output.WriteLine($"{victim} killed at {killedAt.TotalSeconds:F1} s, restarted and UP at {restartedAt.TotalSeconds:F1} s");
-        gaps.Should().Be(0);
-        recordedUnanswered.Should().BeLessThanOrEqualTo(load.ConnectionFailures, "a check recorded without its answer is one whose replica died under it (HAProxy never sends a check twice)");
+        // And egw, as an operator verifies the database (or a restored backup of it) against the published keys.
+        var jwks = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(jwks, replicas.PublicAuditKeys);
+            using var egwOutput = new StringWriter();
+            using var egwError = new StringWriter();
+            var exitCode = await EgwCommandLine.RunAsync(
+                ["audit", "verify", "--postgres", replicas.AuditConnectionString, "--jwks", jwks],
+                new EgwConsole(egwOutput, egwError, () => Stream.Null),
+                CancellationToken.None);
+            exitCode.Should().Be(EgwCommandLine.Ok, egwOutput.ToString() + egwError);
+            egwOutput.ToString().Should().StartWith("valid: ");
+        }
+        finally
+        {
+            File.Delete(jwks);
+        }
+
+        return new ChainFigures(
+            checks.Count - load.Answers.Count,
+            $"audit chain: {records.Count} records ({checks.Count} checks of this test), sequence 1 to {valid.LastSequence}, gaps {gaps}, valid " +
+            $"(the gateway's verifier, GET /v1/audit/verify and egw audit verify --postgres); last checkpoint {valid.LastCheckpoint?.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}");
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan within, string what)
@@ -125,11 +157,8 @@ public sealed class ThreeReplicasTests(ThreeReplicas replicas, ITestOutputHelper
     /// Client-credentials checks (public task, the five fixtures in turn) from several concurrent clients through the
     /// load balancer, each answer kept with the replica HAProxy says answered it.
     /// </summary>
-    private sealed class CheckLoad(HttpClient http, Uri address, string token)
+    private sealed class CheckLoad(HttpClient http, Uri address, string token, string casePrefix)
     {
-        /// <summary>The case reference of every check of the load, then its number, so that its records can be told apart.</summary>
-        public const string CasePrefix = "UNDER-LOAD-";
-
         private readonly Stopwatch clock = Stopwatch.StartNew();
         private readonly CancellationTokenSource stop = new();
         private readonly ConcurrentQueue<Answer> answers = new();
@@ -140,6 +169,9 @@ public sealed class ThreeReplicasTests(ThreeReplicas replicas, ITestOutputHelper
         private int balancerErrors;
 
         public TimeSpan Elapsed => clock.Elapsed;
+
+        /// <summary>The case reference of every check of the load, then its number, so that its records can be told apart.</summary>
+        public string CasePrefix => casePrefix;
 
         public IReadOnlyCollection<Answer> Answers => answers;
 
@@ -202,6 +234,209 @@ public sealed class ThreeReplicasTests(ThreeReplicas replicas, ITestOutputHelper
             }
         }
     }
+
+    /// <summary>One request through the load balancer: what was asked, what came back, and which replica answered.</summary>
+    private sealed record Hop(string Request, int Status, string Replica);
+
+    /// <summary>Records, in order, which replica HAProxy sent each request to (its <see cref="HaproxyServer.ServerHeader"/>).</summary>
+    private sealed class HopRecorder(List<Hop> hops, CookieContainer? cookies = null)
+        : DelegatingHandler(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = cookies is not null, CookieContainer = cookies ?? new CookieContainer() })
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            if (response.Headers.TryGetValues(HaproxyServer.ServerHeader, out var values))
+            {
+                lock (hops)
+                {
+                    hops.Add(new Hop($"{request.Method} {request.RequestUri!.AbsolutePath}", (int)response.StatusCode, values.Single()));
+                }
+            }
+
+            return response;
+        }
+    }
+
+    /// <summary>
+    /// A council (Leeds, <c>client_secret_basic</c>) and a citizen's browser (Smith, cookies kept, redirects not
+    /// followed so that each hop is one request) through the consent flow, by default through the load balancer.
+    /// </summary>
+    private sealed partial class ConsentFlow : IDisposable
+    {
+        private const string RedirectUri = "http://127.0.0.1:8080/demo/callback";
+
+        private readonly Uri address;
+        private readonly HttpClient council;
+        private readonly HttpClient browser;
+        private readonly CookieContainer cookies = new();
+
+        public ConsentFlow(Uri address, List<Hop> hops)
+        {
+            this.address = address;
+            council = new HttpClient(new HopRecorder(hops)) { BaseAddress = address };
+            browser = new HttpClient(new HopRecorder(hops, cookies)) { BaseAddress = address };
+        }
+
+        public async Task<string> CreateConsentAsync()
+        {
+            var token = await ClientTokenAsync("consents.manage");
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/consents")
+            {
+                Content = new StringContent("""{"scheme":"free-school-meals","caseReference":"FSM-THREE-REPLICAS"}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var created = await council.SendAsync(request);
+            var body = await created.Content.ReadAsStringAsync();
+            created.StatusCode.Should().Be(HttpStatusCode.Created, body);
+            return JsonDocument.Parse(body).RootElement.GetProperty("consentId").GetString()!;
+        }
+
+        /// <summary>PAR, then the browser: authorize, sign in, the consent page, Allow, back to the council with the code.</summary>
+        public async Task<(string Code, string Verifier)> AuthoriseAsync(string consentId)
+        {
+            var verifier = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+            using var pushed = await PostAsClientAsync("/connect/par", new Dictionary<string, string>
+            {
+                ["response_type"] = "code",
+                ["client_id"] = "leeds",
+                ["redirect_uri"] = RedirectUri,
+                ["scope"] = "eligibility.check",
+                ["state"] = "state-" + consentId,
+                ["code_challenge"] = Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(verifier))),
+                ["code_challenge_method"] = "S256",
+                ["authorization_details"] = $$"""[{"type":"eligibility-check","consent_id":"{{consentId}}"}]""",
+            });
+            var pushedBody = await pushed.Content.ReadAsStringAsync();
+            pushed.StatusCode.Should().Be(HttpStatusCode.Created, pushedBody);
+            var requestUri = JsonDocument.Parse(pushedBody).RootElement.GetProperty("request_uri").GetString()!;
+            var authorizePath = $"/connect/authorize?client_id=leeds&request_uri={Uri.EscapeDataString(requestUri)}";
+
+            using (var unsigned = await browser.GetAsync(authorizePath))
+            {
+                unsigned.StatusCode.Should().Be(HttpStatusCode.Redirect);
+                var signIn = new Uri(address, unsigned.Headers.Location!);
+                signIn.GetLeftPart(UriPartial.Authority).Should().Be(address.GetLeftPart(UriPartial.Authority), "absolute addresses come from the issuer, the load balancer");
+                signIn.PathAndQuery.Should().StartWith("/sign-in?returnUrl=");
+            }
+
+            using (var signedIn = await browser.PostAsync("/sign-in", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["__RequestVerificationToken"] = await FormTokenAsync("/sign-in?returnUrl=" + Uri.EscapeDataString(authorizePath)),
+                ["username"] = "smith",
+                ["password"] = "sandbox",
+                ["returnUrl"] = authorizePath,
+            })))
+            {
+                signedIn.StatusCode.Should().Be(HttpStatusCode.Redirect, await signedIn.Content.ReadAsStringAsync());
+            }
+
+            var query = QueryHelpers.ParseQuery(new Uri(address, authorizePath).Query);
+            using var allowed = await browser.PostAsync(authorizePath, new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["__RequestVerificationToken"] = await FormTokenAsync(authorizePath),
+                ["client_id"] = query["client_id"].ToString(),
+                ["request_uri"] = query["request_uri"].ToString(),
+                ["decision"] = "allow",
+            }));
+            allowed.StatusCode.Should().Be(HttpStatusCode.SeeOther, await allowed.Content.ReadAsStringAsync());
+            using var toCouncil = await browser.GetAsync(allowed.Headers.Location);
+            toCouncil.StatusCode.Should().Be(HttpStatusCode.Redirect, await toCouncil.Content.ReadAsStringAsync());
+            var callback = QueryHelpers.ParseQuery(toCouncil.Headers.Location!.Query);
+            callback["state"].ToString().Should().Be("state-" + consentId);
+            return (callback["code"].ToString(), verifier);
+        }
+
+        public Task<(string AccessToken, string RefreshToken)> ExchangeAsync(string code, string verifier) =>
+            TokensAsync(new Dictionary<string, string>
+            {
+                ["grant_type"] = "authorization_code",
+                ["code"] = code,
+                ["redirect_uri"] = RedirectUri,
+                ["code_verifier"] = verifier,
+            });
+
+        public Task<(string AccessToken, string RefreshToken)> RefreshAsync(string refreshToken) =>
+            TokensAsync(new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["refresh_token"] = refreshToken });
+
+        /// <summary>A check under the consent's token, through the load balancer or at <paramref name="replica"/> directly.</summary>
+        public Task<HttpResponseMessage> CheckAsync(string accessToken, Uri? replica = null)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, new Uri(replica ?? address, "/v1/checks"))
+            {
+                Content = new StringContent("""{"scheme":"free-school-meals","caseReference":"FSM-THREE-REPLICAS"}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+            return council.SendAsync(request);
+        }
+
+        /// <summary>The citizen's account page, decoded.</summary>
+        public async Task<string> AccountAsync()
+        {
+            using var response = await browser.GetAsync("/account");
+            var html = await response.Content.ReadAsStringAsync();
+            response.StatusCode.Should().Be(HttpStatusCode.OK, html);
+            return WebUtility.HtmlDecode(html);
+        }
+
+        /// <summary>Presses Revoke on the account page for <paramref name="consentId"/>, then reads the confirmation.</summary>
+        public async Task RevokeAsCitizenAsync(string consentId)
+        {
+            using var revoked = await browser.PostAsync("/account?handler=Revoke", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["__RequestVerificationToken"] = await FormTokenAsync("/account"),
+                ["consentId"] = consentId,
+            }));
+            revoked.StatusCode.Should().Be(HttpStatusCode.Redirect, await revoked.Content.ReadAsStringAsync());
+            revoked.Headers.Location!.ToString().Should().Be("/account?revoked=" + consentId);
+            using var confirmation = await browser.GetAsync(revoked.Headers.Location);
+            confirmation.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        public void Dispose()
+        {
+            council.Dispose();
+            browser.Dispose();
+        }
+
+        private async Task<string> ClientTokenAsync(string scope)
+        {
+            using var response = await PostAsClientAsync("/connect/token", new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = scope });
+            var body = await response.Content.ReadAsStringAsync();
+            response.StatusCode.Should().Be(HttpStatusCode.OK, body);
+            return JsonDocument.Parse(body).RootElement.GetProperty("access_token").GetString()!;
+        }
+
+        private async Task<(string AccessToken, string RefreshToken)> TokensAsync(Dictionary<string, string> form)
+        {
+            using var response = await PostAsClientAsync("/connect/token", form);
+            var body = await response.Content.ReadAsStringAsync();
+            response.StatusCode.Should().Be(HttpStatusCode.OK, body);
+            var json = JsonDocument.Parse(body).RootElement;
+            return (json.GetProperty("access_token").GetString()!, json.GetProperty("refresh_token").GetString()!);
+        }
+
+        private Task<HttpResponseMessage> PostAsClientAsync(string path, Dictionary<string, string> form)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("leeds:leeds-sandbox-secret"u8));
+            return council.SendAsync(request);
+        }
+
+        private async Task<string> FormTokenAsync(string path)
+        {
+            using var response = await browser.GetAsync(path);
+            var html = await response.Content.ReadAsStringAsync();
+            response.StatusCode.Should().Be(HttpStatusCode.OK, html);
+            var match = TokenPattern().Match(html);
+            match.Success.Should().BeTrue("the form carries an antiforgery token");
+            return WebUtility.HtmlDecode(match.Groups[1].Value);
+        }
+
+        [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
+        private static partial Regex TokenPattern();
+    }
+
+    private sealed record ChainFigures(int RecordedUnanswered, string Summary);
 
     private sealed record Answer(string CheckId, long AuditSequence, string Replica, TimeSpan Started, TimeSpan Finished);
 }
