@@ -160,6 +160,10 @@ public sealed class ThreeReplicas : IAsyncLifetime
         settings["Keys:GenerateIfMissing"] = "false";
         settings["Authorization:Postgres:ConnectionString"] = AuthorizationConnectionString;
         settings["Consents:Postgres:ConnectionString"] = ConsentsConnectionString;
+
+        // No preStop hook here: on SIGTERM a replica keeps answering, unready, until HAProxy's health check (every
+        // 500 ms, out after two failures) has taken it out, and only then closes its listeners.
+        settings["Shutdown:ReadinessDelay"] = "00:00:03";
         settings["Authorization:Issuer"] = $"http://127.0.0.1:{issuerPort}";
         var environment = settings.ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value);
         return ServiceProcess.StartAsync("EligibilityGateway.dll", environment, port);

@@ -82,6 +82,152 @@ public sealed partial class ThreeReplicasTests(ThreeReplicas replicas, ITestOutp
         chain.RecordedUnanswered.Should().BeLessThanOrEqualTo(load.ConnectionFailures, "a check recorded without its answer is one whose replica died under it (HAProxy never sends a check twice)");
     }
 
+    [Fact]
+    public async Task ChecksUnderLoad_WhileAReplicaIsStoppedWithSigterm_AreAllAnswered_EachWithItsRecord_AndNoneIsLost()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var token = await replicas.TokenAsync(http, "leeds", "eligibility.check");
+        const int stopped = 2;
+        var victim = ThreeReplicas.Names[stopped];
+        var load = new CheckLoad(http, replicas.Address, token, "DRAINED-");
+        load.Start(Workers);
+        TimeSpan signalledAt = default, downAt = default, exitedAt = default, restartedAt = default;
+        var runningWhenTakenOut = false;
+        int exitCode;
+        try
+        {
+            await WaitUntilAsync(() => ThreeReplicas.Names.All(name => load.AnsweredBy(name, after: TimeSpan.Zero) >= 10), TimeSpan.FromSeconds(30), "every replica answers");
+
+            // Readiness fails first; HAProxy's health check takes the replica out while it still answers, and only
+            // then (Shutdown:ReadinessDelay) does it close its listeners and drain.
+            signalledAt = load.Elapsed;
+            var terminating = replicas.Replica(stopped).TerminateAsync(TimeSpan.FromSeconds(30));
+            await replicas.LoadBalancer.WaitForStatusAsync(victim, "DOWN", TimeSpan.FromSeconds(10));
+            downAt = load.Elapsed;
+            runningWhenTakenOut = !replicas.Replica(stopped).HasExited;
+            exitCode = await terminating;
+            exitedAt = load.Elapsed;
+            var others = ThreeReplicas.Names.Where(name => name != victim).ToList();
+            await WaitUntilAsync(() => others.All(name => load.AnsweredBy(name, after: exitedAt) >= 30), TimeSpan.FromSeconds(30), "the other replicas keep answering");
+
+            await replicas.RestartAsync(stopped);
+            restartedAt = load.Elapsed;
+            await WaitUntilAsync(() => load.AnsweredBy(victim, after: restartedAt) >= 10, TimeSpan.FromSeconds(30), "the restarted replica answers again");
+        }
+        finally
+        {
+            await load.StopAsync();
+        }
+
+        var chain = await VerifyChainAsync(load);
+        output.WriteLine(
+            $"checks answered: {load.Answers.Count} ({string.Join(", ", ThreeReplicas.Names.Select(n => $"{n} {load.AnsweredBy(n, TimeSpan.Zero)}"))}); " +
+            $"{victim} answered {load.Answers.Count(a => a.Replica == victim && a.Started < exitedAt && a.Finished > signalledAt)} checks in flight at SIGTERM or after it");
+        output.WriteLine(
+            $"lost: {load.ConnectionFailures}; checks recorded but not answered: {chain.RecordedUnanswered}; HAProxy took {victim} out {(downAt - signalledAt).TotalSeconds:F2} s " +
+            $"after SIGTERM; it exited with {exitCode} {(exitedAt - signalledAt).TotalSeconds:F2} s after SIGTERM");
+        output.WriteLine(chain.Summary);
+
+        runningWhenTakenOut.Should().BeTrue("readiness fails first, so the load balancer takes the replica out before it stops answering");
+        exitCode.Should().Be(0, "SIGTERM is an orderly stop");
+        load.Unexpected.Should().BeEmpty();
+        load.ConnectionFailures.Should().Be(0, "a replica stopped with SIGTERM is out of HAProxy's rotation before its listeners close, and finishes every check it accepted");
+        chain.RecordedUnanswered.Should().Be(0, "every recorded check was answered");
+    }
+
+    [Fact]
+    public async Task WholeConsentFlow_WithEachRequestOnAnotherReplica_AuthorisesChecksRefreshesAndRevokes()
+    {
+        var hops = new List<Hop>();
+        using var flow = new ConsentFlow(replicas.Address, hops);
+
+        var consentId = await flow.CreateConsentAsync();
+        var (code, verifier) = await flow.AuthoriseAsync(consentId);
+        var (accessToken, refreshToken) = await flow.ExchangeAsync(code, verifier);
+
+        using (var check = await flow.CheckAsync(accessToken))
+        {
+            var body = await check.Content.ReadAsStringAsync();
+            check.StatusCode.Should().Be(HttpStatusCode.OK, body);
+            JsonDocument.Parse(body).RootElement.GetProperty("consentId").GetString().Should().Be(consentId);
+        }
+
+        var (refreshedAccess, _) = await flow.RefreshAsync(refreshToken);
+        using (var check = await flow.CheckAsync(refreshedAccess))
+        {
+            check.StatusCode.Should().Be(HttpStatusCode.OK, await check.Content.ReadAsStringAsync());
+        }
+
+        var account = await flow.AccountAsync();
+        account.Should().Contain(consentId, "the citizen's account lists the consent, on whichever replica serves it");
+        await flow.RevokeAsCitizenAsync(consentId);
+
+        using (var refused = await flow.CheckAsync(refreshedAccess))
+        {
+            var body = await refused.Content.ReadAsStringAsync();
+            refused.StatusCode.Should().BeOneOf([HttpStatusCode.Conflict, HttpStatusCode.Unauthorized], body);
+        }
+
+        output.WriteLine(string.Join("\n", hops.Select(h => $"{h.Replica}  {h.Status}  {h.Request}")));
+        hops.Should().HaveCountGreaterThan(12);
+        hops.Zip(hops.Skip(1)).Should().OnlyContain(pair => pair.First.Replica != pair.Second.Replica, "round-robin without stickiness sends each request to the next replica");
+        hops.Select(h => h.Replica).Distinct().Should().BeEquivalentTo(ThreeReplicas.Names);
+    }
+
+    [Fact]
+    public async Task ConsentRevokedThroughOneReplica_IsRefusedByTheOtherTwo_WithinOneSecond()
+    {
+        var hops = new List<Hop>();
+        using var flow = new ConsentFlow(replicas.Address, hops);
+        var consentId = await flow.CreateConsentAsync();
+        var (code, verifier) = await flow.AuthoriseAsync(consentId);
+        var (accessToken, _) = await flow.ExchangeAsync(code, verifier);
+
+        // Every replica, asked directly, answers under the consent (and holds the answer in the cache).
+        var addresses = ThreeReplicas.Names.Select((_, i) => replicas.Replica(i).Address).ToArray();
+        foreach (var address in addresses)
+        {
+            using var check = await flow.CheckAsync(accessToken, address);
+            check.StatusCode.Should().Be(HttpStatusCode.OK, await check.Content.ReadAsStringAsync());
+        }
+
+        // The council withdraws the consent through the first replica; the other two are asked until they refuse.
+        using var council = new HttpClient();
+        var manage = await replicas.TokenAsync(council, "leeds", "consents.manage");
+        using var revoke = new HttpRequestMessage(HttpMethod.Delete, new Uri(addresses[0], "/v1/consents/" + consentId));
+        revoke.Headers.Authorization = new AuthenticationHeaderValue("Bearer", manage);
+        using var revoked = await council.SendAsync(revoke);
+        var revokedAt = Stopwatch.StartNew();
+        revoked.StatusCode.Should().Be(HttpStatusCode.OK, await revoked.Content.ReadAsStringAsync());
+
+        var refusedAfter = await Task.WhenAll(addresses.Skip(1).Select(async address =>
+        {
+            while (true)
+            {
+                using var check = await flow.CheckAsync(accessToken, address);
+                if (check.StatusCode != HttpStatusCode.OK)
+                {
+                    var elapsed = revokedAt.Elapsed;
+                    var body = await check.Content.ReadAsStringAsync();
+
+                    // 409 consent-not-usable from the consent store, or 401 once the consent's tokens are inactive.
+                    check.StatusCode.Should().BeOneOf([HttpStatusCode.Conflict, HttpStatusCode.Unauthorized], body);
+                    return (Elapsed: elapsed, Status: check.StatusCode);
+                }
+
+                if (revokedAt.Elapsed > TimeSpan.FromSeconds(5))
+                {
+                    return (Elapsed: revokedAt.Elapsed, Status: check.StatusCode);
+                }
+            }
+        }));
+
+        output.WriteLine(
+            $"revocation through {ThreeReplicas.Names[0]}: the first check after it refused on {ThreeReplicas.Names[1]} after {refusedAfter[0].Elapsed.TotalMilliseconds:F1} ms ({(int)refusedAfter[0].Status}), " +
+            $"on {ThreeReplicas.Names[2]} after {refusedAfter[1].Elapsed.TotalMilliseconds:F1} ms ({(int)refusedAfter[1].Status})");
+        refusedAfter.Should().OnlyContain(r => r.Status != HttpStatusCode.OK && r.Elapsed < TimeSpan.FromSeconds(1), "a revocation reaches every replica within a second");
+    }
+
     /// <summary>
     /// The chain every replica appended to: one sequence from 1, no gap, valid by the gateway's verifier and by the
     /// auditor API through the load balancer, and the record of every check <paramref name="load"/> was answered,
