@@ -6,7 +6,7 @@ namespace EligibilityGateway.Caching;
 /// <summary>
 /// The gateway's one connection to Redis: a single <see cref="IConnectionMultiplexer"/>, registered by
 /// <c>AddAnswerCache</c> and shared by every user (README.md, "One connection"): the answer cache, the consent-revocation
-/// channel, the authorization server's shared state, failure throttles and revoked-token channel, the federated
+/// channel, the authorization server's shared state, failure throttles and revoked-token channel, the check rate limits, the federated
 /// citizens and the data-protection key ring. A multiplexer is made to be shared: it pipelines every caller's commands
 /// over one socket (and pub/sub over a second), reconnects by itself and restores its subscriptions.
 /// </summary>

@@ -210,7 +210,16 @@ public static class CheckServiceCollectionExtensions
 {
     public static IServiceCollection AddChecks(this IServiceCollection services)
     {
-        services.AddSingleton<CheckRateLimiter>();
+        // Counted in Redis when Cache:Redis is set (shared by every replica), in process otherwise.
+        services.AddSingleton(provider =>
+        {
+            var cacheOptions = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<EligibilityGateway.Caching.CacheOptions>>().Value;
+            return new CheckRateLimiter(
+                EligibilityGateway.Caching.RedisConnection.IsConfigured(cacheOptions) ? provider.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>() : null,
+                cacheOptions,
+                provider.GetRequiredService<TimeProvider>(),
+                provider.GetRequiredService<ILogger<CheckRateLimiter>>());
+        });
         services.TryAddSingleton<GatewayMetrics>();
         services.AddSingleton<CheckService>();
         return services;

@@ -86,10 +86,10 @@ internal sealed class CheckService(
         }
 
         var grant = decision.Grant;
-        if (!rateLimiter.TryAcquire(caller.Council.Id, grant.Scheme.Id, grant.RateLimit, out var retryAfter))
+        if (await rateLimiter.TryAcquireAsync(caller.Council.Id, grant.Scheme.Id, grant.RateLimit, cancellationToken) is { Acquired: false } limited)
         {
             Log.RateLimited(logger, caller.Council.Id, grant.Scheme.Id);
-            return new CheckResult.RateLimited(retryAfter);
+            return new CheckResult.RateLimited(limited.RetryAfter);
         }
 
         var answer = await AnswerAsync(caller, grant, request.Subject, consent: null, cancellationToken);
@@ -126,10 +126,10 @@ internal sealed class CheckService(
         }
 
         var grant = decision.Grant;
-        if (!rateLimiter.TryAcquire(caller.Council.Id, grant.Scheme.Id, grant.RateLimit, out var retryAfter))
+        if (await rateLimiter.TryAcquireAsync(caller.Council.Id, grant.Scheme.Id, grant.RateLimit, cancellationToken) is { Acquired: false } limited)
         {
             Log.RateLimited(logger, caller.Council.Id, grant.Scheme.Id);
-            return new CheckResult.RateLimited(retryAfter);
+            return new CheckResult.RateLimited(limited.RetryAfter);
         }
 
         // The use is counted in the same statement that tests the consent is still authorised, so a revocation

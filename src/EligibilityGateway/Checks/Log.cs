@@ -12,6 +12,12 @@ internal static partial class Log
     [LoggerMessage(1602, LogLevel.Warning, "Check refused for {CouncilId}/{SchemeId}: rate limit reached")]
     public static partial void RateLimited(ILogger logger, string councilId, string schemeId);
 
+    [LoggerMessage(1604, LogLevel.Warning, "Rate limits: Redis is unavailable ({Error}); this replica counts checks in its own memory until it answers again")]
+    public static partial void RateLimitRedisUnavailable(ILogger logger, string error);
+
+    [LoggerMessage(1605, LogLevel.Information, "Rate limits: Redis answers again after {Seconds} s; checks are counted there")]
+    public static partial void RateLimitRedisBack(ILogger logger, double seconds);
+
     [LoggerMessage(1603, LogLevel.Error, "Check for {CouncilId}/{SchemeId} not released: the audit log could not record it")]
     public static partial void AuditUnavailable(ILogger logger, string councilId, string schemeId);
 }
