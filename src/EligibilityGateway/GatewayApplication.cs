@@ -53,6 +53,7 @@ public static class GatewayApplication
         builder.Services.AddSingleton<IAccessTokenIssuanceRecorder, AuditedTokenIssuance>();
         builder.Services.AddConsents(builder.Configuration); // after AddAuditTrail and AddAnswerCache: it records and keys with them
         builder.Services.AddChecks();
+        builder.Services.AddBulkChecks(builder.Configuration);
         builder.Services.AddGatewayOpenApi();
         builder.Services.AddPublicOrigin();
         builder.Services.AddExceptionHandler<ClientErrorHandler>(); // after AddGatewayPages, whose handler answers for pages
@@ -76,6 +77,7 @@ public static class GatewayApplication
         MapHealth(app);
         app.MapAuthorizationServerEndpoints();
         app.MapCheckEndpoints();
+        EligibilityGateway.BulkChecks.BulkCheckEndpoints.MapBulkCheckEndpoints(app);
         app.MapAuditKeysEndpoint();
         EligibilityGateway.Audit.AuditorEndpoints.MapAuditorEndpoints(app);
         app.MapGatewayPages();

@@ -35,6 +35,16 @@ internal abstract record CheckResult
     public sealed record ConsentNotUsable(string ConsentId, string Status, string Reason) : CheckResult;
 }
 
+/// <summary>
+/// Holds a bulk item's share of the providers while they are asked (BulkChecks/README.md, "Lanes"): returns once the
+/// item may call every provider the scheme asks about <paramref name="subject"/>, and releases them on dispose.
+/// </summary>
+internal delegate ValueTask<IDisposable> ProviderGate(PolicyGrant grant, Subject subject, CancellationToken cancellationToken);
+
+/// <summary>One item of a bulk check, as <see cref="CheckService.RunBulkItemAsync"/> takes it.</summary>
+/// <param name="CheckId">Given to the item when the job was accepted, so that a resumed job finds the item's audit record.</param>
+internal sealed record BulkItemCheck(string CheckId, ValidCheckRequest Request);
+
 /// <summary>Rules the check path itself decides by, beside the trust framework's (<see cref="PolicyRules"/>).</summary>
 internal static class CheckRules
 {
@@ -94,6 +104,36 @@ internal sealed class CheckService(
 
         var answer = await AnswerAsync(caller, grant, request.Subject, consent: null, cancellationToken);
         return await RecordAnswerAsync(caller, request, grant, decision.Rule, subjectReference, answer, consentId: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// One item of a bulk check: exactly a single check (policy → rate limit → cache or providers → audit), except
+    /// that it waits for the council's rate limit instead of being refused, asks the providers only through
+    /// <paramref name="gate"/> (the bulk lane), and is recorded under the check id the item was given when the job
+    /// was accepted. Returns only after the audit record is committed.
+    /// </summary>
+    /// <param name="beforeAsking">Cancels the waits before anything is asked or recorded (the rate limit), so that a
+    /// cancelled job stops its waiting items; <paramref name="gate"/> is given it too.</param>
+    public async Task<CheckResult> RunBulkItemAsync(
+        CheckCaller caller, BulkItemCheck item, ProviderGate gate, CancellationToken beforeAsking, CancellationToken cancellationToken)
+    {
+        var request = item.Request;
+        var subjectReference = subjectReferences.Compute(request.Subject);
+        var decision = Decide(caller, request);
+        if (!decision.IsAllowed)
+        {
+            return await RecordDenialAsync(caller, request, subjectReference, decision.Rule, consentId: null, cancellationToken);
+        }
+
+        var grant = decision.Grant;
+        // One permit per item, from the same windows single checks use; a bulk job paces itself rather than fail.
+        while (await rateLimiter.TryAcquireAsync(caller.Council.Id, grant.Scheme.Id, grant.RateLimit, beforeAsking) is { Acquired: false } limited)
+        {
+            await Task.Delay(limited.RetryAfter > TimeSpan.Zero ? limited.RetryAfter : TimeSpan.FromMilliseconds(100), timeProvider, beforeAsking);
+        }
+
+        var answer = await AnswerAsync(caller, grant, request.Subject, consent: null, cancellationToken, gate);
+        return await RecordAnswerAsync(caller, request, grant, decision.Rule, subjectReference, answer, consentId: null, cancellationToken, item.CheckId);
     }
 
     /// <summary>
@@ -183,7 +223,8 @@ internal sealed class CheckService(
     /// Step 2: the cache, else the providers (one call shared by identical concurrent checks). Under a consent the
     /// key includes the consent id and nothing is kept past the consent's expiry (Caching/README.md, "TTL").
     /// </summary>
-    private async Task<Answer> AnswerAsync(CheckCaller caller, PolicyGrant grant, Subject subject, Consent? consent, CancellationToken cancellationToken)
+    private async Task<Answer> AnswerAsync(
+        CheckCaller caller, PolicyGrant grant, Subject subject, Consent? consent, CancellationToken cancellationToken, ProviderGate? gate = null)
     {
         var key = cacheKeys.For(caller.Council.Id, grant.Scheme.Id, consent?.ConsentId, subject);
         var cached = GatewayTelemetry.ActivitySource.HasListeners()
@@ -199,7 +240,17 @@ internal sealed class CheckService(
         var ttl = CacheTtl(grant.Scheme, consent, checkedAt);
         var live = await inFlight.RunAsync(key, async ct =>
         {
-            var fresh = await providers.EvaluateAsync(grant, subject, ct);
+            SchemeAnswer fresh;
+            if (gate is null)
+            {
+                fresh = await providers.EvaluateAsync(grant, subject, ct);
+            }
+            else
+            {
+                using var lane = await gate(grant, subject, ct);
+                fresh = await providers.EvaluateAsync(grant, subject, ct);
+            }
+
             foreach (var call in fresh.Calls)
             {
                 metrics.ProviderAnswered(call);
@@ -249,9 +300,10 @@ internal sealed class CheckService(
 
     /// <summary>Step 3a: an allowed check is recorded; only then is its answer released.</summary>
     private async Task<CheckResult> RecordAnswerAsync(
-        CheckCaller caller, ValidCheckRequest request, PolicyGrant grant, string rule, string subjectReference, Answer answer, string? consentId, CancellationToken cancellationToken)
+        CheckCaller caller, ValidCheckRequest request, PolicyGrant grant, string rule, string subjectReference, Answer answer, string? consentId,
+        CancellationToken cancellationToken, string? checkId = null)
     {
-        var checkId = Guid.CreateVersion7(timeProvider.GetUtcNow()).ToString();
+        checkId ??= Guid.CreateVersion7(timeProvider.GetUtcNow()).ToString();
         var releasesConfirmedBy = grant.Release.Contains(ReleasedField.ConfirmedBy);
         var entry = new AuditEntry
         {

@@ -20,6 +20,7 @@ internal static class ProblemTypes
 
     private const string Checks = "/v1/checks";
     private const string Consents = "/v1/consents";
+    private const string BulkChecks = "/v1/bulk-checks";
 
     /// <summary>In the order the document lists them.</summary>
     public static IReadOnlyList<ProblemType> All { get; } =
@@ -40,6 +41,8 @@ internal static class ProblemTypes
             "The auditor asked for more than its scope: another council's events, or (for a council's auditor) verification or checkpoints of the whole log.", "/v1/audit"),
         new(CheckProblems.NotFoundType, StatusCodes.Status404NotFound,
             "No check with this id that the calling council made.", Checks),
+        new(EligibilityGateway.BulkChecks.BulkCheckProblems.NotFoundType, StatusCodes.Status404NotFound,
+            "No bulk check with this id that the calling council submitted (or its results were purged after their retention).", BulkChecks),
         new(ConsentEndpoints.NotFoundType, StatusCodes.Status404NotFound,
             "No consent with this id that the calling council created.", Consents),
         new(CheckProblems.ConsentNotUsableType, StatusCodes.Status409Conflict,
@@ -48,6 +51,8 @@ internal static class ProblemTypes
             "The consent is in a state that cannot be revoked (already revoked, rejected or expired).", Consents),
         new(CheckProblems.BodyTooLargeType, StatusCodes.Status413PayloadTooLarge,
             "The body is over 16 KiB (16384 bytes)."),
+        new(EligibilityGateway.BulkChecks.BulkCheckProblems.TooLargeType, StatusCodes.Status413PayloadTooLarge,
+            "The bulk check has more than 10,000 rows or a body over 5 MiB.", BulkChecks),
         new(CheckProblems.UnsupportedMediaTypeType, StatusCodes.Status415UnsupportedMediaType,
             "The request has no `Content-Type`; the body must be JSON (`application/json`)."),
         new(RoutingUnsupportedMediaType, StatusCodes.Status415UnsupportedMediaType,

@@ -193,7 +193,7 @@ public sealed class GatewayOpenApiConformanceTests(SandboxFixture sandbox) : ICl
     [Fact]
     public void ProblemDetailsComponent_ListsEveryProblemTypeTheCodeDefines()
     {
-        var defined = new[] { typeof(CheckProblems), typeof(GatewayBearer), typeof(ConsentEndpoints), typeof(EligibilityGateway.Audit.AuditorEndpoints) }
+        var defined = new[] { typeof(CheckProblems), typeof(GatewayBearer), typeof(ConsentEndpoints), typeof(EligibilityGateway.Audit.AuditorEndpoints), typeof(EligibilityGateway.BulkChecks.BulkCheckProblems) }
             .SelectMany(type => type.GetFields(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
             .Where(field => field.IsLiteral && field.FieldType == typeof(string))
             .Select(field => (string)field.GetRawConstantValue()!)
@@ -208,7 +208,7 @@ public sealed class GatewayOpenApiConformanceTests(SandboxFixture sandbox) : ICl
     [Fact]
     public void EveryCheckOperation_RequiresTheEligibilityCheckScopeAndAnswersErrorsAsProblems()
     {
-        foreach (var (path, method) in GatewayContract.Operations().Where(o => o.Path.StartsWith("/v1/checks", StringComparison.Ordinal)))
+        foreach (var (path, method) in GatewayContract.Operations().Where(o => o.Path.StartsWith("/v1/checks", StringComparison.Ordinal) || o.Path.StartsWith("/v1/bulk-checks", StringComparison.Ordinal)))
         {
             var operation = GatewayContract.Operation(path, method);
             operation.GetProperty("security").EnumerateArray().Single().GetProperty("bearer").EnumerateArray().Select(s => s.GetString())
