@@ -19,6 +19,12 @@ internal static class ControlApi
             calls.Clear();
             return TypedResults.NoContent();
         });
+        control.MapGet("/concurrency", (ConcurrencyMeter meter) => TypedResults.Json(meter.Snapshot(), MockJsonContext.Default.ProviderConcurrencyList));
+        control.MapDelete("/concurrency", (ConcurrencyMeter meter) =>
+        {
+            meter.Reset();
+            return TypedResults.NoContent();
+        });
         control.MapGet("/providers", (FaultController faults) => List(faults));
         control.MapDelete("/providers", (FaultController faults, ILoggerFactory loggers) =>
         {

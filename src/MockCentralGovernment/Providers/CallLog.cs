@@ -18,6 +18,72 @@ internal sealed record RecordedCall(
 internal sealed record RecordedCallList(IReadOnlyList<RecordedCall> Calls);
 
 /// <summary>
+/// One provider's concurrency as <c>GET /_control/concurrency</c> shows it: calls being answered now, the most ever
+/// answered at once, and how many calls arrived, since the last reset.
+/// </summary>
+internal sealed record ProviderConcurrency(string Provider, int InFlight, int MaxInFlight, long Calls);
+
+internal sealed record ProviderConcurrencyList(IReadOnlyList<ProviderConcurrency> Providers);
+
+/// <summary>
+/// Counts each provider's calls in flight (from arrival to the end of the answer, latency included) and the most at
+/// once, so a test can prove what a caller's concurrency limit did at the provider's end.
+/// </summary>
+internal sealed class ConcurrencyMeter
+{
+    private readonly Counter[] counters = [.. ProviderKinds.All.Select(_ => new Counter())];
+
+    public IDisposable Enter(ProviderKind provider)
+    {
+        var counter = counters[(int)provider];
+        Interlocked.Increment(ref counter.Calls);
+        var now = Interlocked.Increment(ref counter.InFlight);
+        for (var max = Volatile.Read(ref counter.MaxInFlight); now > max; max = Volatile.Read(ref counter.MaxInFlight))
+        {
+            if (Interlocked.CompareExchange(ref counter.MaxInFlight, now, max) == max)
+            {
+                break;
+            }
+        }
+
+        return new Exit(counter);
+    }
+
+    public ProviderConcurrencyList Snapshot() => new([.. ProviderKinds.All.Select((p, i) => new ProviderConcurrency(
+        p.Slug(), Volatile.Read(ref counters[i].InFlight), Volatile.Read(ref counters[i].MaxInFlight), Interlocked.Read(ref counters[i].Calls)))]);
+
+    /// <summary>Starts the maximum again from the calls in flight now, and the call count from zero.</summary>
+    public void Reset()
+    {
+        foreach (var counter in counters)
+        {
+            Volatile.Write(ref counter.MaxInFlight, Volatile.Read(ref counter.InFlight));
+            Interlocked.Exchange(ref counter.Calls, 0);
+        }
+    }
+
+    private sealed class Counter
+    {
+        public int InFlight;
+        public int MaxInFlight;
+        public long Calls;
+    }
+
+    private sealed class Exit(Counter counter) : IDisposable
+    {
+        private int done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref done, 1) == 0)
+            {
+                Interlocked.Decrement(ref counter.InFlight);
+            }
+        }
+    }
+}
+
+/// <summary>
 /// The most recent <see cref="Capacity"/> calls to the provider APIs, oldest first, for tests and the sandbox to see
 /// what a caller sent (contracts/providers/README.md, "Control API"). Every call is recorded as it arrives — before
 /// faults, credential and caller-header checks — so refused calls and retries show too. Bodies are never kept: they
@@ -68,16 +134,20 @@ internal sealed class CallLog(TimeProvider time)
 
 internal static class CallLogging
 {
-    /// <summary>Records every call to the group's endpoints in the <see cref="CallLog"/>, first of all filters.</summary>
+    /// <summary>Records every call to the group's endpoints in the <see cref="CallLog"/> and the <see cref="ConcurrencyMeter"/>, first of all filters.</summary>
     public static TBuilder WithCallLog<TBuilder>(this TBuilder builder, ProviderKind provider)
         where TBuilder : IEndpointConventionBuilder =>
         builder.AddEndpointFilterFactory((factoryContext, next) =>
         {
             var log = factoryContext.ApplicationServices.GetRequiredService<CallLog>();
-            return invocation =>
+            var meter = factoryContext.ApplicationServices.GetRequiredService<ConcurrencyMeter>();
+            return async invocation =>
             {
                 log.Record(provider, invocation.HttpContext.Request);
-                return next(invocation);
+                using (meter.Enter(provider))
+                {
+                    return await next(invocation);
+                }
             };
         });
 }

@@ -49,4 +49,5 @@ internal sealed record FaultSettingsChange(
 [JsonSerializable(typeof(ProviderFaultSettingsList))]
 [JsonSerializable(typeof(FaultSettingsChange))]
 [JsonSerializable(typeof(RecordedCallList))]
+[JsonSerializable(typeof(ProviderConcurrencyList))]
 internal sealed partial class MockJsonContext : JsonSerializerContext;
