@@ -38,13 +38,33 @@ public static partial class UrlRedaction
     public static string ServerPath(string? route) => string.IsNullOrEmpty(route) ? Redacted : route;
 }
 
-/// <summary>Applies <see cref="UrlRedaction"/> to every span as it ends, before any exporter sees it.</summary>
+/// <summary>
+/// Applies <see cref="UrlRedaction"/> to every span as it ends, before any exporter sees it, and keeps health probes
+/// out of the traces: a probe every few seconds would drown the traces that matter.
+/// </summary>
 public sealed class UrlRedactionProcessor : BaseProcessor<Activity>
 {
     /// <inheritdoc />
     public override void OnEnd(Activity data)
     {
         ArgumentNullException.ThrowIfNull(data);
+        if (data.Kind == ActivityKind.Server)
+        {
+            var route = data.GetTagItem("http.route") as string;
+            if (route is not null && (route == "/health" || route.StartsWith("/health/", StringComparison.Ordinal)))
+            {
+                // Not recorded: no exporter takes it.
+                data.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+                return;
+            }
+
+            // The semantic conventions' span name, "{method} {route}" (ASP.NET Core 10 leaves its activity's name).
+            if (data.GetTagItem("http.request.method") is string method)
+            {
+                data.DisplayName = route is null ? method : $"{method} {route}";
+            }
+        }
+
         if (data.GetTagItem("url.full") is string full)
         {
             data.SetTag("url.full", UrlRedaction.Full(full));

@@ -4,6 +4,7 @@ using EligibilityGateway.Consents;
 using EligibilityGateway.Http;
 using EligibilityGateway.Pages;
 using EligibilityGateway.Security;
+using EligibilityGateway.ServiceDefaults;
 using EligibilityGateway.Telemetry;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration.Memory;
@@ -63,6 +64,7 @@ public static class GatewayApplication
         builder.AddGatewayTelemetry(); // after configure, so that a host's settings decide whether anything is exported
 
         var app = builder.Build();
+        app.UseServiceTelemetry();
 
         // Keys are read now, so that a missing or malformed one stops start-up instead of failing the first request.
         app.Services.GetRequiredService<KeyRing>();

@@ -47,6 +47,7 @@ public static class MockGovernmentApplication
         builder.AddServiceTelemetry(ServiceName, [], []); // nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set
 
         var app = builder.Build();
+        app.UseServiceTelemetry();
         app.UseExceptionHandler();
         // Framework-made errors (unknown route 404, wrong method 405) answer problem+json like everything else.
         app.UseStatusCodePages();

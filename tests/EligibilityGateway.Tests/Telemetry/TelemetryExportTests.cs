@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using EligibilityGateway.Sandbox;
+using EligibilityGateway.ServiceDefaults;
 using EligibilityGateway.Telemetry;
 using EligibilityGateway.Tests.EndToEnd;
 using EligibilityGateway.Tests.Infrastructure;
@@ -62,6 +63,10 @@ public sealed class TelemetryExportFixture : IAsyncLifetime
         await CheckAsync(http, token, Subjects.Check(Subjects.Smith), null);
         await CheckAsync(http, token, Subjects.Check(Subjects.Jones), null);
         await CheckAsync(http, token, Subjects.Check(Subjects.Smith, basis: "consent"), DeniedCheckTrace);
+
+        // A probe, as a load balancer or Kubernetes sends them; then the read-back, whose span is exported after it.
+        (await http.GetAsync("/health/ready")).EnsureSuccessStatusCode();
+        (await http.GetAsync("/health/live")).EnsureSuccessStatusCode();
 
         using var readBack = new HttpRequestMessage(HttpMethod.Get, $"/v1/checks/{FirstCheckId}");
         readBack.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
@@ -178,6 +183,21 @@ public sealed class TelemetryExportTests(TelemetryExportFixture otel) : IClassFi
 
             ancestor.ParentSpanId.Should().Be(server.SpanId, $"'{span.Name}' belongs to the check's request");
         }
+    }
+
+    [Fact]
+    public async Task HealthProbes_AreNotTraced_WhileTheRequestsAroundThemAre()
+    {
+        await otel.Receiver.WaitForAsync(
+            r => r.Spans.Any(s => s.Kind == ServerKind && s.Service == GatewayTelemetry.ServiceName && s.Name == "GET /v1/checks/{checkId}"),
+            ExportWait,
+            "the read-back's server span, sent after the probes");
+
+        var server = otel.Receiver.Spans.Where(s => s.Kind == ServerKind && s.Service == GatewayTelemetry.ServiceName).ToList();
+        server.Select(s => s.Name).Should().Contain("POST /v1/checks/");
+        server.Should().NotContain(s => s.Name.Contains("/health", StringComparison.Ordinal));
+        // Each keeps its route template for its path, or nothing of the path when no route matched (the token endpoint).
+        server.Should().OnlyContain(s => Equals(s.Attributes["url.path"], s.Attributes.GetValueOrDefault("http.route") ?? UrlRedaction.Redacted));
     }
 
     [Fact]
