@@ -293,7 +293,7 @@ internal static class BulkCheckEndpoints
 
     private static async Task<IResult> DeleteAsync(
         string bulkCheckId, HttpContext context, TrustFrameworkMonitor frameworks, SqliteBulkCheckStore store, IOptions<BulkCheckOptions> options,
-        TimeProvider time, ILogger<BulkCheckProcessor> logger)
+        BulkCheckProcessor processor, TimeProvider time, ILogger<BulkCheckProcessor> logger)
     {
         if (await FindAsync(bulkCheckId, context, frameworks, store) is not { } job)
         {
@@ -309,6 +309,7 @@ internal static class BulkCheckEndpoints
         if (job.Status is BulkJobStatus.Queued or BulkJobStatus.Running)
         {
             Log.Cancelled(logger, job.JobId, job.CouncilId);
+            processor.Cancelled(job.JobId);
         }
 
         return Json(Status(after, await store.CountAsync(job.JobId, context.RequestAborted)));

@@ -28,8 +28,9 @@ internal sealed class BulkCheckOptions
     public int MaxJobsPerReplica { get; set; } = 4;
 
     /// <summary>Items of one job in progress at once in this replica (waiting for the rate limit, the lane or the audit log).</summary>
-    /// <value>Default 128; 1 to 1024.</value>
-    public int ItemsInFlightPerJob { get; set; } = 128;
+    /// <value>Default 512; 1 to 1024. Items waiting for their audit record's commit hold a place here, not a lane slot, so
+    /// this must be well above the lane's share for the lane to stay full while the log commits.</value>
+    public int ItemsInFlightPerJob { get; set; } = 512;
 
     /// <summary>Slots of each provider's <c>max_concurrency</c> that bulk work leaves to single checks.</summary>
     /// <value>Default 8; 0 to 1000. A provider allowing no more than this still gives bulk work one slot.</value>

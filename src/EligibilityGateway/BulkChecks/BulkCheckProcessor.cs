@@ -32,6 +32,26 @@ internal sealed class BulkCheckProcessor(
     private readonly string owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
     private readonly SemaphoreSlim wake = new(0, 1);
     private readonly ConcurrentDictionary<string, Task> running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> stops = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A job was cancelled through this replica: if it runs here, stop taking its items now rather than at the next
+    /// lease renewal (which is how other replicas learn of it).
+    /// </summary>
+    public void Cancelled(string jobId)
+    {
+        if (stops.TryGetValue(jobId, out var stop))
+        {
+            try
+            {
+                stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Finished meanwhile.
+            }
+        }
+    }
 
     /// <summary>Looks for work now rather than at the next poll (a job was just submitted here).</summary>
     public void Wake()
@@ -95,7 +115,10 @@ internal sealed class BulkCheckProcessor(
     {
         var settings = options.Value;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        stops[job.JobId] = stop;
         var lost = false;
+        // Renewed at least every second: other replicas learn of a cancellation at the next renewal.
+        var renewEvery = settings.LeaseDuration / 3 < TimeSpan.FromSeconds(1) ? settings.LeaseDuration / 3 : TimeSpan.FromSeconds(1);
         Log.JobLeased(logger, job.JobId, job.Status);
         var heartbeat = Task.Run(async () =>
         {
@@ -103,7 +126,7 @@ internal sealed class BulkCheckProcessor(
             {
                 try
                 {
-                    await Task.Delay(settings.LeaseDuration / 3, time, stop.Token);
+                    await Task.Delay(renewEvery, time, stop.Token);
                     var status = await store.RenewAsync(job.JobId, owner, time.GetUtcNow(), settings.LeaseDuration, stop.Token);
                     if (status != BulkJobStatus.Running)
                     {
@@ -217,6 +240,7 @@ internal sealed class BulkCheckProcessor(
             await writer;
             await stop.CancelAsync();
             await heartbeat;
+            stops.TryRemove(job.JobId, out _);
         }
 
         // Also when stopping: an unfinished job is handed back at once rather than when its lease lapses.
