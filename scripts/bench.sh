@@ -6,6 +6,7 @@
 #   ./scripts/bench.sh                 # 15 s per phase after a 5 s warm-up
 #   BENCH_SECONDS=30 ./scripts/bench.sh
 #   BENCH_ONLY=audit ./scripts/bench.sh  # only audit append throughput, SQLite and PostgreSQL
+#   BENCH_ONLY=bulk ./scripts/bench.sh   # only the bulk check of 10,000 items (below)
 #
 # Audit append: BENCH_AUDIT_RECORDS (default 100000) records from BENCH_AUDIT_PRODUCERS (default 512) concurrent
 # producers through the gateway's own audit writer (group commit, hash chain, checkpoints), on SQLite and on a
@@ -17,6 +18,12 @@
 # Telemetry: the cached check again against a second sandbox exporting traces, metrics and logs over OTLP/HTTP
 # (OTEL_EXPORTER_OTLP_ENDPOINT set) to a sink in the bare endpoint's process; telemetryCost is the share of cached
 # throughput that exporting costs (target: at most 0.10).
+#
+# Bulk check: BENCH_BULK_ITEMS (default 10,000) people in one POST /v1/bulk-checks against a fresh sandbox whose Home
+# Office answers after 20 ms and allows 64 concurrent calls (sandbox.yaml), every subject a NASS number so that each
+# item costs exactly one provider call; the target is 1.25 x the floor items x 20 ms / 64. Meanwhile wrk sends single
+# checks to the same provider (BENCH_BULK_SINGLE_CONNECTIONS, default 4), and their p99 is compared with the same
+# load before the job. BENCH_ONLY=bulk runs only this phase.
 #
 # Ratios matter more than absolute numbers: the machine is shared, so compare phases of one run.
 set -euo pipefail
@@ -74,6 +81,11 @@ wait_for() {
   exit 1
 }
 
+token() {
+  curl -sf -u leeds:leeds-sandbox-secret -d grant_type=client_credentials -d scope=eligibility.check \
+    "${1:-$gateway}/connect/token" | jq -r .access_token
+}
+
 echo "Building (Release)..." >&2
 dotnet build src/EligibilityGateway.Sandbox --configuration Release --nologo -clp:ErrorsOnly >&2
 dotnet build tests/EligibilityGateway.Benchmarks --configuration Release --nologo -clp:ErrorsOnly >&2
@@ -86,6 +98,80 @@ audit_phase() {
     --store both --records "$audit_records" --producers "$audit_producers" | jq -s 'add'
 }
 
+bulk_items=${BENCH_BULK_ITEMS:-10000}
+bulk_latency_ms=20
+bulk_single_connections=${BENCH_BULK_SINGLE_CONNECTIONS:-4}
+
+# One wrk run of single checks against $1 for $2 seconds; prints {requestsPerSecond, latencyP50, latencyP99, non2xxResponses}.
+single_checks() {
+  local url=$1 duration=$2 out
+  out=$(TOKEN=$3 wrk -t1 -c"$bulk_single_connections" -d"${duration}s" --latency -s scripts/bench/checks-live-nass.lua "$url/v1/checks")
+  echo "$out" >&2
+  jq -n --argjson rps "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")" --arg p50 "$(awk '$1 == "50%" {print $2}' <<<"$out")" \
+    --arg p99 "$(awk '$1 == "99%" {print $2}' <<<"$out")" --argjson non2xx "$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out" | grep . || echo 0)" \
+    '{requestsPerSecond: $rps, latencyP50: $p50, latencyP99: $p99, non2xxResponses: $non2xx}'
+}
+
+# The bulk phase (README, "Development"): its own sandbox, so the cache is empty and the mock's latency is its own.
+bulk_phase() {
+  local port mock_port url mock data token rows started accepted id status finished elapsed meter alone during
+  port=$(free_port); mock_port=$(free_port)
+  url="http://127.0.0.1:$port"; mock="http://127.0.0.1:$mock_port"; data="$work/bulk"
+  # Polly reports every provider attempt that gets a 404 "no match" at Information; 10,000 console lines a run would
+  # measure the console, not the gateway, so this phase keeps Polly's log to warnings.
+  Logging__LogLevel__Polly=Warning dotnet src/EligibilityGateway.Sandbox/bin/Release/net10.0/EligibilityGateway.Sandbox.dll \
+    --gateway-url "$url" --mock-url "$mock" --data-dir "$data" >"$work/bulk-sandbox.log" 2>&1 &
+  local sandbox_pid=$!
+  pids+=("$sandbox_pid")
+  wait_for "$url/health/ready" "The bulk-phase gateway"
+  curl -sf -X PUT "$mock/_control/providers/home-office" -H 'Content-Type: application/json' \
+    -d "{\"latencyMilliseconds\":$bulk_latency_ms}" >/dev/null
+  token=$(token "$url")
+  rows="$work/bulk.json"
+  jq -nc --argjson n "$bulk_items" '[range($n) | {caseReference: "BENCH-BULK-\(.)",
+      subject: {nationalAsylumSeekerServiceNumber: ("2606" + ((100000 + .) | tostring | .[1:])), lastName: "Bench", dateOfBirth: "1980-06-15"}}]' >"$rows"
+
+  echo "Phase bulk: single checks alone for 5 s, then $bulk_items items at ${bulk_latency_ms} ms with single checks beside them" >&2
+  single_checks "$url" 2 "$token" >/dev/null # warm-up
+  alone=$(single_checks "$url" 5 "$token")
+  curl -sf -X DELETE "$mock/_control/concurrency" >/dev/null
+  started=$(date +%s.%N)
+  id=$(curl -sf -X POST "$url/v1/bulk-checks?scheme=free-school-meals&lawfulBasis=public-task" -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' --data-binary @"$rows" | jq -r .bulkCheckId)
+  accepted=$(date +%s.%N)
+  single_checks "$url" 3 "$token" >"$work/bulk-during.json" &
+  local during_pid=$!
+  while :; do
+    status=$(curl -sf "$url/v1/bulk-checks/$id" -H "Authorization: Bearer $token")
+    [[ $(jq -r .status <<<"$status") == completed ]] && break
+    sleep 0.1
+  done
+  finished=$(date +%s.%N)
+  wait "$during_pid"
+  during=$(cat "$work/bulk-during.json")
+  meter=$(curl -sf "$mock/_control/concurrency" | jq '.providers[] | select(.provider == "home-office")')
+  kill "$sandbox_pid" 2>/dev/null || true
+  jq -n --argjson items "$bulk_items" --argjson latency "$bulk_latency_ms" --argjson status "$status" --argjson meter "$meter" \
+    --argjson alone "$alone" --argjson during "$during" \
+    --arg accept "$(awk -v a="$accepted" -v b="$started" 'BEGIN {print a - b}')" --arg total "$(awk -v a="$finished" -v b="$started" 'BEGIN {print a - b}')" '
+    ($items * $latency / 1000 / 64) as $floor
+    | {bulkCheck: {
+        items: $items, providerLatencyMs: $latency, providerMaxConcurrency: 64,
+        floorSeconds: $floor, targetSeconds: ($floor * 1.25),
+        acceptSeconds: ($accept | tonumber), elapsedSeconds: ($total | tonumber),
+        itemsPerSecond: (($items / ($total | tonumber)) | round),
+        withinTarget: (($total | tonumber) <= $floor * 1.25),
+        completed: $status.completed, outcomes: $status.outcomes,
+        providerCalls: $meter.calls, providerMaxInFlight: $meter.maxInFlight,
+        singleChecksAlone: $alone, singleChecksDuringBulk: $during}}'
+}
+
+if [[ $only == bulk ]]; then
+  bulk_json=$(bulk_phase)
+  jq -n --argjson bulk "$bulk_json" --arg cores "$(nproc)" '{machine: {cores: ($cores | tonumber)}, phases: $bulk}'
+  exit 0
+fi
+
 if [[ $only == audit ]]; then
   audit_json=$(audit_phase)
   jq -n --argjson audit "$audit_json" --arg cores "$(nproc)" '{
@@ -95,7 +181,7 @@ if [[ $only == audit ]]; then
     }'
   exit 0
 elif [[ -n $only ]]; then
-  echo "BENCH_ONLY must be 'audit' or unset" >&2
+  echo "BENCH_ONLY must be 'audit', 'bulk' or unset" >&2
   exit 2
 fi
 
@@ -136,11 +222,6 @@ wait_for "$traced/health/ready" "The gateway exporting telemetry"
 wait_for "http://127.0.0.1:$reference_port/.well-known/openid-configuration" "The reference server"
 sleep 1
 
-token() {
-  curl -sf -u leeds:leeds-sandbox-secret -d grant_type=client_credentials -d scope=eligibility.check \
-    "${1:-$gateway}/connect/token" | jq -r .access_token
-}
-
 # Runs one phase: a warm-up, then the measured run. Prints a JSON object for it.
 phase() {
   local name=$1 url=$2 script=$3 issuer=${4:-$gateway}
@@ -170,11 +251,12 @@ reference_json=$(phase tokenIssuanceReference "http://127.0.0.1:$reference_port/
 
 rss_kb=$(ps -o rss= -p "${pids[1]}" | tr -d ' ')
 audit_json=$(audit_phase)
+bulk_json=$(bulk_phase)
 
-jq -n --argjson bare "$bare_json" --argjson cached "$cached_json" --argjson live "$live_json" --argjson traced "$traced_json" --argjson audit "$audit_json" \
+jq -n --argjson bare "$bare_json" --argjson cached "$cached_json" --argjson live "$live_json" --argjson traced "$traced_json" --argjson audit "$audit_json" --argjson bulk "$bulk_json" \
   --argjson tokens "$tokens_json" --argjson reference "$reference_json" \
   --argjson seconds "$seconds" --argjson connections "$connections" --argjson rss "$rss_kb" --arg cores "$(nproc)" '
-  ($bare + $cached + $traced + $live + $tokens + $reference + $audit) as $p
+  ($bare + $cached + $traced + $live + $tokens + $reference + $audit + $bulk) as $p
   | {
       machine: {cores: ($cores | tonumber)},
       settings: {secondsPerPhase: $seconds, connections: $connections},
@@ -185,6 +267,7 @@ jq -n --argjson bare "$bare_json" --argjson cached "$cached_json" --argjson live
         telemetryCost: ((1 - $p.cachedCheckWithTelemetry.requestsPerSecond / $p.cachedCheck.requestsPerSecond) * 1000 | round / 1000),
         tokensToReference: (($p.tokenIssuance.requestsPerSecond / $p.tokenIssuanceReference.requestsPerSecond) * 1000 | round / 1000)
       },
-      targets: {cachedToBare: 0.25, telemetryCost: 0.10, liveToBare: 0.15, tokensPerSecond: 4000, auditAppendSqliteRecordsPerSecond: 20000},
+      targets: {cachedToBare: 0.25, telemetryCost: 0.10, liveToBare: 0.15, tokensPerSecond: 4000, auditAppendSqliteRecordsPerSecond: 20000,
+        bulkCheckSeconds: $p.bulkCheck.targetSeconds},
       sandboxResidentMemoryMb: ($rss / 1024 | round)
     }'
