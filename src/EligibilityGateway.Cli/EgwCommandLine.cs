@@ -43,14 +43,23 @@ internal static class EgwCommandLine
             return UsageError;
         }
 
-        return await parsed.InvokeAsync(new InvocationConfiguration { Output = console.Out, Error = console.Error }, cancellationToken);
+        return await parsed.InvokeAsync(new InvocationConfiguration
+        {
+            Output = console.Out,
+            Error = console.Error,
+
+            // Program handles Ctrl-C by cancelling the token, and egw bulk check then cancels its job at the gateway:
+            // System.CommandLine's own handler would end the process before that request is made.
+            ProcessTerminationTimeout = null,
+        }, cancellationToken);
     }
 
     private static RootCommand Build(EgwConsole console)
     {
-        var root = new RootCommand("Eligibility Gateway operator tool: verify, export and purge the audit log, validate a trust framework.");
+        var root = new RootCommand("Eligibility Gateway operator tool: verify, export and purge the audit log, validate a trust framework, run a council's bulk check.");
         root.Add(AuditCommand(console));
         root.Add(TrustFrameworkCommand(console));
+        root.Add(BulkCheckCommand.Build(console));
         return root;
     }
 
@@ -312,8 +321,8 @@ internal static class EgwCommandLine
         return Failed;
     }
 
-    /// <summary>An export holds the audit trail: the owner's alone, as the database it came from (Security/PrivateFiles.cs).</summary>
-    private static FileStreamOptions PrivateExportFile()
+    /// <summary>An export holds the audit trail (a bulk check's results, a council's case references and outcomes): the owner's alone, as the database it came from (Security/PrivateFiles.cs).</summary>
+    internal static FileStreamOptions PrivateExportFile()
     {
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16, Options = FileOptions.Asynchronous };
         if (!OperatingSystem.IsWindows())
