@@ -53,6 +53,7 @@ internal static class DemoCouncilEndpoints
         demo.MapGet("/callback", CallbackAsync);
         demo.MapGet("/answer", AnswerPage);
         demo.MapPost("/check-again", CheckAgainAsync);
+        demo.MapDemoBulk();
         return endpoints;
     }
 
@@ -286,7 +287,7 @@ internal static class DemoCouncilEndpoints
     }
 
     /// <summary>The session and form of a POST whose antiforgery token is this session's; otherwise nothing.</summary>
-    private static async Task<(DemoSession? Session, IFormCollection? Form)> ReadPostAsync(HttpContext context, DemoSessions sessions)
+    internal static async Task<(DemoSession? Session, IFormCollection? Form)> ReadPostAsync(HttpContext context, DemoSessions sessions)
     {
         if (sessions.Find(context) is not { } session || !context.Request.HasFormContentType)
         {
@@ -299,7 +300,7 @@ internal static class DemoCouncilEndpoints
             : (null, null);
     }
 
-    private static IResult Forbidden() => Html(
+    internal static IResult Forbidden() => Html(
         DemoPages.Problem("Sorry, there is a problem with the form you sent", "The form did not come from this browser's visit to the demo, or the visit has expired. Nothing was done."),
         StatusCodes.Status400BadRequest);
 
@@ -314,7 +315,7 @@ internal static class DemoCouncilEndpoints
 
     private static SeeOther SeeAnswer() => new(AnswerPath);
 
-    private static IResult Html(string html, int status = StatusCodes.Status200OK) =>
+    internal static IResult Html(string html, int status = StatusCodes.Status200OK) =>
         Results.Content(html, "text/html; charset=utf-8", Encoding.UTF8, status);
 
     private static bool FixedTimeEquals(string a, string b) =>

@@ -172,6 +172,33 @@ internal sealed class DemoGatewayClient(HttpClient http, GatewayIssuer issuer, T
         return await CallAsync<JsonElement>("Check (POST /v1/checks)", request, HttpStatusCode.OK, json => new DemoCall<JsonElement>.Succeeded(json), cancellationToken);
     }
 
+    /// <summary>A bulk check of a CSV file (<c>POST /v1/bulk-checks</c>): the 202's status resource with its <c>rejectedRows</c>.</summary>
+    public async Task<DemoCall<JsonElement>> SubmitBulkAsync(string accessToken, DemoScheme scheme, byte[] csv, CancellationToken cancellationToken)
+    {
+        var content = new ByteArrayContent(csv);
+        content.Headers.ContentType = new MediaTypeHeaderValue("text/csv") { CharSet = "utf-8" };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(GatewayAddress, $"v1/bulk-checks?scheme={Uri.EscapeDataString(scheme.Id)}&lawfulBasis=public-task")) { Content = content };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        return await CallAsync<JsonElement>("Bulk check (POST /v1/bulk-checks)", request, HttpStatusCode.Accepted, json => new DemoCall<JsonElement>.Succeeded(json), cancellationToken);
+    }
+
+    /// <summary>A bulk check's status resource.</summary>
+    public async Task<DemoCall<JsonElement>> BulkStatusAsync(string accessToken, string bulkCheckId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(GatewayAddress, $"v1/bulk-checks/{Uri.EscapeDataString(bulkCheckId)}"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        return await CallAsync<JsonElement>("Bulk check progress (GET /v1/bulk-checks/{id})", request, HttpStatusCode.OK, json => new DemoCall<JsonElement>.Succeeded(json), cancellationToken);
+    }
+
+    /// <summary>A bulk check's results as the gateway's CSV download, or null when it did not give them.</summary>
+    public async Task<byte[]?> BulkResultsCsvAsync(string accessToken, string bulkCheckId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(GatewayAddress, $"v1/bulk-checks/{Uri.EscapeDataString(bulkCheckId)}/export?format=csv"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        using var response = await SendAsync(request, cancellationToken);
+        return response is { StatusCode: HttpStatusCode.OK } ? await response.Content.ReadAsByteArrayAsync(cancellationToken) : null;
+    }
+
     private async Task<DemoCall<DemoTokens>> TokenAsync(string step, DemoServerMetadata metadata, DemoCouncil council, Dictionary<string, string> form, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, metadata.TokenEndpoint) { Content = new FormUrlEncodedContent(form) };

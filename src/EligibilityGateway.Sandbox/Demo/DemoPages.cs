@@ -204,7 +204,7 @@ internal static class DemoPages
         return (heading, content);
     }
 
-    private static string Layout(string title, string body) => $"""
+    internal static string Layout(string title, string body, string head = "") => $"""
         <!DOCTYPE html>
         <html lang="en-GB" class="govuk-template">
         <head>
@@ -214,6 +214,7 @@ internal static class DemoPages
           <meta name="theme-color" content="#0b0c0c">
           <link rel="icon" href="/icon.svg" type="image/svg+xml">
           <link rel="stylesheet" href="/govuk/govuk-frontend.min.css">
+          {head}
         </head>
         <body class="govuk-template__body">
           <a href="#main-content" class="govuk-skip-link">Skip to main content</a>
@@ -288,5 +289,5 @@ internal static class DemoPages
     private static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
 
     /// <summary>HTML-encodes <paramref name="value"/> for text and double-quoted attributes.</summary>
-    private static string H(string value) => HtmlEncoder.Default.Encode(value);
+    internal static string H(string value) => HtmlEncoder.Default.Encode(value);
 }

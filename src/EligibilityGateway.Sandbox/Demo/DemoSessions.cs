@@ -39,6 +39,9 @@ internal sealed class DemoSession(string antiforgeryToken, DateTimeOffset now)
     /// <summary>What the last step came to, for the answer page.</summary>
     public DemoResult? Result { get; set; }
 
+    /// <summary>The bulk check this visit submitted (Demo/README.md, "Bulk check"), and the rows the gateway rejected.</summary>
+    public DemoBulk? Bulk { get; set; }
+
     /// <summary>Forgets an earlier run (its tokens included) before a new one starts.</summary>
     public void Reset()
     {
