@@ -5,7 +5,7 @@ namespace EligibilityGateway.Tests.Sandbox.Demo;
 
 /// <summary>
 /// The demo council's bulk page in a real browser (chromium through Playwright) against the sandbox: a caseworker
-/// uploads a CSV with a bad row, the page refreshes itself until the gateway's job is completed, lists the bad row in
+/// uploads a CSV with a bad row while the DWP is slow, the page shows the job running and refreshes itself until the gateway's job is completed, lists the bad row in
 /// the error summary and offers the results CSV; bad uploads get a GOV.UK error summary with a 4xx. Screenshots of the
 /// progress page are kept in <c>artifacts/screenshots/</c>.
 /// </summary>
@@ -25,6 +25,13 @@ public sealed class DemoBulkBrowserTests(DemoSandbox sandbox) : IClassFixture<De
             + "FSM-4,JK456789C,,Brown,1992-02-29\r\n"
             + "FSM-5,,240712349,Khan,1990-01-01\r\n";
 
+        // A slow DWP (the mock's control API; under the sandbox framework's 2 s attempt timeout) keeps the job running long enough to see the page update itself.
+        using var mock = new HttpClient { BaseAddress = sandbox.Host.MockAddress };
+        using (var slow = await mock.PutAsync("/_control/providers/dwp", new StringContent("""{"latencyMilliseconds":1500}""", System.Text.Encoding.UTF8, "application/json")))
+        {
+            slow.EnsureSuccessStatusCode();
+        }
+
         await page.GotoAsync("/demo/bulk");
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Check many residents at once");
         await page.GetByLabel("Leeds City Council").CheckAsync();
@@ -34,6 +41,11 @@ public sealed class DemoBulkBrowserTests(DemoSandbox sandbox) : IClassFixture<De
 
         // The page refreshes itself (meta refresh, no script) until the job is completed.
         await Assertions.Expect(page).ToHaveURLAsync(new Uri(sandbox.Address, "/demo/bulk/progress").AbsoluteUri);
+        await Assertions.Expect(page.Locator("#bulk-status")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^Bulk check (in progress|waiting to start)$"));
+        (await page.Locator("meta[http-equiv=refresh]").CountAsync()).Should().Be(1, "a running job's page refreshes itself");
+        await Assertions.Expect(page.Locator(".govuk-error-summary")).ToContainTextAsync("Row 3: dateOfBirth:");
+        await browser.ScreenshotAsync("demo-bulk-running");
+        (await mock.DeleteAsync("/_control/providers")).EnsureSuccessStatusCode();
         await Assertions.Expect(page.Locator("#bulk-status")).ToHaveTextAsync("Bulk check completed", new LocatorAssertionsToHaveTextOptions { Timeout = 30_000 });
         await Assertions.Expect(page.Locator("#bulk-progress-text")).ToHaveTextAsync("5 of 5 rows done");
         await Assertions.Expect(page.Locator("#count-eligible")).ToHaveTextAsync("2");
