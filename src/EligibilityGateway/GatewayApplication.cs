@@ -98,6 +98,10 @@ public static class GatewayApplication
         // gateway's own events (Authorization/Log.cs) say what was refused and why.
         ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Warning",
         ["Logging:LogLevel:OpenIddict"] = "Warning",
+        // Polly writes two Information lines for every provider call that ends in an HTTP error, a department's 404
+        // "not found" included: two lines per live check of a person a department does not know. Retries, timeouts
+        // and the breaker are logged at Warning and above, and the gateway's own provider events say the rest.
+        ["Logging:LogLevel:Polly"] = "Warning",
     };
 
     private static void MapHealth(WebApplication app)

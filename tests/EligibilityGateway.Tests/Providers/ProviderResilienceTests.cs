@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EligibilityGateway.Checks;
 using EligibilityGateway.Providers;
+using Microsoft.Extensions.Logging;
 using Polly.CircuitBreaker;
 
 namespace EligibilityGateway.Tests.Providers;
@@ -13,6 +14,20 @@ public sealed class ProviderResilienceTests
 {
     private const int RetryingEventId = 1300;
     private const int PipelineBuiltEventId = 1304;
+
+    [Fact]
+    public async Task Evaluate_WhenAProviderDoesNotKnowThePerson_LogsNothingBelowWarningFromPolly()
+    {
+        // Brown is known to no department: every provider answers 404, an answer, not a fault.
+        await using var env = await ProviderTestEnvironment.StartAsync();
+
+        var answer = await env.EvaluateAsync("free-school-meals", Fixtures.Brown);
+
+        answer.Outcome.Should().Be(Outcome.NotFound);
+        env.GatewayLogs.WithEventId(PipelineBuiltEventId).Should().NotBeEmpty("the gateway's logs are captured");
+        env.GatewayLogs.Entries.Where(e => e.Category.StartsWith("Polly", StringComparison.Ordinal))
+            .Should().NotContain(e => e.Level < LogLevel.Warning, "a 404 per provider call would be two log lines per check");
+    }
 
     [Fact]
     public async Task Evaluate_WithWrongCredential_FailsWithoutRetrying()
