@@ -60,7 +60,7 @@ public sealed class ProviderMisbehaviourTests
         hmrc.Lookups.Should().Be(1, "a complete 200 is an answer, however broken its body");
     }
 
-    // WireMock.Net 1.25 faults only bodies; breaking the connection itself takes a stub at the socket.
+    // WireMock.Net 1.25 faults only bodies; breaking the connection itself takes a real TCP listener of our own (BrokenConnections, below).
 
     [Fact]
     public async Task Evaluate_WhenTheBodyStopsShortOfItsContentLength_RetriesAndSucceedsOnceItArrivesWhole()
