@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using Spectre.Console;
 
@@ -84,15 +83,34 @@ internal static class BulkCheckCommand
             return EgwCommandLine.UsageError;
         }
 
-        using var http = new HttpClient { BaseAddress = gateway, Timeout = TimeSpan.FromMinutes(2) };
-        var token = await TokenAsync(http, args, console, cancellationToken);
-        if (token is null)
+        using var http = CouncilHttpClient.Create(gateway, args.ClientId, args.ClientSecret!, TimeProvider.System, out var credentials);
+        try
         {
+            await credentials.AcquireAsync(cancellationToken);
+        }
+        catch (GatewayException ex)
+        {
+            await console.Error.WriteLineAsync($"egw: {ex.Message}");
+            return EgwCommandLine.Failed;
+        }
+        catch (HttpRequestException ex)
+        {
+            await console.Error.WriteLineAsync($"egw: cannot reach the gateway at {args.Gateway}: {ex.Message}");
             return EgwCommandLine.Failed;
         }
 
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        var submitted = await SubmitAsync(http, args, body, console, cancellationToken);
+        BulkStatus? submitted;
+        try
+        {
+            submitted = await SubmitAsync(http, args, body, console, cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or GatewayException)
+        {
+            // Not retried: the gateway may have accepted the file before the connection failed.
+            await console.Error.WriteLineAsync($"egw: the file may not have been submitted: {ex.Message}");
+            return EgwCommandLine.Failed;
+        }
+
         if (submitted is null)
         {
             return EgwCommandLine.Failed;
@@ -118,6 +136,12 @@ internal static class BulkCheckCommand
             await console.Error.WriteLineAsync($"egw: {ex.Message}");
             return EgwCommandLine.Failed;
         }
+        catch (HttpRequestException ex)
+        {
+            // Retried for about half a minute before this: the gateway is gone, not restarting. The job goes on there.
+            await console.Error.WriteLineAsync($"egw: lost the gateway while following bulk check {submitted.BulkCheckId}: {ex.Message}; the job goes on at the gateway (GET /v1/bulk-checks/{submitted.BulkCheckId}).");
+            return EgwCommandLine.Failed;
+        }
 
         await console.Out.WriteLineAsync(Summary(final));
         if (final.Status != "completed")
@@ -135,7 +159,7 @@ internal static class BulkCheckCommand
             await console.Error.WriteLineAsync("egw: interrupted before the results were written; the job is complete at the gateway.");
             return Interrupted;
         }
-        catch (Exception ex) when (ex is GatewayException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is GatewayException or HttpRequestException or IOException or UnauthorizedAccessException)
         {
             await console.Error.WriteLineAsync($"egw: cannot write the results to '{args.Output}': {ex.Message}");
             return EgwCommandLine.Failed;
@@ -143,37 +167,6 @@ internal static class BulkCheckCommand
 
         await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"results written to {args.Output}"));
         return EgwCommandLine.Ok;
-    }
-
-    /// <summary>Client credentials at the token endpoint, the client authenticated with HTTP Basic (RFC 6749 §2.3.1).</summary>
-    private static async Task<string?> TokenAsync(HttpClient http, BulkCheckArguments args, EgwConsole console, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token")
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "eligibility.check" }),
-        };
-        var credentials = $"{Uri.EscapeDataString(args.ClientId)}:{Uri.EscapeDataString(args.ClientSecret!)}";
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)));
-        try
-        {
-            using var response = await http.SendAsync(request, cancellationToken);
-            var text = await response.Content.ReadAsStringAsync(cancellationToken);
-            if (response.IsSuccessStatusCode && JsonSerializer.Deserialize<TokenResponse>(text, Web)?.AccessToken is { Length: > 0 } token)
-            {
-                return token;
-            }
-
-            var error = TryDeserialize<OAuthError>(text);
-            await console.Error.WriteLineAsync(response.StatusCode is HttpStatusCode.Unauthorized || error?.Error == "invalid_client"
-                ? $"egw: the gateway refused the client credentials of '{args.ClientId}' ({(int)response.StatusCode} {error?.Error ?? "unauthorized"}); check --client-id and the secret."
-                : $"egw: no token from the gateway: {(int)response.StatusCode} {error?.Error} {error?.ErrorDescription}".TrimEnd());
-            return null;
-        }
-        catch (HttpRequestException ex)
-        {
-            await console.Error.WriteLineAsync($"egw: cannot reach the gateway at {args.Gateway}: {ex.Message}");
-            return null;
-        }
     }
 
     private static async Task<BulkStatus?> SubmitAsync(HttpClient http, BulkCheckArguments args, byte[] body, EgwConsole console, CancellationToken cancellationToken)
@@ -360,12 +353,6 @@ internal static class BulkCheckCommand
     private sealed record BulkCheckArguments(
         FileInfo File, string Scheme, string LawfulBasis, string Gateway, string ClientId, string? ClientSecret, FileInfo Output, TimeSpan PollInterval);
 
-    private sealed record TokenResponse([property: System.Text.Json.Serialization.JsonPropertyName("access_token")] string? AccessToken);
-
-    private sealed record OAuthError(
-        [property: System.Text.Json.Serialization.JsonPropertyName("error")] string? Error,
-        [property: System.Text.Json.Serialization.JsonPropertyName("error_description")] string? ErrorDescription);
-
     private sealed record Problem(string? Title, string? Detail, Dictionary<string, string[]>? Errors);
 
     private sealed record Outcomes(int Eligible, int NotEligible, int NotFound, int Undetermined);
@@ -377,6 +364,4 @@ internal static class BulkCheckCommand
     {
         public int Settled => Completed + Failed + Invalid + Cancelled;
     }
-
-    private sealed class GatewayException(string message) : Exception(message);
 }
