@@ -12,7 +12,8 @@ cd "$root"
 # initdb and postgres are not on PATH, so the package is found by pg_ctlcluster, which it also installs), curl
 # runs the sandbox walkthrough's commands as printed, and kubectl renders the Kubernetes overlays for their tests
 # (`kubectl kustomize`; they need its Kustomize v5, kubectl 1.27 or later, and say so when it is older), and haproxy
-# is the load balancer in front of the three-replica tests (tests/EligibilityGateway.Tests/Replicas). Some of these
+# is the load balancer in front of the three-replica tests (tests/EligibilityGateway.Tests/Replicas), and prometheus
+# scrapes the gateway's metrics port in tests/EligibilityGateway.Tests/Telemetry/PrometheusScrapeTests.cs. Some of these
 # live in /usr/sbin, which is not on every user's PATH.
 declare -A debian_packages=(
   [redis-server]=redis-server
@@ -23,6 +24,7 @@ declare -A debian_packages=(
   [chromium]=chromium
   [kubectl]=kubernetes-client
   [haproxy]=haproxy
+  [prometheus]=prometheus
 )
 
 missing=()

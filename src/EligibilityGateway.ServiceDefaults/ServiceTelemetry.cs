@@ -15,7 +15,8 @@ namespace EligibilityGateway.ServiceDefaults;
 
 /// <summary>
 /// OpenTelemetry wiring shared by the gateway and the mock central government: traces, metrics and logs exported
-/// over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, and nothing at all otherwise.
+/// over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, metrics for Prometheus to scrape when
+/// <c>Telemetry:Prometheus:Port</c> is set, and nothing at all otherwise.
 /// </summary>
 /// <remarks>
 /// Everything else is configured the OpenTelemetry way, through the standard <c>OTEL_*</c> variables
@@ -48,6 +49,15 @@ public static class ServiceTelemetry
         "Microsoft.AspNetCore.RateLimiting",
     ];
 
+    /// <summary>
+    /// The port on which the service answers Prometheus at <c>GET /metrics</c> (the text exposition format). The
+    /// service must also listen on it (<c>ASPNETCORE_HTTP_PORTS=8080;9464</c>); keep it off the public ingress.
+    /// </summary>
+    public const string PrometheusPortSetting = "Telemetry:Prometheus:Port";
+
+    /// <summary>The scrape path on <see cref="PrometheusPortSetting"/>.</summary>
+    public const string MetricsPath = "/metrics";
+
     private const string AspNetCoreActivityDataSwitch = "Microsoft.AspNetCore.Hosting.SuppressActivityOpenTelemetryData";
 
     /// <summary>Whether <paramref name="configuration"/> asks for OTLP export.</summary>
@@ -55,7 +65,26 @@ public static class ServiceTelemetry
         !string.IsNullOrWhiteSpace(configuration[EndpointSetting]);
 
     /// <summary>
-    /// Adds tracing, metrics and logging through OpenTelemetry with OTLP export, when the endpoint is configured.
+    /// The port whose <c>GET /metrics</c> answers Prometheus scrapes (<see cref="PrometheusPortSetting"/>), or null
+    /// when there is none.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The setting is not a port number (the host does not start).</exception>
+    public static int? PrometheusPort(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        var value = configuration[PrometheusPortSetting];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        return int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535
+            ? port
+            : throw new InvalidOperationException($"{PrometheusPortSetting} must be a port number from 1 to 65535.");
+    }
+
+    /// <summary>
+    /// Adds tracing, metrics and logging through OpenTelemetry with OTLP export when the endpoint is configured, and
+    /// metrics for Prometheus to scrape when <see cref="PrometheusPortSetting"/> is set.
     /// </summary>
     /// <param name="builder">The host being built.</param>
     /// <param name="serviceName">The <c>service.name</c> resource attribute.</param>
@@ -69,9 +98,29 @@ public static class ServiceTelemetry
         IEnumerable<string> meters)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        if (!IsEnabled(builder.Configuration))
+        var otlp = IsEnabled(builder.Configuration);
+        var prometheus = PrometheusPort(builder.Configuration) is not null;
+        if (!otlp && !prometheus)
         {
             return false;
+        }
+
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName))
+            .WithMetrics(metrics =>
+            {
+                metrics
+                    .AddMeter([.. meters, PollyMeter, .. AspNetCoreMeters])
+                    .AddHttpClientInstrumentation()
+                    .AddRuntimeInstrumentation();
+                if (prometheus)
+                {
+                    metrics.AddPrometheusExporter();
+                }
+            });
+        if (!otlp)
+        {
+            return true;
         }
 
         // ASP.NET Core 10 puts the HTTP semantic-convention attributes (method, route, status, …) on its own request
@@ -87,16 +136,11 @@ public static class ServiceTelemetry
             logging.IncludeScopes = false;
         });
 
-        builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(serviceName))
+        telemetry
             .WithTracing(tracing => tracing
                 .AddSource([.. activitySources, AspNetCoreSource])
                 .AddHttpClientInstrumentation()
                 .AddProcessor(new UrlRedactionProcessor()))
-            .WithMetrics(metrics => metrics
-                .AddMeter([.. meters, PollyMeter, .. AspNetCoreMeters])
-                .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation())
             .WithLogging()
             .UseOtlpExporter();
         return true;
@@ -105,12 +149,29 @@ public static class ServiceTelemetry
     /// <summary>
     /// Completes each request span with what ASP.NET Core 10 puts only on its metrics: the route template
     /// (<c>http.route</c>, which names the span "POST /v1/checks/"), the response status, the protocol version and,
-    /// for a 5xx, <c>error.type</c>. Call it straight after <c>Build()</c>: routing has chosen the endpoint by then.
+    /// for a 5xx, <c>error.type</c>; and answers Prometheus at <c>GET /metrics</c> on its own port, which serves
+    /// nothing else (404), while <c>/metrics</c> on any other port is not an endpoint at all. Call it straight after
+    /// <c>Build()</c>: routing has chosen the endpoint by then.
     /// </summary>
     /// <param name="app">The application, whose routing runs before its own middleware.</param>
     public static void UseServiceTelemetry(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        if (PrometheusPort(app.Configuration) is { } port)
+        {
+            app.UseOpenTelemetryPrometheusScrapingEndpoint(context => context.Connection.LocalPort == port && context.Request.Path == MetricsPath);
+            app.Use((context, next) =>
+            {
+                if (context.Connection.LocalPort != port)
+                {
+                    return next(context);
+                }
+
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            });
+        }
+
         if (IsEnabled(app.Configuration))
         {
             app.Use(CompleteRequestSpan);

@@ -39,11 +39,13 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
     /// <param name="assembly">The application's assembly beside the tests.</param>
     /// <param name="environment">Its configuration (<c>Section__Key</c>) and any other variables.</param>
     /// <param name="port">The loopback port to listen on; 0 (the default) lets the OS choose.</param>
-    public static async Task<ServiceProcess> StartAsync(string assembly, IDictionary<string, string?> environment, int port = 0)
+    /// <param name="alsoListenOn">More loopback ports to listen on; <see cref="Address"/> stays the first.</param>
+    public static async Task<ServiceProcess> StartAsync(string assembly, IDictionary<string, string?> environment, int port = 0, params int[] alsoListenOn)
     {
+        var urls = string.Join(';', new[] { port }.Concat(alsoListenOn).Select(p => $"http://127.0.0.1:{p.ToString(CultureInfo.InvariantCulture)}"));
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, assembly), $"--urls=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}" },
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, assembly), $"--urls={urls}" },
             WorkingDirectory = AppContext.BaseDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
