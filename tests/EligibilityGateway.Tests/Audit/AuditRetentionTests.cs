@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using EligibilityGateway.Audit;
 using EligibilityGateway.Testing;
@@ -101,7 +100,7 @@ public sealed class AuditRetentionTests : IDisposable
 
         await using var app = TestGateway.Build(directory);
         using var client = new HttpClient { BaseAddress = await app.StartOnFreePortAsync() };
-        var token = await AuditorTokenAsync(client);
+        var token = await SandboxClients.TokenAsync(client, client.BaseAddress!, "auditor", "audit.read");
 
         JsonElement verify = default;
         for (var attempt = 0; attempt < 100; attempt++)
@@ -151,25 +150,12 @@ public sealed class AuditRetentionTests : IDisposable
         // Enabled, the retention service purges at start and then every interval (at most a week); disabled, it ends at once.
         await app.Services.GetServices<IHostedService>().OfType<AuditRetentionService>().Single().ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(10));
         clock.Advance(TimeSpan.FromDays(7));
-        var token = await AuditorTokenAsync(client);
+        var token = await SandboxClients.TokenAsync(client, client.BaseAddress!, "auditor", "audit.read");
 
         var verify = await GetJsonAsync(client, token, "/v1/audit/verify");
         verify.GetProperty("valid").GetBoolean().Should().BeTrue();
         verify.TryGetProperty("purged", out _).Should().BeFalse();
         (await app.Services.GetRequiredService<IAuditStore>().ReadAsync(1, 1, CancellationToken.None)).Should().ContainSingle().Which.Sequence.Should().Be(1);
-    }
-
-    private static async Task<string> AuditorTokenAsync(HttpClient client)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/connect/token", UriKind.Relative))
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "audit.read" }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("auditor:auditor-sandbox-secret")));
-        using var response = await client.SendAsync(request);
-        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return body.RootElement.GetProperty("access_token").GetString()!;
     }
 
     private static async Task<JsonElement> GetJsonAsync(HttpClient client, string token, string pathAndQuery)

@@ -8,6 +8,7 @@ using EligibilityGateway.Audit;
 using EligibilityGateway.Security;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
+using EligibilityGateway.Tests.Infrastructure;
 
 namespace EligibilityGateway.Tests.Audit;
 
@@ -75,14 +76,7 @@ public sealed partial class PostgresTwoGatewaysTests(PostgresServerFixture postg
     /// <summary>Checks Smith <see cref="ChecksPerGateway"/> times from several callers at once; returns how many were answered 200.</summary>
     private static async Task<int> DriveChecksAsync(HttpClient http, Uri gateway)
     {
-        using var tokenRequest = new HttpRequestMessage(HttpMethod.Post, new Uri(gateway, "/connect/token"))
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "eligibility.check" }),
-        };
-        tokenRequest.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("leeds:leeds-sandbox-secret"u8));
-        using var tokenResponse = await http.SendAsync(tokenRequest);
-        tokenResponse.StatusCode.Should().Be(HttpStatusCode.OK);
-        var token = (await tokenResponse.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString();
+        var token = await SandboxClients.TokenAsync(http, gateway);
 
         var next = 0;
         var answered = 0;

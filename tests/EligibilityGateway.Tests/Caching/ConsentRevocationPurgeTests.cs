@@ -172,14 +172,7 @@ public sealed class ConsentRevocationPurgeTests : IAsyncLifetime
     private static async Task<string> CreateConsentAsync(Uri gateway)
     {
         using var http = new HttpClient { BaseAddress = gateway };
-        using var tokenRequest = new HttpRequestMessage(HttpMethod.Post, "/connect/token")
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "consents.manage" }),
-        };
-        tokenRequest.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("leeds:leeds-sandbox-secret")));
-        using var tokenResponse = await http.SendAsync(tokenRequest);
-        tokenResponse.EnsureSuccessStatusCode();
-        var token = JsonDocument.Parse(await tokenResponse.Content.ReadAsStringAsync()).RootElement.GetProperty("access_token").GetString();
+        var token = await SandboxClients.TokenAsync(http, gateway, scope: "consents.manage");
         using var create = new HttpRequestMessage(HttpMethod.Post, "/v1/consents")
         {
             Content = new StringContent("""{"scheme":"free-school-meals","caseReference":"FSM-PURGE-1"}""", Encoding.UTF8, "application/json"),

@@ -54,7 +54,7 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output) : IAsyncLife
         await using var gateway = await StartGatewayAsync();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         (await ReadinessAsync(gateway.Address)).Should().Be(HttpStatusCode.OK, gateway.Output);
-        var token = await TokenAsync(http, gateway.Address);
+        var token = await SandboxClients.TokenAsync(http, gateway.Address);
         await SlowDepartmentsAsync();
 
         string[] people = [Subjects.Smith, Subjects.Jones, Subjects.Taylor, Subjects.Brown, Subjects.Khan];
@@ -165,19 +165,6 @@ public sealed class GracefulShutdownTests(ITestOutputHelper output) : IAsyncLife
         {
             return null;
         }
-    }
-
-    private static async Task<string> TokenAsync(HttpClient http, Uri address)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(address, "/connect/token"))
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "eligibility.check" }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("leeds:leeds-sandbox-secret")));
-        using var response = await http.SendAsync(request);
-        var body = await response.Content.ReadAsStringAsync();
-        response.IsSuccessStatusCode.Should().BeTrue(body);
-        return JsonDocument.Parse(body).RootElement.GetProperty("access_token").GetString()!;
     }
 
     private static async Task<Answer> CheckAsync(HttpClient http, Uri address, string token, string subject, string caseReference)

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using EligibilityGateway.Sandbox;
 using EligibilityGateway.Testing;
+using EligibilityGateway.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 
 namespace EligibilityGateway.Tests.EndToEnd;
@@ -65,18 +66,8 @@ public class SandboxFixture : IAsyncLifetime
     internal Uri Mock(string path) => new(Sandbox.MockAddress, path);
 
     /// <summary>A client-credentials access token for a sandbox client.</summary>
-    internal async Task<string> TokenAsync(string client = "leeds", string scope = "eligibility.check")
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, Gateway("/connect/token"))
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = scope }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{client}:{client}-sandbox-secret")));
-        using var response = await Http.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return json.RootElement.GetProperty("access_token").GetString()!;
-    }
+    internal Task<string> TokenAsync(string client = "leeds", string scope = "eligibility.check") =>
+        SandboxClients.TokenAsync(Http, Sandbox.GatewayAddress, client, scope);
 
     /// <summary>Posts a check body (raw JSON) with a bearer token; no token when <paramref name="token"/> is null.</summary>
     internal async Task<HttpResponseMessage> PostCheckAsync(string? token, string json, string contentType = "application/json")

@@ -51,7 +51,7 @@ public sealed class PrometheusScrapeTests : IAsyncLifetime
     public async Task Prometheus_ScrapingTheMetricsPort_ReadsTheCheckCounterOfAKnownSequence_AndNoPersonalData()
     {
         using var http = new HttpClient { BaseAddress = gateway.Address };
-        var token = await TokenAsync(http);
+        var token = await SandboxClients.TokenAsync(http, gateway.Address);
         var answers = new List<HttpStatusCode>();
         foreach (var (subject, basis) in new[] { (Subjects.Smith, "public-task"), (Subjects.Smith, "public-task"), (Subjects.Jones, "public-task"), (Subjects.Smith, "consent") })
         {
@@ -105,19 +105,6 @@ public sealed class PrometheusScrapeTests : IAsyncLifetime
     {
         using var response = await http.GetAsync(uri);
         return response.StatusCode;
-    }
-
-    private static async Task<string> TokenAsync(HttpClient http)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token")
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "eligibility.check" }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("leeds:leeds-sandbox-secret")));
-        using var response = await http.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return json.RootElement.GetProperty("access_token").GetString()!;
     }
 
     /// <summary>Debian's <c>prometheus</c> on a free loopback port, scraping one target every 250 ms, with its own storage.</summary>

@@ -56,7 +56,7 @@ public sealed class TelemetryExportFixture : IAsyncLifetime
         Gateway = await ServiceProcess.StartAsync("EligibilityGateway.dll", gateway);
 
         using var http = new HttpClient { BaseAddress = Gateway.Address };
-        var token = await TokenAsync(http);
+        var token = await SandboxClients.TokenAsync(http, Gateway.Address);
         var first = await CheckAsync(http, token, Subjects.Check(Subjects.Smith), FirstCheckTrace);
         FirstCheckId = first.CheckId!;
         await CheckAsync(http, token, Subjects.Check(Subjects.Smith), null);
@@ -108,19 +108,6 @@ public sealed class TelemetryExportFixture : IAsyncLifetime
         ["OTEL_METRIC_EXPORT_INTERVAL"] = "300",
         ["ASPNETCORE_ENVIRONMENT"] = "Production",
     };
-
-    private static async Task<string> TokenAsync(HttpClient http)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token")
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "eligibility.check" }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("leeds:leeds-sandbox-secret")));
-        using var response = await http.SendAsync(request);
-        response.EnsureSuccessStatusCode();
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return json.RootElement.GetProperty("access_token").GetString()!;
-    }
 }
 
 public sealed class TelemetryExportTests(TelemetryExportFixture otel) : IClassFixture<TelemetryExportFixture>
