@@ -94,6 +94,7 @@ internal sealed class SandboxHost : IAsyncDisposable
             ["Cache:Redis"] = redis,
             ["Audit:Postgres:ConnectionString"] = postgres,
             ["Consents:Postgres:ConnectionString"] = postgres,
+            ["BulkChecks:Postgres:ConnectionString"] = postgres,
         };
         foreach (var provider in SandboxProviders)
         {

@@ -31,8 +31,9 @@ internal sealed record SandboxOptions
           --data-dir DIR           sandbox storage               (default .sandbox)
           --redis HOST:PORT        use this Redis for the cache  (default: in-process cache)
           --trust-framework FILE   trust framework to load       (default trust-frameworks/sandbox.yaml)
-          --postgres CONNECTION    keep the audit log and consents in this PostgreSQL database (Npgsql connection
-                                   string; default: audit.db and consents.db in the data directory)
+          --postgres CONNECTION    keep the audit log, consents and bulk-check jobs in this PostgreSQL database (Npgsql
+                                   connection string; default: audit.db, consents.db and bulk-checks.db in the data
+                                   directory)
           --help                   show this text
 
         Port 0 picks a free port; the addresses in use are printed on start.

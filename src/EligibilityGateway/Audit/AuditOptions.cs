@@ -89,13 +89,8 @@ internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
         var failures = new List<string>();
         if (options.Postgres.IsConfigured)
         {
-            try
+            if (!Storage.PostgresDataSources.IsValidConnectionString(options.Postgres.ConnectionString))
             {
-                _ = new Npgsql.NpgsqlConnectionStringBuilder(options.Postgres.ConnectionString);
-            }
-            catch (ArgumentException)
-            {
-                // The driver's message may quote the string, which is a secret.
                 failures.Add("Audit:Postgres:ConnectionString is not a valid PostgreSQL connection string.");
             }
 

@@ -41,15 +41,11 @@ internal sealed class PostgresAuditStore : IAuditStore
     /// <param name="checkpoints">Signs checkpoints as records are appended; null for a store that is only read.</param>
     public PostgresAuditStore(string connectionString, TimeSpan lockTimeout, TimeProvider timeProvider, ILogger logger, AuditCheckpointIssuer? checkpoints = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-
         // Durability and bounded waits do not depend on how the server or the role is configured: a commit returns
         // only once flushed (README.md), and a batch stuck behind a lock fails instead of stalling the writer.
         var lockMilliseconds = (long)Math.Ceiling(lockTimeout.TotalMilliseconds);
-        builder.Options = $"{builder.Options} -c synchronous_commit=on -c lock_timeout={lockMilliseconds}".Trim();
-        Location = $"postgresql://{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}";
-        dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        dataSource = Storage.PostgresDataSources.Create(connectionString, out var location, $"-c lock_timeout={lockMilliseconds}");
+        Location = location;
         this.timeProvider = timeProvider;
         this.logger = logger;
         this.checkpoints = checkpoints;

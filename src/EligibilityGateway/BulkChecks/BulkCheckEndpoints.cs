@@ -148,7 +148,7 @@ internal static class BulkCheckEndpoints
         string? lawfulBasis,
         TrustFrameworkMonitor frameworks,
         PolicyEngine policy,
-        SqliteBulkCheckStore store,
+        IBulkCheckStore store,
         BulkSubjectProtector protector,
         BulkCheckProcessor processor,
         TimeProvider time,
@@ -281,7 +281,7 @@ internal static class BulkCheckEndpoints
         return TypedResults.Accepted(location, Status(job, counts) with { RejectedRows = input.Errors });
     }
 
-    private static async Task<IResult> GetAsync(string bulkCheckId, HttpContext context, TrustFrameworkMonitor frameworks, SqliteBulkCheckStore store)
+    private static async Task<IResult> GetAsync(string bulkCheckId, HttpContext context, TrustFrameworkMonitor frameworks, IBulkCheckStore store)
     {
         if (await FindAsync(bulkCheckId, context, frameworks, store) is not { } job)
         {
@@ -292,7 +292,7 @@ internal static class BulkCheckEndpoints
     }
 
     private static async Task<IResult> DeleteAsync(
-        string bulkCheckId, HttpContext context, TrustFrameworkMonitor frameworks, SqliteBulkCheckStore store, IOptions<BulkCheckOptions> options,
+        string bulkCheckId, HttpContext context, TrustFrameworkMonitor frameworks, IBulkCheckStore store, IOptions<BulkCheckOptions> options,
         BulkCheckProcessor processor, TimeProvider time, ILogger<BulkCheckProcessor> logger)
     {
         if (await FindAsync(bulkCheckId, context, frameworks, store) is not { } job)
@@ -316,7 +316,7 @@ internal static class BulkCheckEndpoints
     }
 
     private static async Task<IResult> ResultsAsync(
-        string bulkCheckId, string? cursor, int? limit, HttpContext context, TrustFrameworkMonitor frameworks, SqliteBulkCheckStore store)
+        string bulkCheckId, string? cursor, int? limit, HttpContext context, TrustFrameworkMonitor frameworks, IBulkCheckStore store)
     {
         if (await FindAsync(bulkCheckId, context, frameworks, store) is not { } job)
         {
@@ -347,7 +347,7 @@ internal static class BulkCheckEndpoints
     }
 
     private static async Task ExportAsync(
-        string bulkCheckId, string? format, HttpContext context, TrustFrameworkMonitor frameworks, SqliteBulkCheckStore store)
+        string bulkCheckId, string? format, HttpContext context, TrustFrameworkMonitor frameworks, IBulkCheckStore store)
     {
         var job = await FindAsync(bulkCheckId, context, frameworks, store);
         if (job is null)
@@ -431,7 +431,7 @@ internal static class BulkCheckEndpoints
         line.Append("\r\n");
     }
 
-    private static async Task<BulkJob?> FindAsync(string bulkCheckId, HttpContext context, TrustFrameworkMonitor frameworks, SqliteBulkCheckStore store)
+    private static async Task<BulkJob?> FindAsync(string bulkCheckId, HttpContext context, TrustFrameworkMonitor frameworks, IBulkCheckStore store)
     {
         // Another council's job, an unknown id and a malformed one all look the same: 404.
         if (!context.TryGetCallerCouncil(frameworks.Current, out var council) || !Guid.TryParseExact(bulkCheckId, "D", out _))

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Immutable;
 using System.Security.Cryptography;
 using System.Text;
+using EligibilityGateway.Audit;
 using EligibilityGateway.Checks;
 using EligibilityGateway.Security;
 
@@ -53,7 +54,37 @@ internal sealed record BulkJob(
     DateTimeOffset? PurgeAfter);
 
 /// <summary>How many items of a job are in each state, and the outcomes of the checked ones.</summary>
-internal sealed record BulkCounts(int Pending, int Completed, int Failed, int Invalid, int Cancelled, int Eligible, int NotEligible, int NotFound, int Undetermined);
+internal sealed record BulkCounts(int Pending, int Completed, int Failed, int Invalid, int Cancelled, int Eligible, int NotEligible, int NotFound, int Undetermined)
+{
+    /// <summary>The counts from a store's <c>GROUP BY state, outcome</c>: claimed items count as pending.</summary>
+    public static BulkCounts From(IEnumerable<(string State, string? Outcome, int Count)> groups)
+    {
+        int pending = 0, completed = 0, failed = 0, invalid = 0, cancelled = 0, eligible = 0, notEligible = 0, notFound = 0, undetermined = 0;
+        foreach (var (state, outcome, count) in groups)
+        {
+            switch (state)
+            {
+                case BulkItemState.Pending or BulkItemState.Claimed: pending += count; break;
+                case BulkItemState.Failed: failed += count; break;
+                case BulkItemState.Invalid: invalid += count; break;
+                case BulkItemState.Cancelled: cancelled += count; break;
+                case BulkItemState.Completed:
+                    completed += count;
+                    switch (outcome)
+                    {
+                        case "eligible": eligible += count; break;
+                        case "not-eligible": notEligible += count; break;
+                        case "not-found": notFound += count; break;
+                        default: undetermined += count; break;
+                    }
+
+                    break;
+            }
+        }
+
+        return new BulkCounts(pending, completed, failed, invalid, cancelled, eligible, notEligible, notFound, undetermined);
+    }
+}
 
 /// <summary>A new item to store: its row, the check id it will be recorded under, the case reference and the sealed subject (null for an invalid row).</summary>
 internal sealed record NewBulkItem(int Row, string? CheckId, string? CaseReference, byte[]? SealedSubject, string? Errors);
@@ -71,7 +102,12 @@ internal sealed record BulkItemResult(
     DateTimeOffset? ValidUntil,
     ImmutableArray<string>? ConfirmedBy,
     long? AuditSequence,
-    string? Rule);
+    string? Rule)
+{
+    /// <summary>The result of an item recovered from its committed audit record.</summary>
+    public static BulkItemResult FromAudit(int row, StoredCheck stored) => new(
+        row, BulkItemState.Completed, stored.Outcome, stored.ServedFrom, stored.CheckedAt, stored.ValidUntil, stored.ConfirmedBy, stored.AuditSequence, null);
+}
 
 /// <summary>One row of a job's results, as read back.</summary>
 internal sealed record BulkResultRow(

@@ -7,9 +7,12 @@ internal sealed class BulkCheckOptions
 {
     public const string SectionName = "BulkChecks";
 
-    /// <summary>The job database.</summary>
-    /// <value>Default <c>&lt;Storage:Directory&gt;/bulk-checks.db</c>.</value>
+    /// <summary>The job database in SQLite (the default store).</summary>
+    /// <value>Default <c>&lt;Storage:Directory&gt;/bulk-checks.db</c>. Not used when <see cref="Postgres"/> is configured.</value>
     public string? SqlitePath { get; set; }
+
+    /// <summary>The PostgreSQL store, used instead of SQLite when its connection string is set.</summary>
+    public PostgresBulkCheckOptions Postgres { get; set; } = new();
 
     /// <summary>How long a finished (completed or cancelled) job's results are kept before they are purged.</summary>
     /// <value>Default 7 days; 1 minute to 90 days.</value>
@@ -41,12 +44,38 @@ internal sealed class BulkCheckOptions
     public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromHours(1);
 }
 
-internal sealed class BulkCheckOptionsValidator : IValidateOptions<BulkCheckOptions>
+/// <summary>Configuration section <c>BulkChecks:Postgres</c>.</summary>
+internal sealed class PostgresBulkCheckOptions
+{
+    /// <summary>An Npgsql connection string; when set, jobs live in PostgreSQL, shared by every replica, and SQLite is not used.</summary>
+    /// <value>Default unset. A secret (it may hold a password): it is never logged, and errors about it never quote it.</value>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Whether a connection string is set.</summary>
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(ConnectionString);
+}
+
+/// <summary>Range rules for <see cref="BulkCheckOptions"/>, and the one rule across sections: jobs shared in PostgreSQL need the audit log shared too.</summary>
+internal sealed class BulkCheckOptionsValidator(IOptions<Audit.AuditOptions> audit) : IValidateOptions<BulkCheckOptions>
 {
     public ValidateOptionsResult Validate(string? name, BulkCheckOptions options)
     {
         var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.SqlitePath))
+        if (options.Postgres.IsConfigured)
+        {
+            if (!Storage.PostgresDataSources.IsValidConnectionString(options.Postgres.ConnectionString))
+            {
+                errors.Add("BulkChecks:Postgres:ConnectionString is not a valid PostgreSQL connection string.");
+            }
+
+            // A replica taking over a job settles the items the dead one claimed from their audit records (README.md,
+            // "Resumption"): with an audit log per replica it would not find them and would record them twice.
+            if (!audit.Value.Postgres.IsConfigured)
+            {
+                errors.Add("BulkChecks:Postgres:ConnectionString needs Audit:Postgres:ConnectionString: a replica resuming another's job looks its items up in the shared audit log.");
+            }
+        }
+        else if (string.IsNullOrWhiteSpace(options.SqlitePath))
         {
             errors.Add("BulkChecks:SqlitePath or Storage:Directory must be set.");
         }

@@ -14,7 +14,7 @@ namespace EligibilityGateway.BulkChecks;
 /// audit record is committed, renews the lease while it works, and purges jobs past their retention.
 /// </summary>
 internal sealed class BulkCheckProcessor(
-    SqliteBulkCheckStore store,
+    IBulkCheckStore store,
     CheckService checks,
     BulkLane lane,
     BulkSubjectProtector protector,
@@ -162,7 +162,7 @@ internal sealed class BulkCheckProcessor(
                 var stored = council is null ? null : await audit.FindCheckAsync(item.CheckId, council.Id, stopping);
                 if (stored is not null)
                 {
-                    await results.Writer.WriteAsync(SqliteBulkCheckStore.FromAudit(item.Row, stored), stopping);
+                    await results.Writer.WriteAsync(BulkItemResult.FromAudit(item.Row, stored), stopping);
                     fromAudit++;
                 }
                 else

@@ -13,8 +13,9 @@ public static class BulkCheckServiceCollectionExtensions
     private const string StorageDirectoryKey = "Storage:Directory";
 
     /// <summary>
-    /// Adds the bulk-check store (SQLite, <c>&lt;Storage:Directory&gt;/bulk-checks.db</c> by default, created on first
-    /// use), the lane and the processor that runs jobs on this replica. Needs <c>AddChecks()</c> and what it needs.
+    /// Adds the bulk-check store (SQLite, <c>&lt;Storage:Directory&gt;/bulk-checks.db</c> by default, or PostgreSQL when
+    /// <c>BulkChecks:Postgres:ConnectionString</c> is set; opened and migrated on start), the lane and the processor
+    /// that runs jobs on this replica. Needs <c>AddChecks()</c> and what it needs.
     /// </summary>
     public static IServiceCollection AddBulkChecks(this IServiceCollection services, IConfiguration configuration)
     {
@@ -31,12 +32,17 @@ public static class BulkCheckServiceCollectionExtensions
             })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BulkCheckOptions>, BulkCheckOptionsValidator>());
-        services.TryAddSingleton(provider =>
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IBulkCheckStore>(provider =>
         {
-            var store = new SqliteBulkCheckStore(provider.GetRequiredService<IOptions<BulkCheckOptions>>().Value.SqlitePath!);
-            store.Initialize();
-            return store;
+            var options = provider.GetRequiredService<IOptions<BulkCheckOptions>>().Value;
+            return options.Postgres.IsConfigured
+                ? new PostgresBulkCheckStore(options.Postgres.ConnectionString!, provider.GetRequiredService<TimeProvider>())
+                : new SqliteBulkCheckStore(options.SqlitePath!);
         });
+
+        // Before the processor: hosted services start in order, so the schema is in place before the first lease.
+        services.AddHostedService<BulkCheckStoreInitializer>();
         services.TryAddSingleton<BulkSubjectProtector>();
         services.TryAddSingleton<BulkLane>();
         services.TryAddSingleton<BulkCheckProcessor>();

@@ -35,4 +35,10 @@ internal static partial class Log
 
     [LoggerMessage(1810, LogLevel.Information, "Bulk check {JobId} cancelled by {CouncilId}")]
     public static partial void Cancelled(ILogger logger, string jobId, string councilId);
+
+    [LoggerMessage(1811, LogLevel.Information, "Bulk checks kept in {Location}")]
+    public static partial void UsingStore(ILogger logger, string location);
+
+    [LoggerMessage(1812, LogLevel.Information, "Bulk-check schema migration {Version} applied: {Description}")]
+    public static partial void MigrationApplied(ILogger logger, int version, string description);
 }

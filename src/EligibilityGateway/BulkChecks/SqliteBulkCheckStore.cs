@@ -1,7 +1,7 @@
 using System.Globalization;
 using EligibilityGateway.Audit;
 using EligibilityGateway.Checks;
-using EligibilityGateway.Security;
+using EligibilityGateway.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace EligibilityGateway.BulkChecks;
@@ -11,7 +11,7 @@ namespace EligibilityGateway.BulkChecks;
 /// UTC ticks. Several gateway processes may share the file: every lease and claim is one statement under SQLite's
 /// write lock, and the lease owner is part of every statement that acts on a leased job.
 /// </summary>
-internal sealed class SqliteBulkCheckStore
+internal sealed class SqliteBulkCheckStore : IBulkCheckStore
 {
     /// <summary>Version of the schema below, in <c>PRAGMA user_version</c>; released versions are never edited.</summary>
     private const int SchemaVersion = 1;
@@ -55,53 +55,16 @@ internal sealed class SqliteBulkCheckStore
         PRAGMA user_version = 1;
         """;
 
-    private const string JobColumns = "job_id, council_id, client_id, scheme_id, lawful_basis, trace_id, status, total, created_at, started_at, finished_at, purge_after";
+    private readonly SqliteDatabase database;
 
-    private readonly string path;
-    private readonly string connectionString;
+    public SqliteBulkCheckStore(string path) => database = new SqliteDatabase("bulk-check", path, TimeSpan.FromSeconds(10));
 
-    public SqliteBulkCheckStore(string path)
+    public string Location => database.Path;
+
+    public ValueTask InitializeAsync(CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        this.path = Path.GetFullPath(path);
-        connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = this.path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 10,
-        }.ToString();
-    }
-
-    public string Location => path;
-
-    public void Initialize()
-    {
-        PrivateFiles.EnsureFile(path);
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode = WAL;";
-        var mode = (string?)command.ExecuteScalar();
-        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidOperationException($"The bulk-check database '{path}' would not switch to WAL (journal mode '{mode}').");
-        }
-
-        command.CommandText = "PRAGMA user_version;";
-        var version = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-        if (version > SchemaVersion)
-        {
-            throw new InvalidOperationException($"The bulk-check database '{path}' has schema version {version}; this gateway knows up to {SchemaVersion}.");
-        }
-
-        if (version < SchemaVersion)
-        {
-            using var transaction = connection.BeginTransaction();
-            command.Transaction = transaction;
-            command.CommandText = Schema;
-            command.ExecuteNonQuery();
-            transaction.Commit();
-        }
+        database.Initialize(SchemaVersion, Schema);
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Stores a new job and every item (valid and invalid) in one transaction.</summary>
@@ -112,7 +75,7 @@ internal sealed class SqliteBulkCheckStore
         await using (var insertJob = connection.CreateCommand())
         {
             insertJob.Transaction = transaction;
-            insertJob.CommandText = $"INSERT INTO bulk_jobs ({JobColumns}) VALUES ($id, $council, $client, $scheme, $basis, $trace, $status, $total, $created, NULL, NULL, NULL);";
+            insertJob.CommandText = $"INSERT INTO bulk_jobs ({BulkStoreRows.JobColumns}) VALUES ($id, $council, $client, $scheme, $basis, $trace, $status, $total, $created, NULL, NULL, NULL);";
             insertJob.Parameters.AddWithValue("$id", job.JobId);
             insertJob.Parameters.AddWithValue("$council", job.CouncilId);
             insertJob.Parameters.AddWithValue("$client", job.ClientId);
@@ -159,11 +122,11 @@ internal sealed class SqliteBulkCheckStore
     {
         await using var connection = Open();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {JobColumns} FROM bulk_jobs WHERE job_id = $id AND council_id = $council;";
+        command.CommandText = $"SELECT {BulkStoreRows.JobColumns} FROM bulk_jobs WHERE job_id = $id AND council_id = $council;";
         command.Parameters.AddWithValue("$id", jobId);
         command.Parameters.AddWithValue("$council", councilId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadJob(reader) : null;
+        return await reader.ReadAsync(cancellationToken) ? BulkStoreRows.Job(reader) : null;
     }
 
     public async Task<BulkCounts> CountAsync(string jobId, CancellationToken cancellationToken)
@@ -173,31 +136,13 @@ internal sealed class SqliteBulkCheckStore
         command.CommandText = "SELECT state, outcome, count(*) FROM bulk_items WHERE job_id = $id GROUP BY state, outcome;";
         command.Parameters.AddWithValue("$id", jobId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        int pending = 0, completed = 0, failed = 0, invalid = 0, cancelled = 0, eligible = 0, notEligible = 0, notFound = 0, undetermined = 0;
+        var groups = new List<(string State, string? Outcome, int Count)>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            var count = reader.GetInt32(2);
-            switch (reader.GetString(0))
-            {
-                case BulkItemState.Pending or BulkItemState.Claimed: pending += count; break;
-                case BulkItemState.Failed: failed += count; break;
-                case BulkItemState.Invalid: invalid += count; break;
-                case BulkItemState.Cancelled: cancelled += count; break;
-                case BulkItemState.Completed:
-                    completed += count;
-                    switch (reader.IsDBNull(1) ? null : reader.GetString(1))
-                    {
-                        case "eligible": eligible += count; break;
-                        case "not-eligible": notEligible += count; break;
-                        case "not-found": notFound += count; break;
-                        default: undetermined += count; break;
-                    }
-
-                    break;
-            }
+            groups.Add((reader.GetString(0), BulkStoreRows.Text(reader, 1), reader.GetInt32(2)));
         }
 
-        return new BulkCounts(pending, completed, failed, invalid, cancelled, eligible, notEligible, notFound, undetermined);
+        return BulkCounts.From(groups);
     }
 
     /// <summary>
@@ -247,7 +192,7 @@ internal sealed class SqliteBulkCheckStore
                   AND (lease_expires_at IS NULL OR lease_expires_at <= $now)
                 {(exclude.Count > 0 ? $"AND job_id NOT IN ({excluded})" : "")}
                 ORDER BY created_at LIMIT 1)
-            RETURNING {JobColumns};
+            RETURNING {BulkStoreRows.JobColumns};
             """;
         command.Parameters.AddWithValue("$owner", owner);
         command.Parameters.AddWithValue("$now", now.UtcTicks);
@@ -259,7 +204,7 @@ internal sealed class SqliteBulkCheckStore
         }
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadJob(reader) : null;
+        return await reader.ReadAsync(cancellationToken) ? BulkStoreRows.Job(reader) : null;
     }
 
     /// <summary>Extends the lease if <paramref name="owner"/> still holds it; returns the job's status then, or null when the lease is lost.</summary>
@@ -313,7 +258,7 @@ internal sealed class SqliteBulkCheckStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            items.Add(new ClaimedBulkItem(reader.GetInt32(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3)));
+            items.Add(BulkStoreRows.Claimed(reader));
         }
 
         items.Sort((a, b) => a.Row.CompareTo(b.Row));
@@ -354,7 +299,7 @@ internal sealed class SqliteBulkCheckStore
             served.Value = (object?)result.ServedFrom ?? DBNull.Value;
             checkedAt.Value = (object?)result.CheckedAt?.UtcTicks ?? DBNull.Value;
             valid.Value = (object?)result.ValidUntil?.UtcTicks ?? DBNull.Value;
-            confirmed.Value = result.ConfirmedBy is { } by ? string.Join(' ', by) : DBNull.Value;
+            confirmed.Value = (object?)BulkStoreRows.ConfirmedBy(result) ?? DBNull.Value;
             sequence.Value = (object?)result.AuditSequence ?? DBNull.Value;
             rule.Value = (object?)result.Rule ?? DBNull.Value;
             await command.ExecuteNonQueryAsync(cancellationToken);
@@ -424,19 +369,7 @@ internal sealed class SqliteBulkCheckStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            yield return new BulkResultRow(
-                reader.GetInt32(0),
-                Text(reader, 1),
-                Text(reader, 2),
-                reader.GetString(3),
-                Text(reader, 4),
-                Text(reader, 5),
-                Time(reader, 6),
-                Time(reader, 7),
-                Text(reader, 8),
-                reader.IsDBNull(9) ? null : reader.GetInt64(9),
-                Text(reader, 10),
-                Text(reader, 11));
+            yield return BulkStoreRows.Result(reader);
         }
     }
 
@@ -457,36 +390,6 @@ internal sealed class SqliteBulkCheckStore
         return deleted;
     }
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA synchronous = FULL;";
-        pragma.ExecuteNonQuery();
-        return connection;
-    }
-
-    private static BulkJob ReadJob(SqliteDataReader reader) => new(
-        reader.GetString(0),
-        reader.GetString(1),
-        reader.GetString(2),
-        reader.GetString(3),
-        reader.GetString(4),
-        Text(reader, 5),
-        reader.GetString(6),
-        reader.GetInt32(7),
-        new DateTimeOffset(reader.GetInt64(8), TimeSpan.Zero),
-        Time(reader, 9),
-        Time(reader, 10),
-        Time(reader, 11));
-
-    private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private static DateTimeOffset? Time(SqliteDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : new DateTimeOffset(reader.GetInt64(ordinal), TimeSpan.Zero);
-
-    /// <summary>The result of an item recovered from its committed audit record.</summary>
-    public static BulkItemResult FromAudit(int row, StoredCheck stored) => new(
-        row, BulkItemState.Completed, stored.Outcome, stored.ServedFrom, stored.CheckedAt, stored.ValidUntil, stored.ConfirmedBy, stored.AuditSequence, null);
+    // synchronous=FULL on every connection: a result or a lease the caller has seen is on disk.
+    private SqliteConnection Open() => database.Open();
 }

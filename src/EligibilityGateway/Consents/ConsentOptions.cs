@@ -46,13 +46,8 @@ internal sealed class ConsentOptionsValidator : IValidateOptions<ConsentOptions>
         var failures = new List<string>();
         if (options.Postgres.IsConfigured)
         {
-            try
+            if (!Storage.PostgresDataSources.IsValidConnectionString(options.Postgres.ConnectionString))
             {
-                _ = new Npgsql.NpgsqlConnectionStringBuilder(options.Postgres.ConnectionString);
-            }
-            catch (ArgumentException)
-            {
-                // The driver's message may quote the string, which is a secret.
                 failures.Add("Consents:Postgres:ConnectionString is not a valid PostgreSQL connection string.");
             }
         }

@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using EligibilityGateway.Storage;
 using Npgsql;
-using NpgsqlTypes;
+using static EligibilityGateway.Storage.PostgresDataSources;
 
 namespace EligibilityGateway.Consents;
 
@@ -65,13 +65,9 @@ internal sealed class PostgresConsentStore : IConsentStore, IAsyncDisposable
     /// <param name="connectionString">A secret (it may hold a password): never logged, never in <see cref="Location"/>.</param>
     public PostgresConsentStore(string connectionString, TimeProvider timeProvider)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-
         // A revocation that returned has reached the disk, however the server or the role is configured.
-        builder.Options = $"{builder.Options} -c synchronous_commit=on".Trim();
-        Location = $"postgresql://{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}";
-        dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        dataSource = PostgresDataSources.Create(connectionString, out var location);
+        Location = location;
         this.timeProvider = timeProvider;
     }
 
@@ -189,13 +185,6 @@ internal sealed class PostgresConsentStore : IConsentStore, IAsyncDisposable
 
     public ValueTask DisposeAsync() => dataSource.DisposeAsync();
 
-    private static NpgsqlParameter Text(string? value) => new() { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)value ?? DBNull.Value };
-
-    private static NpgsqlParameter Bytes(byte[]? value) => new() { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)value ?? DBNull.Value };
-
-    private static NpgsqlParameter Ticks(DateTimeOffset? value) =>
-        new() { NpgsqlDbType = NpgsqlDbType.Bigint, Value = value is { } instant ? instant.UtcTicks : DBNull.Value };
-
     private static Consent Read(NpgsqlDataReader reader)
     {
         var status = reader.GetString(10);
@@ -231,7 +220,4 @@ internal sealed class PostgresConsentStore : IConsentStore, IAsyncDisposable
     }
 
     private static ImmutableArray<string> Split(string value) => [.. value.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
-
-    private static DateTimeOffset? Instant(NpgsqlDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : new DateTimeOffset(reader.GetInt64(ordinal), TimeSpan.Zero);
 }

@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using EligibilityGateway.Security;
+using EligibilityGateway.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace EligibilityGateway.Consents;
@@ -16,53 +16,16 @@ internal sealed class SqliteConsentStore : IConsentStore
         "consent_id, council_id, client_id, scheme_id, purpose, case_reference, providers, released, framework_id, framework_version, " +
         "status, created_at, expires_at, authorised_at, rejected_at, revoked_at, revoked_by, subject_reference, sealed_subject, usage_count, last_used_at";
 
-    private readonly string path;
-    private readonly string connectionString;
+    private readonly SqliteDatabase database;
 
-    public SqliteConsentStore(string path, TimeSpan busyTimeout)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        this.path = Path.GetFullPath(path);
-        connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = this.path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = (int)Math.Ceiling(busyTimeout.TotalSeconds),
-        }.ToString();
-    }
+    public SqliteConsentStore(string path, TimeSpan busyTimeout) => database = new SqliteDatabase("consent", path, busyTimeout);
 
     /// <summary>The database file.</summary>
-    public string Location => path;
+    public string Location => database.Path;
 
     public ValueTask InitializeAsync(CancellationToken cancellationToken)
     {
-        PrivateFiles.EnsureFile(path);
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode = WAL;";
-        var mode = (string?)command.ExecuteScalar();
-        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidOperationException($"The consent database '{path}' would not switch to WAL (journal mode '{mode}').");
-        }
-
-        command.CommandText = "PRAGMA user_version;";
-        var version = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-        if (version > SchemaVersion)
-        {
-            throw new InvalidOperationException($"The consent database '{path}' has schema version {version}; this gateway knows up to {SchemaVersion}.");
-        }
-
-        if (version < SchemaVersion)
-        {
-            using var transaction = connection.BeginTransaction();
-            command.Transaction = transaction;
-            command.CommandText = Schema;
-            command.ExecuteNonQuery();
-            transaction.Commit();
-        }
-
+        database.Initialize(SchemaVersion, Schema);
         return ValueTask.CompletedTask;
     }
 
@@ -248,22 +211,6 @@ internal sealed class SqliteConsentStore : IConsentStore
     private static DateTimeOffset? Instant(SqliteDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : new DateTimeOffset(reader.GetInt64(ordinal), TimeSpan.Zero);
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(connectionString);
-        try
-        {
-            connection.Open();
-            using var pragma = connection.CreateCommand();
-            // Per connection: a committed transition is on disk before the caller hears of it.
-            pragma.CommandText = "PRAGMA synchronous = FULL;";
-            pragma.ExecuteNonQuery();
-            return connection;
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-    }
+    // synchronous=FULL on every connection: a committed transition is on disk before the caller hears of it.
+    private SqliteConnection Open() => database.Open();
 }
