@@ -313,11 +313,11 @@ public sealed class ProductionOverlayTests
         }
 
         failures.Should().BeEmpty();
-        var stores = new[] { "Audit__Postgres__ConnectionString", "Authorization__Postgres__ConnectionString", "Consents__Postgres__ConnectionString", "Cache__Redis" }
+        var stores = new[] { "Audit__Postgres__ConnectionString", "Authorization__Postgres__ConnectionString", "Consents__Postgres__ConnectionString", "BulkChecks__Postgres__ConnectionString", "Cache__Redis" }
             .Select(name => gateway.Mappings("env").SingleOrDefault(e => e.Scalar("name") == name)?.At("valueFrom.secretKeyRef"))
             .ToList();
-        stores.Should().OnlyContain(s => s != null, "production keeps the audit log, the authorization server and the consents in PostgreSQL and shared state in Redis");
-        stores.Take(3).Select(s => (s!.Scalar("name"), s.Scalar("key"))).Distinct().Should().HaveCount(3,
+        stores.Should().OnlyContain(s => s != null, "production keeps the audit log, the authorization server, the consents and bulk-check jobs in PostgreSQL and shared state in Redis");
+        stores.Take(4).Select(s => (s!.Scalar("name"), s.Scalar("key"))).Distinct().Should().HaveCount(4,
             "each PostgreSQL store has its own setting; the authorization server creates its schema only in an empty database");
         gateway.Mappings("env").Where(e => (e.Scalar("name") ?? "").StartsWith("Providers__", StringComparison.Ordinal)).Should().NotBeEmpty();
     }

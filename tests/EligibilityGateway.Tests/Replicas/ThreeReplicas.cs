@@ -18,7 +18,7 @@ namespace EligibilityGateway.Tests.Replicas;
 /// configures a pod) on one PostgreSQL and one Redis, behind HAProxy (round-robin, no stickiness, health-checking
 /// <c>/health/ready</c>), with the mock central government beside them. Each replica has its own storage directory
 /// and shares only what every pod shares in production: the key directory (a Secret), the PostgreSQL databases (audit
-/// log, authorization server, consents) and Redis. The issuer is HAProxy's address, the one public origin.
+/// log, authorization server, consents, bulk-check jobs) and Redis. The issuer is HAProxy's address, the one public origin.
 /// </summary>
 public sealed class ThreeReplicas : IAsyncLifetime
 {
@@ -38,6 +38,9 @@ public sealed class ThreeReplicas : IAsyncLifetime
 
     internal HaproxyServer LoadBalancer { get; private set; } = null!;
 
+    /// <summary>The mock central government's address (its <c>/_control/</c> API sets latency and counts calls).</summary>
+    internal Uri MockAddress => mockAddress;
+
     /// <summary>Where clients go: HAProxy's frontend, also the issuer.</summary>
     internal Uri Address => LoadBalancer.Address;
 
@@ -46,6 +49,8 @@ public sealed class ThreeReplicas : IAsyncLifetime
     internal string AuthorizationConnectionString { get; private set; } = null!;
 
     internal string ConsentsConnectionString { get; private set; } = null!;
+
+    internal string BulkChecksConnectionString { get; private set; } = null!;
 
     /// <summary>The public audit keys (<c>GET /v1/audit/jwks</c>'s document), to verify checkpoints offline.</summary>
     internal string PublicAuditKeys { get; private set; } = null!;
@@ -67,6 +72,7 @@ public sealed class ThreeReplicas : IAsyncLifetime
         AuditConnectionString = await Postgres.CreateDatabaseAsync("audit");
         AuthorizationConnectionString = await Postgres.CreateDatabaseAsync("authorization");
         ConsentsConnectionString = await Postgres.CreateDatabaseAsync("consents");
+        BulkChecksConnectionString = await Postgres.CreateDatabaseAsync("bulk");
 
         // The issuer is HAProxy's address, so its port is chosen before the replicas start.
         issuerPort = HaproxyServer.FreeLoopbackPort();
@@ -160,6 +166,11 @@ public sealed class ThreeReplicas : IAsyncLifetime
         settings["Keys:GenerateIfMissing"] = "false";
         settings["Authorization:Postgres:ConnectionString"] = AuthorizationConnectionString;
         settings["Consents:Postgres:ConnectionString"] = ConsentsConnectionString;
+        settings["BulkChecks:Postgres:ConnectionString"] = BulkChecksConnectionString;
+
+        // A short lease, so that a job whose replica is killed is taken over within about two seconds.
+        settings["BulkChecks:LeaseDuration"] = "00:00:02";
+        settings["BulkChecks:PollInterval"] = "00:00:00.2";
 
         // No preStop hook here: on SIGTERM a replica keeps answering, unready, until HAProxy's health check (every
         // 500 ms, out after two failures) has taken it out, and only then closes its listeners.

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -9,6 +10,7 @@ using System.Text.RegularExpressions;
 using EligibilityGateway.Audit;
 using EligibilityGateway.Cli;
 using EligibilityGateway.Testing;
+using EligibilityGateway.Tests.BulkChecks;
 using EligibilityGateway.Tests.EndToEnd;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.IdentityModel.Tokens;
@@ -226,6 +228,234 @@ public sealed partial class ThreeReplicasTests(ThreeReplicas replicas, ITestOutp
             $"revocation through {ThreeReplicas.Names[0]}: the first check after it refused on {ThreeReplicas.Names[1]} after {refusedAfter[0].Elapsed.TotalMilliseconds:F1} ms ({(int)refusedAfter[0].Status}), " +
             $"on {ThreeReplicas.Names[2]} after {refusedAfter[1].Elapsed.TotalMilliseconds:F1} ms ({(int)refusedAfter[1].Status})");
         refusedAfter.Should().OnlyContain(r => r.Status != HttpStatusCode.OK && r.Elapsed < TimeSpan.FromSeconds(1), "a revocation reaches every replica within a second");
+    }
+
+    [Fact]
+    public async Task BulkCheckSubmittedThroughTheLoadBalancer_IsReadExportedAndCancelledThroughEveryReplica_AndCompletes()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var token = await replicas.TokenAsync(http, "leeds", "eligibility.check");
+        var camden = await replicas.TokenAsync(http, "camden", "eligibility.check");
+        const int items = 300;
+        var clock = Stopwatch.StartNew();
+
+        var id = await SubmitBulkAsync(http, replicas.Address, token, BulkHttp.SyntheticJson(items, "REPLICAS", first: 70_000));
+        for (var i = 0; i < ThreeReplicas.Names.Length; i++)
+        {
+            using var status = await BulkHttp.SendAsync(http, replicas.Replica(i).Address, token, HttpMethod.Get, $"/v1/bulk-checks/{id}");
+            status.StatusCode.Should().Be(HttpStatusCode.OK, $"{ThreeReplicas.Names[i]} reads a job submitted through the load balancer at once");
+            using var foreign = await BulkHttp.SendAsync(http, replicas.Replica(i).Address, camden, HttpMethod.Get, $"/v1/bulk-checks/{id}");
+            foreign.StatusCode.Should().Be(HttpStatusCode.NotFound, "another council's job is not found on any replica");
+        }
+
+        using var done = await BulkHttp.WaitForAsync(http, replicas.Address, token, id, s => s.GetProperty("status").GetString() == "completed", TimeSpan.FromSeconds(60));
+        var completedIn = clock.Elapsed;
+        done.RootElement.GetProperty("completed").GetInt32().Should().Be(items);
+
+        // The rows a page at a time, each page from the next replica: one walk, every row once, every row completed.
+        var rows = new List<JsonElement>();
+        string? cursor = null;
+        var page = 0;
+        do
+        {
+            var replica = replicas.Replica(page++ % ThreeReplicas.Names.Length).Address;
+            using var response = await BulkHttp.SendAsync(http, replica, token, HttpMethod.Get, $"/v1/bulk-checks/{id}/results?limit=40" + (cursor is null ? "" : $"&cursor={cursor}"));
+            response.StatusCode.Should().Be(HttpStatusCode.OK);
+            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            rows.AddRange(body.GetProperty("results").EnumerateArray());
+            cursor = body.GetProperty("next").ValueKind == JsonValueKind.String ? body.GetProperty("next").GetString() : null;
+        }
+        while (cursor is not null);
+        rows.Select(r => r.GetProperty("row").GetInt32()).Should().Equal(Enumerable.Range(1, items));
+        rows.Should().OnlyContain(r => r.GetProperty("status").GetString() == "completed");
+        for (var i = 0; i < ThreeReplicas.Names.Length; i++)
+        {
+            using var export = await BulkHttp.SendAsync(http, replicas.Replica(i).Address, token, HttpMethod.Get, $"/v1/bulk-checks/{id}/export?format=csv");
+            export.StatusCode.Should().Be(HttpStatusCode.OK);
+            (await export.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(items + 1, $"{ThreeReplicas.Names[i]} exports every row");
+        }
+
+        var perCheck = await AuditRecordsPerCheckIdAsync(rows.Select(r => r.GetProperty("checkId").GetString()!));
+        perCheck.Values.Should().OnlyContain(n => n == 1, "every item has its one audit record in the shared log");
+
+        // Cancelled through a replica that is not running it: the runner hears of it at its next renewal and stops.
+        await SetHomeOfficeLatencyAsync(http, 300);
+        try
+        {
+            var slow = await SubmitBulkAsync(http, replicas.Address, token, BulkHttp.SyntheticJson(2000, "REPLICAS-CANCEL", nass: true, first: 72_000));
+            var runner = await LeaseHolderAsync(slow, TimeSpan.FromSeconds(10));
+            var other = (runner + 1) % ThreeReplicas.Names.Length;
+            using (var started = await BulkHttp.WaitForAsync(http, replicas.Replica(other).Address, token, slow, s => s.GetProperty("completed").GetInt32() > 0))
+            {
+            }
+
+            using var cancel = await BulkHttp.SendAsync(http, replicas.Replica(other).Address, token, HttpMethod.Delete, $"/v1/bulk-checks/{slow}");
+            cancel.StatusCode.Should().Be(HttpStatusCode.OK);
+            var cancelledAt = clock.Elapsed;
+            using var settled = await BulkHttp.WaitForAsync(http, replicas.Replica(runner).Address, token, slow,
+                s => s.GetProperty("status").GetString() == "cancelled" && s.GetProperty("pending").GetInt32() == 0, TimeSpan.FromSeconds(30));
+            var settledIn = clock.Elapsed - cancelledAt;
+            var (completed, cancelled) = (settled.RootElement.GetProperty("completed").GetInt32(), settled.RootElement.GetProperty("cancelled").GetInt32());
+            (completed + cancelled).Should().Be(2000);
+            cancelled.Should().BeGreaterThan(1000, "the runner stopped taking items");
+            while (await LeaseHolderOrNoneAsync(slow) >= 0)
+            {
+                (clock.Elapsed - cancelledAt).Should().BeLessThan(TimeSpan.FromSeconds(10), "the runner releases the cancelled job");
+                await Task.Delay(50);
+            }
+
+            output.WriteLine(
+                $"bulk job of {items} items submitted through HAProxy: read on all three replicas at once, completed in {completedIn.TotalSeconds:F1} s, " +
+                $"{rows.Count} rows paged across the replicas, exported by each; a 2,000-item job run by {ThreeReplicas.Names[runner]} and cancelled " +
+                $"through {ThreeReplicas.Names[other]} settled in {settledIn.TotalSeconds:F1} s ({completed} completed, {cancelled} cancelled)");
+        }
+        finally
+        {
+            await SetHomeOfficeLatencyAsync(http, 0);
+        }
+    }
+
+    [Fact]
+    public async Task BulkCheck_WhenTheReplicaRunningItIsKilled_IsFinishedByAnother_WithOneAuditRecordPerItem_AndNoneLost()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var token = await replicas.TokenAsync(http, "leeds", "eligibility.check");
+        const int items = 1000;
+        await SetHomeOfficeLatencyAsync(http, 200);
+        var callsBefore = await HomeOfficeCallsAsync(http);
+        int holder = -1;
+        try
+        {
+            var id = await SubmitBulkAsync(http, replicas.Address, token, BulkHttp.SyntheticJson(items, "REPLICAS-RESUME", nass: true, first: 80_000));
+            holder = await LeaseHolderAsync(id, TimeSpan.FromSeconds(10));
+            var survivor = replicas.Replica((holder + 1) % ThreeReplicas.Names.Length).Address;
+            using (var partly = await BulkHttp.WaitForAsync(http, survivor, token, id, s => s.GetProperty("completed").GetInt32() >= 100))
+            {
+            }
+
+            var clock = Stopwatch.StartNew();
+            await replicas.Replica(holder).KillAsync();
+            var completedAtKill = await CompletedAsync(http, survivor, token, id);
+            int next;
+            while ((next = await LeaseHolderOrNoneAsync(id)) is -1 || next == holder)
+            {
+                clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "another replica takes the job once the killed one's lease expires");
+                await Task.Delay(20);
+            }
+
+            var resumedAfter = clock.Elapsed;
+            using var done = await BulkHttp.WaitForAsync(http, survivor, token, id, s => s.GetProperty("status").GetString() == "completed", TimeSpan.FromSeconds(90));
+            var finishedAfter = clock.Elapsed;
+
+            done.RootElement.GetProperty("completed").GetInt32().Should().Be(items, "no item is lost");
+            done.RootElement.GetProperty("pending").GetInt32().Should().Be(0);
+            var rows = await BulkHttp.AllResultsAsync(http, survivor, token, id, pageSize: 1000);
+            rows.Should().HaveCount(items).And.OnlyContain(r => r.GetProperty("status").GetString() == "completed");
+            var perCheck = await AuditRecordsPerCheckIdAsync(rows.Select(r => r.GetProperty("checkId").GetString()!));
+            perCheck.Should().HaveCount(items);
+            perCheck.Values.Should().OnlyContain(n => n == 1, "every item is recorded exactly once, across the kill");
+
+            // At the provider: every item once, plus at most the items in flight when the replica died (their answers
+            // were never recorded nor released), which that replica's bulk share of 64 − 8 bounds.
+            var calls = await HomeOfficeCallsAsync(http) - callsBefore;
+            calls.Should().BeGreaterThanOrEqualTo(items).And.BeLessThanOrEqualTo(items + 56);
+            var resumed = ResumedLine().Match(replicas.Replica(next).Output);
+            resumed.Success.Should().BeTrue($"{ThreeReplicas.Names[next]} settles what {ThreeReplicas.Names[holder]} had claimed");
+            output.WriteLine(
+                $"bulk job of {items} items (Home Office at 200 ms): {ThreeReplicas.Names[holder]} killed with SIGKILL at {completedAtKill} completed; " +
+                $"{ThreeReplicas.Names[next]} took the lease {resumedAfter.TotalSeconds:F2} s after the kill (lease 2 s) and finished the job " +
+                $"{finishedAfter.TotalSeconds:F1} s after it; items claimed by the dead replica: {resumed.Groups[1].Value} settled from their audit records, " +
+                $"{resumed.Groups[2].Value} checked again; audit records: {perCheck.Values.Sum()} for {items} items; Home Office calls: {calls}");
+        }
+        finally
+        {
+            await SetHomeOfficeLatencyAsync(http, 0);
+            if (holder >= 0 && replicas.Replica(holder).HasExited)
+            {
+                await replicas.RestartAsync(holder);
+            }
+        }
+    }
+
+    [GeneratedRegex(@"resumed: (\d+) items settled from their audit records, (\d+) to check again")]
+    private static partial Regex ResumedLine();
+
+    private static async Task<string> SubmitBulkAsync(HttpClient http, Uri gateway, string token, string body)
+    {
+        using var accepted = await BulkHttp.SubmitAsync(http, gateway, token, body, "application/json");
+        var text = await accepted.Content.ReadAsStringAsync();
+        accepted.StatusCode.Should().Be(HttpStatusCode.Accepted, text);
+        return JsonDocument.Parse(text).RootElement.GetProperty("bulkCheckId").GetString()!;
+    }
+
+    private static async Task<int> CompletedAsync(HttpClient http, Uri gateway, string token, string id)
+    {
+        using var response = await BulkHttp.SendAsync(http, gateway, token, HttpMethod.Get, $"/v1/bulk-checks/{id}");
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("completed").GetInt32();
+    }
+
+    /// <summary>The replica whose process holds the job's lease (the owner is <c>host/pid/random</c>), waiting up to <paramref name="within"/>.</summary>
+    private async Task<int> LeaseHolderAsync(string jobId, TimeSpan within)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await LeaseHolderOrNoneAsync(jobId) is var index and >= 0)
+            {
+                return index;
+            }
+
+            if (waited.Elapsed >= within)
+            {
+                throw new TimeoutException($"No replica holds the lease of bulk check {jobId}.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    private async Task<int> LeaseHolderOrNoneAsync(string jobId)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(replicas.BulkChecksConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT lease_owner FROM bulk_jobs WHERE job_id = $1;", connection);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = jobId });
+        if (await command.ExecuteScalarAsync() is not string owner)
+        {
+            return -1;
+        }
+
+        var pid = int.Parse(owner.Split('/')[1], System.Globalization.CultureInfo.InvariantCulture);
+        return Enumerable.Range(0, ThreeReplicas.Names.Length).Single(i => replicas.Replica(i).Id == pid);
+    }
+
+    /// <summary>How many check records of the shared audit log carry each of <paramref name="checkIds"/> (absent: none).</summary>
+    private async Task<Dictionary<string, int>> AuditRecordsPerCheckIdAsync(IEnumerable<string> checkIds)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(replicas.AuditConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT check_id, count(*)::integer FROM audit_records WHERE check_id = ANY ($1) GROUP BY check_id;", connection);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<string[]> { TypedValue = [.. checkIds] });
+        var counts = new Dictionary<string, int>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            counts[reader.GetString(0)] = reader.GetInt32(1);
+        }
+
+        return counts;
+    }
+
+    private async Task SetHomeOfficeLatencyAsync(HttpClient http, int milliseconds)
+    {
+        using var response = await http.PutAsJsonAsync(new Uri(replicas.MockAddress, "/_control/providers/home-office"), new { latencyMilliseconds = milliseconds });
+        response.EnsureSuccessStatusCode();
+    }
+
+    private async Task<long> HomeOfficeCallsAsync(HttpClient http)
+    {
+        using var meter = JsonDocument.Parse(await http.GetStringAsync(new Uri(replicas.MockAddress, "/_control/concurrency")));
+        return meter.RootElement.GetProperty("providers").EnumerateArray().Single(p => p.GetProperty("provider").GetString() == "home-office").GetProperty("calls").GetInt64();
     }
 
     /// <summary>
