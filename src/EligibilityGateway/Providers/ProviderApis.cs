@@ -124,8 +124,41 @@ internal static class ProviderRefit
     /// rather than falling back to reflection. Request bodies are buffered, so that a retry can send them again and
     /// they go with a Content-Length rather than chunked.
     /// </summary>
-    public static RefitSettings Settings => new(new SystemTextJsonContentSerializer(ProviderJsonContext.Default.Options))
+    public static RefitSettings Settings
     {
-        Buffered = true,
-    };
+        get
+        {
+            var settings = new RefitSettings(new SystemTextJsonContentSerializer(ProviderJsonContext.Default.Options)) { Buffered = true };
+            settings.ExceptionFactory = response => ProviderApiException.CreateAsync(response, settings);
+            return settings;
+        }
+    }
+}
+
+/// <summary>
+/// A provider's answer other than a success, as the <see cref="ApiException"/> an <see cref="IApiResponse{T}"/> carries:
+/// status, headers and the body as text, which <see cref="ProviderResponses"/> reads for the contract's problem type.
+/// Refit's default factory would also read an <c>application/problem+json</c> body into its own <c>ProblemDetails</c>
+/// through the content serializer; ours knows only the contract's types, so that read threw and caught an exception
+/// on every "no match", the commonest answer of all.
+/// </summary>
+internal sealed class ProviderApiException : ApiException
+{
+    private ProviderApiException(HttpResponseMessage response, string? content, RefitSettings settings)
+        : base(response.RequestMessage!, response.RequestMessage!.Method, content, response.StatusCode, response.ReasonPhrase, response.Headers, settings)
+    {
+    }
+
+    /// <summary>Null for a success (Refit then reads the body as the operation's type); otherwise the answer as an exception.</summary>
+    public static async ValueTask<Exception?> CreateAsync(HttpResponseMessage response, RefitSettings settings)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+
+        // ProviderResponseBuffering has read the body into memory already, inside the attempt.
+        var content = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+        return new ProviderApiException(response, content, settings);
+    }
 }

@@ -52,6 +52,40 @@ public sealed class ProviderHttpTests
         result.Kind.Should().Be(ProviderResultKind.NotFound);
     }
 
+    // "No match" is the commonest answer a provider gives. Refit's default exception factory read its problem+json
+    // body through the contract-only serializer, which threw and caught a NotSupportedException on every one.
+    [Fact]
+    public async Task Lookup_WithNoMatchProblem_ThrowsNoExceptionOnTheWay()
+    {
+        var thrown = new List<string>();
+        var inThisTest = new AsyncLocal<bool> { Value = true };
+        void Record(object? sender, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs args)
+        {
+            if (inThisTest.Value)
+            {
+                lock (thrown)
+                {
+                    thrown.Add(args.Exception.GetType().Name);
+                }
+            }
+        }
+
+        AppDomain.CurrentDomain.FirstChanceException += Record;
+        try
+        {
+            var result = await LookupAsync(HttpStatusCode.NotFound, "application/problem+json",
+                """{"type":"urn:mock-central-government:problem:no-match","title":"No match","status":404}""");
+
+            result.Kind.Should().Be(ProviderResultKind.NotFound);
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.FirstChanceException -= Record;
+        }
+
+        thrown.Should().BeEmpty();
+    }
+
     [Theory]
     [InlineData("""{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.5","title":"Not Found","status":404}""")]
     [InlineData("<html>not found</html>")]
