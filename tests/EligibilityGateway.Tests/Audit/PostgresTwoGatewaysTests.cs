@@ -63,6 +63,15 @@ public sealed partial class PostgresTwoGatewaysTests(PostgresServerFixture postg
             checks.Select(r => r.Entry.CheckId).Should().OnlyHaveUniqueItems();
             var checkpoints = await store.ReadCheckpointsAsync(CancellationToken.None);
             checkpoints.Should().NotBeEmpty("a gateway signs the unsigned head on shutdown");
+
+            // --postgres puts consents and bulk-check jobs in the same database (their tables have their own names).
+            await using (var connection = new Npgsql.NpgsqlConnection(connectionString))
+            {
+                await connection.OpenAsync();
+                await using var tables = new Npgsql.NpgsqlCommand("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE tablename IN ('consents', 'bulk_jobs', 'bulk_items');", connection);
+                (await tables.ExecuteScalarAsync()).Should().Be("bulk_items,bulk_jobs,consents");
+            }
+
             output.WriteLine($"answered {string.Join(" + ", answered)} checks; {records.Count} records ({checks.Count} checks), {checkpoints.Count} checkpoints, chain valid to {valid.LastSequence}");
         }
         finally
