@@ -365,7 +365,7 @@ public sealed partial class ThreeReplicasTests(ThreeReplicas replicas, ITestOutp
                 $"bulk job of {items} items (Home Office at 200 ms): {ThreeReplicas.Names[holder]} killed with SIGKILL at {completedAtKill} completed; " +
                 $"{ThreeReplicas.Names[next]} took the lease {resumedAfter.TotalSeconds:F2} s after the kill (lease 2 s) and finished the job " +
                 $"{finishedAfter.TotalSeconds:F1} s after it; items claimed by the dead replica: {resumed.Groups[1].Value} settled from their audit records, " +
-                $"{resumed.Groups[2].Value} checked again; audit records: {perCheck.Values.Sum()} for {items} items; Home Office calls: {calls}");
+                $"{resumed.Groups[2].Value} claimed but never recorded, so checked by the new holder; audit records: {perCheck.Values.Sum()} for {items} items; Home Office calls: {calls}");
         }
         finally
         {
