@@ -201,12 +201,14 @@ public sealed class ProviderMisbehaviourTests
     public async Task Evaluate_WithRetryAfterAsAnHttpDate_WaitsUntilThen()
     {
         await using var hmrc = MisbehavingHmrc.Start();
+        await using var env = await StartAsync(hmrc, settings: new() { ["ProviderResilience:RetryMaxDelay"] = "00:00:00.100" });
+
+        // The date is taken once the gateway has started (which may take over a second on a loaded machine), just
+        // before the check that meets it.
         var until = TimeProvider.System.GetUtcNow().AddSeconds(2);
         hmrc.Server.Given(Lookup()).InScenario("busy").WillSetStateTo("free")
             .RespondWith(Problem(503).WithHeader("Retry-After", until.ToString("r", CultureInfo.InvariantCulture)));
         hmrc.Server.Given(Lookup()).InScenario("busy").WhenStateIs("free").RespondWith(Ok());
-        await using var env = await StartAsync(hmrc, settings: new() { ["ProviderResilience:RetryMaxDelay"] = "00:00:00.100" });
-
         var (answer, elapsed) = await TimedAsync(() => env.EvaluateAsync("free-school-meals", Fixtures.Taylor));
 
         answer.Outcome.Should().Be(Outcome.Eligible);
