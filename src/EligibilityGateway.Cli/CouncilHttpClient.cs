@@ -63,7 +63,7 @@ internal sealed class ClientCredentialsHandler(Uri tokenEndpoint, string clientI
 
     /// <summary>Takes a token now, so that refused credentials are reported before anything is sent.</summary>
     /// <exception cref="GatewayException">The token endpoint refused the credentials or answered without a token.</exception>
-    /// <exception cref="HttpRequestException">The gateway could not be reached.</exception>
+    /// <exception cref="HttpRequestException">The gateway could not be reached, or its token endpoint failed for a moment (5xx, 408, 429).</exception>
     public async Task AcquireAsync(CancellationToken cancellationToken) => await TokenAsync(stale: null, cancellationToken);
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -151,6 +151,13 @@ internal sealed class ClientCredentialsHandler(Uri tokenEndpoint, string clientI
             var lifetime = TimeSpan.FromSeconds(issued.ExpiresIn.Value);
             var margin = TimeSpan.FromTicks(Math.Min(RenewalMargin.Ticks, lifetime.Ticks / 2));
             return new CurrentToken(token, requestedAt + lifetime - margin);
+        }
+
+        // A replica restarting behind the load balancer, or the token endpoint asking to slow down: transient, so an
+        // HttpRequestException, which the retry around this handler retries as it would the request itself.
+        if (response.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500)
+        {
+            throw new HttpRequestException($"the token endpoint answered {(int)response.StatusCode}", inner: null, response.StatusCode);
         }
 
         var error = Deserialize<OAuthError>(text);

@@ -77,10 +77,12 @@ public sealed class EgwCouncilClientTests(SandboxFixture sandbox) : IClassFixtur
     }
 
     [Fact]
-    public async Task Client_MeetingA503_RetriesReadsAndCancellationsHonouringRetryAfter_ButNeverASubmission()
+    public async Task Client_MeetingA503_RetriesTokensReadsAndCancellationsHonouringRetryAfter_ButNeverASubmission()
     {
         using var gateway = WireMockServer.Start();
-        gateway.Given(WireMockRequest.Create().WithPath("/connect/token").UsingPost())
+        gateway.Given(WireMockRequest.Create().WithPath("/connect/token").UsingPost()).InScenario("token").WillSetStateTo("issuing")
+            .RespondWith(Response.Create().WithStatusCode(503));
+        gateway.Given(WireMockRequest.Create().WithPath("/connect/token").UsingPost()).InScenario("token").WhenStateIs("issuing")
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody("""{"access_token":"t","token_type":"Bearer","expires_in":300}"""));
         gateway.Given(WireMockRequest.Create().WithPath("/v1/bulk-checks/job").UsingGet()).InScenario("read").WillSetStateTo("recovered")
             .RespondWith(Response.Create().WithStatusCode(503).WithHeader("Retry-After", "1"));
@@ -113,6 +115,8 @@ public sealed class EgwCouncilClientTests(SandboxFixture sandbox) : IClassFixtur
 
         var sent = gateway.LogEntries.Where(e => e.RequestMessage.Path != "/connect/token").Select(e => e.RequestMessage.Method).ToList();
         sent.Should().Equal("GET", "GET", "DELETE", "DELETE", "POST");
+        gateway.LogEntries.Where(e => e.RequestMessage.Path == "/connect/token").Select(e => e.ResponseMessage.StatusCode)
+            .Should().Equal([503, 200], "the token endpoint's 503 is retried like the read that needed the token");
     }
 
     private static async Task<HttpStatusCode> StatusOfUnknownJobAsync(HttpClient http)
