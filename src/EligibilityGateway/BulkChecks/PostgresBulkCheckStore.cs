@@ -22,7 +22,8 @@ namespace EligibilityGateway.BulkChecks;
 /// (<c>bigint</c>), as in SQLite and the PostgreSQL consent store; every connection runs with
 /// <c>synchronous_commit=on</c>.
 /// </summary>
-internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
+internal sealed class PostgresBulkCheckStore(string connectionString, TimeProvider timeProvider)
+    : PostgresStore(connectionString, Schema, timeProvider), IBulkCheckStore
 {
     /// <summary>The advisory lock key that serialises bulk-check migrations between replicas starting together.</summary>
     private const long MigrationLock = 0x6567_775f_6275_6c6b; // "egw_bulk"
@@ -75,34 +76,11 @@ internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
             """),
     ]);
 
-    private readonly NpgsqlDataSource dataSource;
-    private readonly TimeProvider timeProvider;
-
-    /// <param name="connectionString">A secret (it may hold a password): never logged, never in <see cref="Location"/>.</param>
-    public PostgresBulkCheckStore(string connectionString, TimeProvider timeProvider)
-    {
-        dataSource = PostgresDataSources.Create(connectionString, out var location);
-        Location = location;
-        this.timeProvider = timeProvider;
-    }
-
-    /// <summary>Host, port and database only: the connection string itself is a secret.</summary>
-    public string Location { get; }
-
-    /// <summary>The migrations this store applied when it was initialised (none when the database was up to date).</summary>
-    public IReadOnlyList<PostgresMigration> Applied { get; private set; } = [];
-
-    public async ValueTask InitializeAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        Applied = await Schema.MigrateAsync(connection, timeProvider.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture), cancellationToken);
-    }
-
     public async Task CreateAsync(BulkJob job, IReadOnlyList<NewBulkItem> items, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(items);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var insertJob = new NpgsqlCommand(
             $"INSERT INTO bulk_jobs ({BulkStoreRows.JobColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, NULL);", connection, transaction))
@@ -144,7 +122,7 @@ internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
 
     public async Task<BulkJob?> FindAsync(string jobId, string councilId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {BulkStoreRows.JobColumns} FROM bulk_jobs WHERE job_id = $1 AND council_id = $2;");
+        await using var command = DataSource.CreateCommand($"SELECT {BulkStoreRows.JobColumns} FROM bulk_jobs WHERE job_id = $1 AND council_id = $2;");
         command.Parameters.Add(Text(jobId));
         command.Parameters.Add(Text(councilId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -153,7 +131,7 @@ internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
 
     public async Task<BulkCounts> CountAsync(string jobId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT state, outcome, count(*)::integer FROM bulk_items WHERE job_id = $1 GROUP BY state, outcome;");
+        await using var command = DataSource.CreateCommand("SELECT state, outcome, count(*)::integer FROM bulk_items WHERE job_id = $1 GROUP BY state, outcome;");
         command.Parameters.Add(Text(jobId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var groups = new List<(string State, string? Outcome, int Count)>();
@@ -167,7 +145,7 @@ internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
 
     public async Task<BulkJob?> CancelAsync(string jobId, string councilId, DateTimeOffset now, TimeSpan retention, CancellationToken cancellationToken)
     {
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var connection = await DataSource.OpenConnectionAsync(cancellationToken))
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
             // The job row first (a claim waits on it, then finds the job cancelled), then its pending items.
@@ -199,7 +177,7 @@ internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
 
         // SKIP LOCKED: a job another replica is taking right now is passed over, not waited for; one it has just taken
         // is re-checked against the lease condition (repeated outside for the same reason) and no longer qualifies.
-        await using var command = dataSource.CreateCommand($"""
+        await using var command = DataSource.CreateCommand($"""
             UPDATE bulk_jobs SET lease_owner = $1, lease_expires_at = $3,
                 status = CASE WHEN status = 'cancelled' THEN status ELSE 'running' END, started_at = coalesce(started_at, $2)
             WHERE job_id = (
@@ -222,7 +200,7 @@ internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
 
     public async Task<string?> RenewAsync(string jobId, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = DataSource.CreateCommand("""
             UPDATE bulk_jobs SET lease_expires_at = CASE WHEN status = 'running' THEN $4 ELSE lease_expires_at END
             WHERE job_id = $1 AND lease_owner = $2 AND lease_expires_at > $3
             RETURNING status;
@@ -236,7 +214,7 @@ internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
 
     public async Task<IReadOnlyList<ClaimedBulkItem>> ReadClaimedAsync(string jobId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
+        await using var command = DataSource.CreateCommand(
             $"SELECT {BulkStoreRows.ClaimedColumns} FROM bulk_items WHERE job_id = $1 AND state = 'claimed' ORDER BY row_number;");
         command.Parameters.Add(Text(jobId));
         return await ReadClaimedItemsAsync(command, cancellationToken);
@@ -246,7 +224,7 @@ internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
     {
         // FOR SHARE on the job: a lease changing hands or a cancellation (both update the job row) waits for this claim
         // or makes it find nothing; FOR UPDATE SKIP LOCKED on the items: two claimers never lock the same row.
-        await using var command = dataSource.CreateCommand($"""
+        await using var command = DataSource.CreateCommand($"""
             WITH lease AS (
                 SELECT job_id FROM bulk_jobs WHERE job_id = $1 AND lease_owner = $2 AND status = 'running' FOR SHARE
             ), picked AS (
@@ -273,7 +251,7 @@ internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
             return;
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction);
 
@@ -306,7 +284,7 @@ internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
 
     public async Task<string?> ReleaseAsync(string jobId, string owner, DateTimeOffset now, TimeSpan retention, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // The job row first, as everywhere else: while this holds it, nobody cancels it or takes its lease.
@@ -361,7 +339,7 @@ internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
     public async IAsyncEnumerable<BulkResultRow> StreamResultsAsync(string jobId, int afterRow, int limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // One statement, so one snapshot, however long the caller takes to read it.
-        await using var command = dataSource.CreateCommand(
+        await using var command = DataSource.CreateCommand(
             $"SELECT {BulkStoreRows.ResultColumns} FROM bulk_items WHERE job_id = $1 AND row_number > $2 ORDER BY row_number LIMIT $3;");
         command.Parameters.Add(Text(jobId));
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = afterRow });
@@ -376,7 +354,7 @@ internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
     public async Task<int> PurgeAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         // One statement (a snapshot for both deletes); items go with their job, counted as SQLite counts them.
-        await using var command = dataSource.CreateCommand("""
+        await using var command = DataSource.CreateCommand("""
             WITH jobs AS (
                 DELETE FROM bulk_jobs WHERE purge_after IS NOT NULL AND purge_after <= $1 RETURNING job_id
             ), items AS (
@@ -388,7 +366,6 @@ internal sealed class PostgresBulkCheckStore : IBulkCheckStore, IAsyncDisposable
         return (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    public ValueTask DisposeAsync() => dataSource.DisposeAsync();
 
     private static NpgsqlBatchCommand LeaseCommand(string sql, string jobId, string owner)
     {

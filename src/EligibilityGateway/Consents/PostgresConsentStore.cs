@@ -17,7 +17,8 @@ namespace EligibilityGateway.Consents;
 /// exact to the 100 ns a <see cref="DateTimeOffset"/> holds, as in SQLite. Each commit returns once flushed
 /// (<c>synchronous_commit=on</c> on every connection).
 /// </summary>
-internal sealed class PostgresConsentStore : IConsentStore, IAsyncDisposable
+internal sealed class PostgresConsentStore(string connectionString, TimeProvider timeProvider)
+    : PostgresStore(connectionString, Schema, timeProvider), IConsentStore
 {
     private const string Columns =
         "consent_id, council_id, client_id, scheme_id, purpose, case_reference, providers, released, framework_id, framework_version, " +
@@ -59,34 +60,10 @@ internal sealed class PostgresConsentStore : IConsentStore, IAsyncDisposable
             """),
     ]);
 
-    private readonly NpgsqlDataSource dataSource;
-    private readonly TimeProvider timeProvider;
-
-    /// <param name="connectionString">A secret (it may hold a password): never logged, never in <see cref="Location"/>.</param>
-    public PostgresConsentStore(string connectionString, TimeProvider timeProvider)
-    {
-        // A revocation that returned has reached the disk, however the server or the role is configured.
-        dataSource = PostgresDataSources.Create(connectionString, out var location);
-        Location = location;
-        this.timeProvider = timeProvider;
-    }
-
-    /// <summary>Host, port and database only: the connection string itself is a secret.</summary>
-    public string Location { get; }
-
-    /// <summary>The migrations this store applied when it was initialised (none when the database was up to date).</summary>
-    public IReadOnlyList<PostgresMigration> Applied { get; private set; } = [];
-
-    public async ValueTask InitializeAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        Applied = await Schema.MigrateAsync(connection, timeProvider.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture), cancellationToken);
-    }
-
     public async ValueTask InsertAsync(Consent consent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(consent);
-        await using var command = dataSource.CreateCommand($"""
+        await using var command = DataSource.CreateCommand($"""
             INSERT INTO consents ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21);
             """);
         var p = command.Parameters;
@@ -116,7 +93,7 @@ internal sealed class PostgresConsentStore : IConsentStore, IAsyncDisposable
 
     public async ValueTask<bool> DeleteUnansweredAsync(string consentId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("DELETE FROM consents WHERE consent_id = $1 AND status = $2 AND usage_count = 0;");
+        await using var command = DataSource.CreateCommand("DELETE FROM consents WHERE consent_id = $1 AND status = $2 AND usage_count = 0;");
         command.Parameters.Add(Text(consentId));
         command.Parameters.Add(Text(ConsentStatusNames.AwaitingAuthorisation));
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
@@ -124,7 +101,7 @@ internal sealed class PostgresConsentStore : IConsentStore, IAsyncDisposable
 
     public async ValueTask<Consent?> FindAsync(string consentId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM consents WHERE consent_id = $1;");
+        await using var command = DataSource.CreateCommand($"SELECT {Columns} FROM consents WHERE consent_id = $1;");
         command.Parameters.Add(Text(consentId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
@@ -133,7 +110,7 @@ internal sealed class PostgresConsentStore : IConsentStore, IAsyncDisposable
     public async ValueTask<bool> TryChangeStateAsync(string consentId, ConsentStatus expected, Consent to, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(to);
-        await using var command = dataSource.CreateCommand("""
+        await using var command = DataSource.CreateCommand("""
             UPDATE consents SET status = $3, authorised_at = $4, rejected_at = $5, revoked_at = $6, revoked_by = $7,
                 subject_reference = $8, sealed_subject = $9
             WHERE consent_id = $1 AND status = $2;
@@ -154,7 +131,7 @@ internal sealed class PostgresConsentStore : IConsentStore, IAsyncDisposable
     public async ValueTask<long?> TryCountUseAsync(string consentId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         // One statement: the state test and the increment cannot be split by a revocation on any replica.
-        await using var command = dataSource.CreateCommand("""
+        await using var command = DataSource.CreateCommand("""
             UPDATE consents SET usage_count = usage_count + 1, last_used_at = $3
             WHERE consent_id = $1 AND status = $2 AND expires_at > $3
             RETURNING usage_count;
@@ -171,7 +148,7 @@ internal sealed class PostgresConsentStore : IConsentStore, IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(subjectReference);
 
         // consents_by_subject serves this; the account shows every consent a citizen has, so there is no limit.
-        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM consents WHERE subject_reference = $1 ORDER BY created_at DESC, consent_id DESC;");
+        await using var command = DataSource.CreateCommand($"SELECT {Columns} FROM consents WHERE subject_reference = $1 ORDER BY created_at DESC, consent_id DESC;");
         command.Parameters.Add(Text(subjectReference));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var consents = new List<Consent>();
@@ -183,7 +160,6 @@ internal sealed class PostgresConsentStore : IConsentStore, IAsyncDisposable
         return consents;
     }
 
-    public ValueTask DisposeAsync() => dataSource.DisposeAsync();
 
     private static Consent Read(NpgsqlDataReader reader)
     {
