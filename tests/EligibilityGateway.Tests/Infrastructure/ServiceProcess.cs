@@ -81,7 +81,13 @@ internal sealed partial class ServiceProcess : IAsyncDisposable
         service.process.BeginOutputReadLine();
         service.process.BeginErrorReadLine();
         service.process.EnableRaisingEvents = true;
-        service.process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException($"{assembly} exited before listening:\n{service.Output}"));
+        service.process.Exited += (_, _) =>
+        {
+            // Exited can come before the last lines the process wrote have been read; waiting without a timeout also
+            // waits for both redirected streams to reach their end, so the message holds why it stopped.
+            service.process.WaitForExit();
+            listening.TrySetException(new InvalidOperationException($"{assembly} exited before listening:\n{service.Output}"));
+        };
 
         try
         {
