@@ -204,18 +204,7 @@ internal static class DemoBulkEndpoints
 
     private static string Form(DemoSession session, string? error)
     {
-        var councils = string.Concat(DemoCouncil.All.Select((c, i) => Choice(FieldCouncil, c.ClientId, c.Name, i == 0)));
-        var schemes = string.Concat(DemoScheme.All.Select((s, i) => Choice(FieldScheme, s.Id, s.Name, i == 0)));
-        var summary = error is null ? "" : $"""
-            <div class="govuk-error-summary" data-module="govuk-error-summary">
-              <div role="alert">
-                <h2 class="govuk-error-summary__title">There is a problem</h2>
-                <div class="govuk-error-summary__body">
-                  <ul class="govuk-list govuk-error-summary__list"><li><a href="#{FieldFile}">{H(error)}</a></li></ul>
-                </div>
-              </div>
-            </div>
-            """;
+        var summary = ErrorSummary(FieldFile, error);
         var body = $"""
             {summary}
             <span class="govuk-caption-l">Caseworker system</span>
@@ -224,18 +213,7 @@ internal static class DemoBulkEndpoints
               up to 10,000 rows and 5 MB. This system sends it to the gateway's bulk check, shows its progress and lets you download the results.</p>
             <form method="post" action="{BulkPath}" enctype="multipart/form-data" novalidate>
               <input type="hidden" name="{FieldAntiforgery}" value="{H(session.AntiforgeryToken)}">
-              <div class="govuk-form-group">
-                <fieldset class="govuk-fieldset">
-                  <legend class="govuk-fieldset__legend govuk-fieldset__legend--m">Council</legend>
-                  <div class="govuk-radios" data-module="govuk-radios">{councils}</div>
-                </fieldset>
-              </div>
-              <div class="govuk-form-group">
-                <fieldset class="govuk-fieldset">
-                  <legend class="govuk-fieldset__legend govuk-fieldset__legend--m">Scheme</legend>
-                  <div class="govuk-radios" data-module="govuk-radios">{schemes}</div>
-                </fieldset>
-              </div>
+              {CouncilAndScheme()}
               <div class="govuk-form-group{(error is null ? "" : " govuk-form-group--error")}">
                 <label class="govuk-label govuk-label--m" for="{FieldFile}">CSV file of residents</label>
                 {(error is null ? "" : $"""<p id="{FieldFile}-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> {H(error)}</p>""")}
@@ -292,11 +270,4 @@ internal static class DemoBulkEndpoints
             """;
         return Layout("Bulk check", body, finished ? "" : """<meta http-equiv="refresh" content="2">""");
     }
-
-    private static string Choice(string name, string value, string label, bool isChecked) => $"""
-        <div class="govuk-radios__item">
-          <input class="govuk-radios__input" id="{name}-bulk-{H(value)}" name="{name}" type="radio" value="{H(value)}"{(isChecked ? " checked" : "")}>
-          <label class="govuk-label govuk-radios__label" for="{name}-bulk-{H(value)}">{H(label)}</label>
-        </div>
-        """;
 }

@@ -18,18 +18,7 @@ internal static class DemoPages
     /// <summary>The officer's form: which council acts, for which scheme, under which case reference.</summary>
     public static string Start(DemoSession session, string? caseReference, string? error, bool hasAnswer)
     {
-        var councils = string.Concat(DemoCouncil.All.Select((c, i) => Radio(FieldCouncil, c.ClientId, c.Name, i == 0)));
-        var schemes = string.Concat(DemoScheme.All.Select((s, i) => Radio(FieldScheme, s.Id, s.Name, i == 0)));
-        var errorSummary = error is null ? "" : $"""
-            <div class="govuk-error-summary" data-module="govuk-error-summary">
-              <div role="alert">
-                <h2 class="govuk-error-summary__title">There is a problem</h2>
-                <div class="govuk-error-summary__body">
-                  <ul class="govuk-list govuk-error-summary__list"><li><a href="#{FieldCaseReference}">{H(error)}</a></li></ul>
-                </div>
-              </div>
-            </div>
-            """;
+        var errorSummary = ErrorSummary(FieldCaseReference, error);
         var lastAnswer = hasAnswer
             ? $"""<p class="govuk-body"><a class="govuk-link" href="{DemoCouncilEndpoints.AnswerPath}">See the last answer</a></p>"""
             : "";
@@ -45,18 +34,7 @@ internal static class DemoPages
             {lastAnswer}
             <form method="post" action="{DemoCouncilEndpoints.StartPath}" novalidate>
               <input type="hidden" name="{FieldAntiforgery}" value="{H(session.AntiforgeryToken)}">
-              <div class="govuk-form-group">
-                <fieldset class="govuk-fieldset">
-                  <legend class="govuk-fieldset__legend govuk-fieldset__legend--m">Council</legend>
-                  <div class="govuk-radios" data-module="govuk-radios">{councils}</div>
-                </fieldset>
-              </div>
-              <div class="govuk-form-group">
-                <fieldset class="govuk-fieldset">
-                  <legend class="govuk-fieldset__legend govuk-fieldset__legend--m">Scheme</legend>
-                  <div class="govuk-radios" data-module="govuk-radios">{schemes}</div>
-                </fieldset>
-              </div>
+              {CouncilAndScheme()}
               <div class="govuk-form-group{(error is null ? "" : " govuk-form-group--error")}">
                 <h2 class="govuk-label-wrapper"><label class="govuk-label govuk-label--m" for="{FieldCaseReference}">Case reference</label></h2>
                 <div id="{FieldCaseReference}-hint" class="govuk-hint">The council's own reference for this application, such as FSM-2026-000123.</div>
@@ -260,6 +238,39 @@ internal static class DemoPages
           </footer>
         </body>
         </html>
+        """;
+
+    /// <summary>The officer's choice of council and scheme, as GOV.UK radios with the first of each chosen.</summary>
+    internal static string CouncilAndScheme()
+    {
+        var councils = string.Concat(DemoCouncil.All.Select((c, i) => Radio(FieldCouncil, c.ClientId, c.Name, i == 0)));
+        var schemes = string.Concat(DemoScheme.All.Select((s, i) => Radio(FieldScheme, s.Id, s.Name, i == 0)));
+        return $"""
+              <div class="govuk-form-group">
+                <fieldset class="govuk-fieldset">
+                  <legend class="govuk-fieldset__legend govuk-fieldset__legend--m">Council</legend>
+                  <div class="govuk-radios" data-module="govuk-radios">{councils}</div>
+                </fieldset>
+              </div>
+              <div class="govuk-form-group">
+                <fieldset class="govuk-fieldset">
+                  <legend class="govuk-fieldset__legend govuk-fieldset__legend--m">Scheme</legend>
+                  <div class="govuk-radios" data-module="govuk-radios">{schemes}</div>
+                </fieldset>
+              </div>
+            """;
+    }
+
+    /// <summary>The GOV.UK error summary for a form with one field in error, linking to it; empty without an error.</summary>
+    internal static string ErrorSummary(string fieldId, string? error) => error is null ? "" : $"""
+        <div class="govuk-error-summary" data-module="govuk-error-summary">
+          <div role="alert">
+            <h2 class="govuk-error-summary__title">There is a problem</h2>
+            <div class="govuk-error-summary__body">
+              <ul class="govuk-list govuk-error-summary__list"><li><a href="#{fieldId}">{H(error)}</a></li></ul>
+            </div>
+          </div>
+        </div>
         """;
 
     private static string Radio(string name, string value, string label, bool isChecked)
