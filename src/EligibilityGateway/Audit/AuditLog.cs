@@ -139,10 +139,14 @@ internal sealed class AuditLog : IAuditLog, IHostedLifecycleService, IAsyncDispo
 
         Log.Opened(logger, store.Kind, store.Location);
         Volatile.Write(ref state, Running);
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() => RunWriter(stopped)) { IsBackground = true, Name = "Audit writer" };
         lock (lifecycle)
         {
-            writer = Task.Run(RunWriterAsync, CancellationToken.None);
+            writer = stopped.Task;
         }
+
+        thread.Start();
     }
 
     /// <summary>
@@ -244,33 +248,57 @@ internal sealed class AuditLog : IAuditLog, IHostedLifecycleService, IAsyncDispo
         return await WaitForCommit(pending, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task RunWriterAsync()
+    /// <summary>
+    /// The writer loop, on a thread of its own rather than the thread pool's: a SQLite commit blocks its thread for the
+    /// fsync, back to back under load, and a pool sized to the processor count (two threads on a 2-core machine) that
+    /// lent one of them to the writer would leave every check's continuations to the other. The loop blocks this thread
+    /// while it waits for entries and while the store commits; nothing else runs on it.
+    /// </summary>
+    private void RunWriter(TaskCompletionSource stopped)
     {
-        var batch = new List<PendingAppend>(batchSize);
-        var entries = new List<AuditEntry>(batchSize);
-        var reader = queue.Reader;
-        while (await WaitForEntriesAsync(reader).ConfigureAwait(false))
+        try
         {
-            // Everything that arrived while the previous batch was committing goes into this one.
-            while (batch.Count < batchSize && reader.TryRead(out var pending))
+            var batch = new List<PendingAppend>(batchSize);
+            var entries = new List<AuditEntry>(batchSize);
+            var reader = queue.Reader;
+            while (Wait(WaitForEntriesAsync(reader)))
             {
-                batch.Add(pending);
-                entries.Add(pending.Entry);
+                // Everything that arrived while the previous batch was committing goes into this one.
+                while (batch.Count < batchSize && reader.TryRead(out var pending))
+                {
+                    batch.Add(pending);
+                    entries.Add(pending.Entry);
+                }
+
+                var committed = CommitAsync(batch, entries).GetAwaiter().GetResult();
+                batch.Clear();
+                entries.Clear();
+                if (!committed && Volatile.Read(ref draining))
+                {
+                    // Draining after a failed commit: the store is down, so fail the rest at once rather than let each
+                    // batch wait out the busy timeout while the host waits to stop.
+                    FailQueued(AuditUnavailableReason.ShuttingDown, "The audit store failed while the log was shutting down.", LastFailure);
+                }
             }
 
-            var committed = await CommitAsync(batch, entries).ConfigureAwait(false);
-            batch.Clear();
-            entries.Clear();
-            if (!committed && Volatile.Read(ref draining))
-            {
-                // Draining after a failed commit: the store is down, so fail the rest at once rather than let each
-                // batch wait out the busy timeout while the host waits to stop.
-                FailQueued(AuditUnavailableReason.ShuttingDown, "The audit store failed while the log was shutting down.", LastFailure);
-            }
+            // On shutdown the head is signed whatever the interval, so the last records of a run are never left unsigned.
+            Wait(CheckpointAsync(force: true));
+            stopped.SetResult();
         }
+        catch (Exception ex)
+        {
+            stopped.SetException(ex);
+        }
+    }
 
-        // On shutdown the head is signed whatever the interval, so the last records of a run are never left unsigned.
-        await CheckpointAsync(force: true).ConfigureAwait(false);
+    private static bool Wait(ValueTask<bool> pending) => pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+
+    private static void Wait(ValueTask pending)
+    {
+        if (!pending.IsCompletedSuccessfully)
+        {
+            pending.AsTask().GetAwaiter().GetResult();
+        }
     }
 
     /// <summary>
