@@ -122,8 +122,8 @@ internal sealed class CheckRateLimiter : IDisposable
                 }
 
                 // One block in flight per partition: the others wait for it, then share it or ask for the next one.
-                // Blocks of one are not shared (Asking stays null), so each such check asks on its own, as many at once
-                // as arrive, as a check did before blocks.
+                // Blocks of one are not shared (Asking stays null): each such check asks on its own, as many at once as
+                // arrive, so that a burst against a small limit does not queue behind one round trip after another.
                 inFlight = reservation.Asking;
                 if (inFlight is null)
                 {

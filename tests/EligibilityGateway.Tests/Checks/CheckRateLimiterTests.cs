@@ -70,7 +70,7 @@ public sealed class CheckRateLimiterTests : IAsyncLifetime
 
         secondGranted.Should().Be(99, "a block of one reserves nothing beyond the check that asked");
         (await first.Limiter.TryAcquireAsync("calderdale", "free-school-meals", limit, CancellationToken.None)).Acquired.Should().BeFalse();
-        (await CounterAsync("calderdale", limit)).Should().Be(102, "each check asked Redis once, as before blocks");
+        (await CounterAsync("calderdale", limit)).Should().Be(102, "each check asked Redis once, for a block of one");
     }
 
     [Fact]
