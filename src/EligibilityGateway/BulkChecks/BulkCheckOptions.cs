@@ -35,9 +35,12 @@ internal sealed class BulkCheckOptions
     /// this must be well above the lane's share for the lane to stay full while the log commits.</value>
     public int ItemsInFlightPerJob { get; set; } = 512;
 
-    /// <summary>Slots of each provider's <c>max_concurrency</c> that bulk work leaves to single checks.</summary>
-    /// <value>Default 8; 0 to 1000. A provider allowing no more than this still gives bulk work one slot.</value>
-    public int ReservedProviderSlots { get; set; } = 8;
+    /// <summary>
+    /// Slots of each provider's <c>max_concurrency</c> that bulk work leaves free on top of those single checks are
+    /// using, so that single checks arriving together find a slot at once (README.md, "Lanes").
+    /// </summary>
+    /// <value>Default 2; 0 to 1000. Bulk work always keeps one slot, however small the provider's limit.</value>
+    public int ReservedProviderSlots { get; set; } = 2;
 
     /// <summary>How often the purge of expired jobs runs; the first run is at start.</summary>
     /// <value>Default 1 hour; 1 s to 1 day.</value>

@@ -7,16 +7,20 @@ using Microsoft.Extensions.Options;
 namespace EligibilityGateway.BulkChecks;
 
 /// <summary>
-/// The bulk lane (README.md, "Lanes"): how many bulk items of this process may be asking each provider at once,
-/// whatever the number of jobs. A provider's share is its trust-framework <c>max_concurrency</c> less
-/// <see cref="BulkCheckOptions.ReservedProviderSlots"/>, at least one, so single checks always find that many of the
-/// provider's slots free and never queue behind bulk work. The provider pipeline's own limiter still bounds every call.
+/// The bulk lane (README.md, "Lanes"): bulk items of this process, whatever the number of jobs, take a provider slot only
+/// while the provider's calls in flight — bulk items and single checks together — are fewer than its trust-framework
+/// <c>max_concurrency</c> less <see cref="BulkCheckOptions.ReservedProviderSlots"/>. Single checks never wait here:
+/// they are counted (<see cref="EnterSingle"/>) and bulk work yields the slots they use, so bulk work has every slot
+/// single checks leave and a single check always finds the reserve free. Bulk work keeps at least one slot, so a job
+/// still progresses under a flood of single checks. The provider pipeline's own limiter still bounds every call.
 /// </summary>
 internal sealed class BulkLane(IOptions<BulkCheckOptions> options)
 {
-    private readonly ConcurrentDictionary<(string ProviderId, int Size), SemaphoreSlim> shares = new();
+    // Keyed by size too: a reloaded framework with another max_concurrency starts new slots; calls holding the old
+    // ones finish on them.
+    private readonly ConcurrentDictionary<(string ProviderId, int MaxConcurrency), ProviderSlots> slots = new();
 
-    /// <summary>The bulk share of a provider allowing <paramref name="maxConcurrency"/> calls.</summary>
+    /// <summary>How many calls to a provider allowing <paramref name="maxConcurrency"/> bulk items may join: its limit less the reserve, at least one.</summary>
     public int ShareOf(int maxConcurrency) => Math.Max(1, maxConcurrency - options.Value.ReservedProviderSlots);
 
     /// <summary>
@@ -25,47 +29,80 @@ internal sealed class BulkLane(IOptions<BulkCheckOptions> options)
     /// </summary>
     public async ValueTask<IDisposable> EnterAsync(PolicyGrant grant, Subject subject, CancellationToken cancellationToken)
     {
-        var asked = grant.Questions
-            .Where(q => !ProviderQuestionCatalogue.TryGet(q.QuestionId, out var definition) || definition.RequiredIdentifier == subject.IdentifierKind)
-            .Select(q => q.ProviderId)
-            .Distinct(StringComparer.Ordinal)
-            .Order(StringComparer.Ordinal)
-            .Select(id => grant.Providers.FirstOrDefault(p => p.Id == id))
-            .OfType<DataProvider>()
-            .ToArray();
-
-        var held = new List<SemaphoreSlim>(asked.Length);
+        var asked = Asked(grant, subject);
+        var held = new List<ProviderSlots>(asked.Length);
         try
         {
             foreach (var provider in asked)
             {
-                // Keyed by size too: a reloaded framework with another max_concurrency starts a new share; items
-                // holding the old one finish on it.
-                var share = shares.GetOrAdd((provider.Id, ShareOf(provider.MaxConcurrency)), key => new SemaphoreSlim(key.Size, key.Size));
-                await share.WaitAsync(cancellationToken);
-                held.Add(share);
+                await provider.EnterBulkAsync(cancellationToken).ConfigureAwait(false);
+                held.Add(provider);
             }
         }
         catch
         {
-            Release(held);
+            new Held(held, bulk: true).Dispose();
             throw;
         }
 
-        return new Slots(held);
+        return new Held(held, bulk: true);
     }
 
-    private static void Release(List<SemaphoreSlim> held)
+    /// <summary>
+    /// Counts a single check's calls to the providers it will ask, until disposed, so that bulk items leave those slots
+    /// to it. Never waits.
+    /// </summary>
+    public IDisposable EnterSingle(PolicyGrant grant, Subject subject)
     {
-        foreach (var share in held)
+        var asked = Asked(grant, subject);
+        var held = new List<ProviderSlots>(asked.Length);
+        foreach (var provider in asked)
         {
-            share.Release();
+            provider.EnterSingle();
+            held.Add(provider);
         }
 
-        held.Clear();
+        return new Held(held, bulk: false);
     }
 
-    private sealed class Slots(List<SemaphoreSlim> held) : IDisposable
+    private ProviderSlots[] Asked(PolicyGrant grant, Subject subject)
+    {
+        var questions = grant.Questions;
+        var asked = new List<ProviderSlots>(questions.Length);
+        foreach (var question in questions)
+        {
+            if (ProviderQuestionCatalogue.TryGet(question.QuestionId, out var definition) && definition.RequiredIdentifier != subject.IdentifierKind)
+            {
+                continue;
+            }
+
+            if (asked.Exists(s => s.ProviderId == question.ProviderId) || Provider(grant, question.ProviderId) is not { } provider)
+            {
+                continue;
+            }
+
+            var size = provider.MaxConcurrency;
+            asked.Add(slots.GetOrAdd((provider.Id, size), key => new ProviderSlots(key.ProviderId, key.MaxConcurrency, ShareOf(key.MaxConcurrency))));
+        }
+
+        asked.Sort((a, b) => string.CompareOrdinal(a.ProviderId, b.ProviderId));
+        return [.. asked];
+    }
+
+    private static DataProvider? Provider(PolicyGrant grant, string id)
+    {
+        foreach (var provider in grant.Providers)
+        {
+            if (provider.Id == id)
+            {
+                return provider;
+            }
+        }
+
+        return null;
+    }
+
+    private sealed class Held(List<ProviderSlots> held, bool bulk) : IDisposable
     {
         private int disposed;
 
@@ -73,8 +110,123 @@ internal sealed class BulkLane(IOptions<BulkCheckOptions> options)
         {
             if (Interlocked.Exchange(ref disposed, 1) == 0)
             {
-                Release(held);
+                foreach (var provider in held)
+                {
+                    provider.Leave(bulk);
+                }
             }
+        }
+    }
+}
+
+/// <summary>
+/// One provider's calls in flight from this process, bulk and single, and the bulk items waiting for a slot, first come
+/// first served. A bulk item enters while bulk + single &lt; <see cref="bulkLimit"/>, or when no bulk item holds a slot.
+/// </summary>
+internal sealed class ProviderSlots(string providerId, int maxConcurrency, int bulkLimit)
+{
+    private readonly Lock gate = new();
+    private readonly Queue<TaskCompletionSource> waiting = new();
+    private int bulk;
+    private int single;
+
+    public string ProviderId { get; } = providerId;
+
+    /// <summary>The provider's <c>max_concurrency</c>.</summary>
+    public int MaxConcurrency { get; } = maxConcurrency;
+
+    /// <summary>Bulk items holding a slot now.</summary>
+    public int Bulk
+    {
+        get
+        {
+            lock (gate)
+            {
+                return bulk;
+            }
+        }
+    }
+
+    /// <summary>Single checks asking the provider now.</summary>
+    public int Single
+    {
+        get
+        {
+            lock (gate)
+            {
+                return single;
+            }
+        }
+    }
+
+    public ValueTask EnterBulkAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource waiter;
+        lock (gate)
+        {
+            if (waiting.Count == 0 && MayEnterBulk())
+            {
+                bulk++;
+                return ValueTask.CompletedTask;
+            }
+
+            waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiting.Enqueue(waiter);
+            // The queue may hold only cancelled waiters, with nobody left to release a slot: hand out what is free now.
+            HandOut();
+        }
+
+        return waiter.Task.IsCompletedSuccessfully ? ValueTask.CompletedTask : WaitAsync(waiter, cancellationToken);
+    }
+
+    public void EnterSingle()
+    {
+        lock (gate)
+        {
+            single++;
+        }
+    }
+
+    public void Leave(bool wasBulk)
+    {
+        lock (gate)
+        {
+            if (wasBulk)
+            {
+                bulk--;
+            }
+            else
+            {
+                single--;
+            }
+
+            HandOut();
+        }
+    }
+
+    /// <summary>
+    /// Under the lock: gives free slots to waiting bulk items, oldest first, while the rule allows; a waiter whose item
+    /// was cancelled meanwhile gives its slot straight back.
+    /// </summary>
+    private void HandOut()
+    {
+        while (waiting.Count > 0 && MayEnterBulk())
+        {
+            bulk++;
+            if (!waiting.Dequeue().TrySetResult())
+            {
+                bulk--;
+            }
+        }
+    }
+
+    private bool MayEnterBulk() => bulk == 0 || bulk + single < bulkLimit;
+
+    private async ValueTask WaitAsync(TaskCompletionSource waiter, CancellationToken cancellationToken)
+    {
+        await using (cancellationToken.Register(static w => ((TaskCompletionSource)w!).TrySetCanceled(), waiter))
+        {
+            await waiter.Task.ConfigureAwait(false);
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using EligibilityGateway.Audit;
+using EligibilityGateway.BulkChecks;
 using EligibilityGateway.Caching;
 using EligibilityGateway.Consents;
 using EligibilityGateway.Providers;
@@ -81,6 +82,7 @@ internal sealed class CheckService(
     SubjectReferences subjectReferences,
     IAuditLog audit,
     SingleFlight<CacheKey, SchemeAnswer> inFlight,
+    BulkLane lanes,
     ConsentService consents,
     GatewayMetrics metrics,
     TimeProvider timeProvider,
@@ -243,6 +245,8 @@ internal sealed class CheckService(
             SchemeAnswer fresh;
             if (gate is null)
             {
+                // Counted, never held up: bulk items leave the slots single checks use (BulkChecks/README.md, "Lanes").
+                using var single = lanes.EnterSingle(grant, subject);
                 fresh = await providers.EvaluateAsync(grant, subject, ct);
             }
             else
