@@ -24,7 +24,8 @@
 # Office answers after 20 ms and allows 64 concurrent calls (sandbox.yaml), every subject a NASS number so that each
 # item costs exactly one provider call; the target is 1.25 x the floor items x 20 ms / 64. Meanwhile wrk sends single
 # checks to the same provider (BENCH_BULK_SINGLE_CONNECTIONS, default 4), and their p99 is compared with the same
-# load before the job. BENCH_ONLY=bulk runs only this phase.
+# load before the job. The mock's mean call (arrival to end of answer) shows how much over 20 ms the provider itself
+# took, and floorSecondsAtMeanCall the floor at that latency. BENCH_ONLY=bulk runs only this phase.
 #
 # Ratios matter more than absolute numbers: the machine is shared, so compare phases of one run.
 set -euo pipefail
@@ -189,6 +190,8 @@ bulk_phase() {
         withinTarget: (($total | tonumber) <= $floor * 1.25),
         completed: $status.completed, outcomes: $status.outcomes,
         providerCalls: $meter.calls, providerMaxInFlight: $meter.maxInFlight,
+        providerMeanCallMs: $meter.meanCallMilliseconds,
+        floorSecondsAtMeanCall: ($items * $meter.meanCallMilliseconds / 1000 / 64),
         singleChecksAlone: $alone, singleChecksDuringBulk: $during}}'
 }
 

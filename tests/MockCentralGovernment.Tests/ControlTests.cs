@@ -46,6 +46,34 @@ public sealed class ControlTests(MockGovernmentFixture mock) : IClassFixture<Moc
     }
 
     [Fact]
+    public async Task ConcurrencyMeter_ReportsTheMeanDurationOfEndedCalls_LatencyIncluded_AndResetsIt()
+    {
+        (await _control.DeleteAsync("/_control/concurrency")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        await PutAsync("dwp", new { latencyMilliseconds = 100 });
+
+        var first = await TimeAsync(() => SmithAsync());
+        var second = await TimeAsync(() => SmithAsync());
+        first.Status.Should().Be(HttpStatusCode.OK);
+        second.Status.Should().Be(HttpStatusCode.OK);
+
+        var dwp = await ConcurrencyAsync("dwp");
+        dwp.GetProperty("calls").GetInt64().Should().Be(2);
+        var mean = dwp.GetProperty("meanCallMilliseconds").GetDouble();
+        mean.Should().BeGreaterThanOrEqualTo(100, "the set latency is part of every call")
+            .And.BeLessThanOrEqualTo(Math.Max(first.Elapsed.TotalMilliseconds, second.Elapsed.TotalMilliseconds), "the caller waited at least that long");
+        (await ConcurrencyAsync("hmrc")).GetProperty("meanCallMilliseconds").GetDouble().Should().Be(0, "no call to HMRC ended");
+
+        (await _control.DeleteAsync("/_control/concurrency")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        (await ConcurrencyAsync("dwp")).GetProperty("meanCallMilliseconds").GetDouble().Should().Be(0, "the reset starts the mean from zero");
+    }
+
+    private async Task<System.Text.Json.JsonElement> ConcurrencyAsync(string provider)
+    {
+        using var response = await _control.GetAsync("/_control/concurrency");
+        return (await response.JsonAsync()).GetProperty("providers").EnumerateArray().Single(p => p.GetProperty("provider").GetString() == provider);
+    }
+
+    [Fact]
     public async Task Latency_AfterReset_IsGone()
     {
         await PutAsync("dwp", new { latencyMilliseconds = 400 });

@@ -19,17 +19,19 @@ internal sealed record RecordedCallList(IReadOnlyList<RecordedCall> Calls);
 
 /// <summary>
 /// One provider's concurrency as <c>GET /_control/concurrency</c> shows it: calls being answered now, the most ever
-/// answered at once, and how many calls arrived, since the last reset.
+/// answered at once, how many calls arrived, and how long the calls that ended took on average (from arrival to the
+/// end of the answer, the set latency included), since the last reset.
 /// </summary>
-internal sealed record ProviderConcurrency(string Provider, int InFlight, int MaxInFlight, long Calls);
+internal sealed record ProviderConcurrency(string Provider, int InFlight, int MaxInFlight, long Calls, double MeanCallMilliseconds);
 
 internal sealed record ProviderConcurrencyList(IReadOnlyList<ProviderConcurrency> Providers);
 
 /// <summary>
 /// Counts each provider's calls in flight (from arrival to the end of the answer, latency included) and the most at
-/// once, so a test can prove what a caller's concurrency limit did at the provider's end.
+/// once, so a test can prove what a caller's concurrency limit did at the provider's end; and how long calls took, so
+/// a benchmark can tell the latency it set from the latency callers got.
 /// </summary>
-internal sealed class ConcurrencyMeter
+internal sealed class ConcurrencyMeter(TimeProvider time)
 {
     private readonly Counter[] counters = [.. ProviderKinds.All.Select(_ => new Counter())];
 
@@ -46,19 +48,25 @@ internal sealed class ConcurrencyMeter
             }
         }
 
-        return new Exit(counter);
+        return new Exit(counter, time, time.GetTimestamp());
     }
 
     public ProviderConcurrencyList Snapshot() => new([.. ProviderKinds.All.Select((p, i) => new ProviderConcurrency(
-        p.Slug(), Volatile.Read(ref counters[i].InFlight), Volatile.Read(ref counters[i].MaxInFlight), Interlocked.Read(ref counters[i].Calls)))]);
+        p.Slug(), Volatile.Read(ref counters[i].InFlight), Volatile.Read(ref counters[i].MaxInFlight), Interlocked.Read(ref counters[i].Calls),
+        counters[i].MeanMilliseconds(time)))]);
 
-    /// <summary>Starts the maximum again from the calls in flight now, and the call count from zero.</summary>
+    /// <summary>Starts the maximum again from the calls in flight now, and the call count and mean from zero.</summary>
     public void Reset()
     {
         foreach (var counter in counters)
         {
             Volatile.Write(ref counter.MaxInFlight, Volatile.Read(ref counter.InFlight));
             Interlocked.Exchange(ref counter.Calls, 0);
+            lock (counter.Gate)
+            {
+                counter.Ended = 0;
+                counter.Timestamps = 0;
+            }
         }
     }
 
@@ -67,9 +75,23 @@ internal sealed class ConcurrencyMeter
         public int InFlight;
         public int MaxInFlight;
         public long Calls;
+
+        public readonly Lock Gate = new();
+
+        /// <summary>Calls ended and their total duration in <see cref="TimeProvider"/> timestamp units, under <see cref="Gate"/>.</summary>
+        public long Ended;
+        public long Timestamps;
+
+        public double MeanMilliseconds(TimeProvider time)
+        {
+            lock (Gate)
+            {
+                return Ended == 0 ? 0 : Math.Round(Timestamps * 1000.0 / time.TimestampFrequency / Ended, 2);
+            }
+        }
     }
 
-    private sealed class Exit(Counter counter) : IDisposable
+    private sealed class Exit(Counter counter, TimeProvider time, long started) : IDisposable
     {
         private int done;
 
@@ -77,7 +99,13 @@ internal sealed class ConcurrencyMeter
         {
             if (Interlocked.Exchange(ref done, 1) == 0)
             {
+                var took = time.GetTimestamp() - started;
                 Interlocked.Decrement(ref counter.InFlight);
+                lock (counter.Gate)
+                {
+                    counter.Ended++;
+                    counter.Timestamps += took;
+                }
             }
         }
     }
