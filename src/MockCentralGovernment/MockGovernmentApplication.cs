@@ -42,6 +42,7 @@ public static class MockGovernmentApplication
         builder.Services.AddSingleton<FaultController>();
         builder.Services.AddSingleton<CallLog>();
         builder.Services.AddSingleton<ConcurrencyMeter>();
+        builder.Services.AddSingleton<LatencyTimer>();
         builder.Services.AddPopulation();
         configure?.Invoke(builder);
         builder.AddServiceTelemetry(ServiceName, [], []); // nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set

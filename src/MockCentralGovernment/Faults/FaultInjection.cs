@@ -19,11 +19,12 @@ internal static class FaultInjection
             var services = factoryContext.ApplicationServices;
             var faults = services.GetRequiredService<FaultController>();
             var time = services.GetRequiredService<TimeProvider>();
+            var timer = services.GetRequiredService<LatencyTimer>();
             var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(FaultInjection).FullName!);
             return invocation =>
             {
                 var settings = faults.Get(provider);
-                return settings.IsQuiet ? next(invocation) : ApplyAsync(invocation, next, settings, provider, faults, time, logger);
+                return settings.IsQuiet ? next(invocation) : ApplyAsync(invocation, next, settings, provider, faults, time, timer, logger);
             };
         });
 
@@ -34,6 +35,7 @@ internal static class FaultInjection
         ProviderKind provider,
         FaultController faults,
         TimeProvider time,
+        LatencyTimer timer,
         ILogger logger)
     {
         var context = invocation.HttpContext;
@@ -53,13 +55,13 @@ internal static class FaultInjection
 
             if (delay > 0)
             {
-                await DelayAtLeastAsync(TimeSpan.FromMilliseconds(delay), time, context.RequestAborted);
+                await DelayAtLeastAsync(TimeSpan.FromMilliseconds(delay), time, timer, context.RequestAborted);
             }
 
             if (settings.TimeoutRate > 0 && faults.NextUnit(provider) < settings.TimeoutRate)
             {
                 Log.FaultInjected(logger, provider.Slug(), "timeout");
-                await DelayAtLeastAsync(TimeSpan.FromMilliseconds(settings.TimeoutHoldMilliseconds), time, context.RequestAborted);
+                await DelayAtLeastAsync(TimeSpan.FromMilliseconds(settings.TimeoutHoldMilliseconds), time, timer, context.RequestAborted);
                 return Problems.Timeout();
             }
         }
@@ -81,10 +83,17 @@ internal static class FaultInjection
         return await next(invocation);
     }
 
-    // Timers fire on a coarse tick and can wake up to a millisecond early; the contract promises at least the set
-    // latency, so sleep again for whatever is left.
-    private static async Task DelayAtLeastAsync(TimeSpan delay, TimeProvider time, CancellationToken cancellationToken)
+    // On the system clock, the latency timer (closer to the set latency than Task.Delay). On another clock (a test's
+    // fake one), Task.Delay on that clock: its timers fire on a coarse tick and can wake up early; the contract promises
+    // at least the set latency, so sleep again for whatever is left.
+    private static async Task DelayAtLeastAsync(TimeSpan delay, TimeProvider time, LatencyTimer timer, CancellationToken cancellationToken)
     {
+        if (time == TimeProvider.System)
+        {
+            await timer.DelayAsync(delay, cancellationToken);
+            return;
+        }
+
         var started = time.GetTimestamp();
         for (var remaining = delay; remaining > TimeSpan.Zero; remaining = delay - time.GetElapsedTime(started))
         {
