@@ -21,7 +21,7 @@ internal sealed class BulkLane(IOptions<BulkCheckOptions> options)
     private readonly ConcurrentDictionary<(string ProviderId, int MaxConcurrency), ProviderSlots> slots = new();
 
     /// <summary>How many calls to a provider allowing <paramref name="maxConcurrency"/> bulk items may join: its limit less the reserve, at least one.</summary>
-    public int ShareOf(int maxConcurrency) => Math.Max(1, maxConcurrency - options.Value.ReservedProviderSlots);
+    private int ShareOf(int maxConcurrency) => Math.Max(1, maxConcurrency - options.Value.ReservedProviderSlots);
 
     /// <summary>
     /// Waits for a slot of each provider the scheme will actually ask about <paramref name="subject"/> (a question
@@ -30,22 +30,25 @@ internal sealed class BulkLane(IOptions<BulkCheckOptions> options)
     public async ValueTask<IDisposable> EnterAsync(PolicyGrant grant, Subject subject, CancellationToken cancellationToken)
     {
         var asked = Asked(grant, subject);
-        var held = new List<ProviderSlots>(asked.Length);
+        var entered = 0;
         try
         {
-            foreach (var provider in asked)
+            for (; entered < asked.Count; entered++)
             {
-                await provider.EnterBulkAsync(cancellationToken).ConfigureAwait(false);
-                held.Add(provider);
+                await asked[entered].EnterBulkAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         catch
         {
-            new Held(held, bulk: true).Dispose();
+            for (var i = 0; i < entered; i++)
+            {
+                asked[i].Leave(wasBulk: true);
+            }
+
             throw;
         }
 
-        return new Held(held, bulk: true);
+        return new Held(asked, bulk: true);
     }
 
     /// <summary>
@@ -55,17 +58,16 @@ internal sealed class BulkLane(IOptions<BulkCheckOptions> options)
     public IDisposable EnterSingle(PolicyGrant grant, Subject subject)
     {
         var asked = Asked(grant, subject);
-        var held = new List<ProviderSlots>(asked.Length);
         foreach (var provider in asked)
         {
             provider.EnterSingle();
-            held.Add(provider);
         }
 
-        return new Held(held, bulk: false);
+        return new Held(asked, bulk: false);
     }
 
-    private ProviderSlots[] Asked(PolicyGrant grant, Subject subject)
+    /// <summary>The slots of each provider the scheme will ask about <paramref name="subject"/>, once each, in provider-id order.</summary>
+    private List<ProviderSlots> Asked(PolicyGrant grant, Subject subject)
     {
         var questions = grant.Questions;
         var asked = new List<ProviderSlots>(questions.Length);
@@ -76,17 +78,29 @@ internal sealed class BulkLane(IOptions<BulkCheckOptions> options)
                 continue;
             }
 
-            if (asked.Exists(s => s.ProviderId == question.ProviderId) || Provider(grant, question.ProviderId) is not { } provider)
+            if (Provider(grant, question.ProviderId) is not { } provider || Contains(asked, provider.Id))
             {
                 continue;
             }
 
-            var size = provider.MaxConcurrency;
-            asked.Add(slots.GetOrAdd((provider.Id, size), key => new ProviderSlots(key.ProviderId, key.MaxConcurrency, ShareOf(key.MaxConcurrency))));
+            asked.Add(slots.GetOrAdd((provider.Id, provider.MaxConcurrency), key => new ProviderSlots(key.ProviderId, ShareOf(key.MaxConcurrency))));
         }
 
-        asked.Sort((a, b) => string.CompareOrdinal(a.ProviderId, b.ProviderId));
-        return [.. asked];
+        asked.Sort(static (a, b) => string.CompareOrdinal(a.ProviderId, b.ProviderId));
+        return asked;
+    }
+
+    private static bool Contains(List<ProviderSlots> asked, string providerId)
+    {
+        foreach (var slots in asked)
+        {
+            if (slots.ProviderId == providerId)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static DataProvider? Provider(PolicyGrant grant, string id)
@@ -123,7 +137,7 @@ internal sealed class BulkLane(IOptions<BulkCheckOptions> options)
 /// One provider's calls in flight from this process, bulk and single, and the bulk items waiting for a slot, first come
 /// first served. A bulk item enters while bulk + single &lt; <see cref="bulkLimit"/>, or when no bulk item holds a slot.
 /// </summary>
-internal sealed class ProviderSlots(string providerId, int maxConcurrency, int bulkLimit)
+internal sealed class ProviderSlots(string providerId, int bulkLimit)
 {
     private readonly Lock gate = new();
     private readonly Queue<TaskCompletionSource> waiting = new();
@@ -131,9 +145,6 @@ internal sealed class ProviderSlots(string providerId, int maxConcurrency, int b
     private int single;
 
     public string ProviderId { get; } = providerId;
-
-    /// <summary>The provider's <c>max_concurrency</c>.</summary>
-    public int MaxConcurrency { get; } = maxConcurrency;
 
     /// <summary>Bulk items holding a slot now.</summary>
     public int Bulk

@@ -10,7 +10,7 @@ namespace EligibilityGateway.Tests.BulkChecks;
 public sealed class ProviderSlotsTests
 {
     // A provider allowing 12 calls with 2 reserved: bulk items may join while fewer than 10 calls are in flight.
-    private static ProviderSlots Slots() => new("home-office", maxConcurrency: 12, bulkLimit: 10);
+    private static ProviderSlots Slots() => new("home-office", bulkLimit: 10);
 
     [Fact]
     public async Task BulkItems_EnterUpToTheLimitLessTheReserve_ThenWait()
@@ -130,7 +130,7 @@ public sealed class ProviderSlotsTests
     [Fact]
     public async Task ACancelledWait_LeftAloneInTheQueue_DoesNotStallTheNextItem()
     {
-        var slots = new ProviderSlots("home-office", maxConcurrency: 1, bulkLimit: 1);
+        var slots = new ProviderSlots("home-office", bulkLimit: 1);
         await slots.EnterBulkAsync(CancellationToken.None);
         using var cancel = new CancellationTokenSource();
         var cancelled = slots.EnterBulkAsync(cancel.Token).AsTask();
