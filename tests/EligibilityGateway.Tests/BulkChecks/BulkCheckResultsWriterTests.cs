@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using EligibilityGateway.BulkChecks;
 using EligibilityGateway.Testing;
@@ -14,25 +13,12 @@ namespace EligibilityGateway.Tests.BulkChecks;
 /// leaves its items claimed; the job is handed back rather than left running, and the next lease settles those items
 /// from their audit records. Every item ends with a result, one audit record, and one question to the provider.
 /// </summary>
-public sealed class BulkCheckResultsWriterTests : IAsyncLifetime
+public sealed class BulkCheckResultsWriterTests() : OwnMockBulkTest("egw-bulk-writer-")
 {
     private const int Items = 40;
 
     /// <summary>One batch's every attempt (the processor tries a batch ten times before giving it up).</summary>
     private const int RefusedWrites = 10;
-
-    private readonly string dataDirectory = Directory.CreateTempSubdirectory("egw-bulk-writer-").FullName;
-    private readonly HttpClient http = new();
-    private ServiceProcess mock = null!;
-
-    public async Task InitializeAsync() => mock = await ServiceProcess.StartAsync("MockCentralGovernment.dll", new Dictionary<string, string?>());
-
-    public async Task DisposeAsync()
-    {
-        http.Dispose();
-        await mock.DisposeAsync();
-        Directory.Delete(dataDirectory, recursive: true);
-    }
 
     [Fact]
     public async Task BulkCheck_ResultsWriterGivesUpOnABatch_JobIsHandedBackAndItsItemsSettledFromTheAuditLogWithoutAskingAgain()
@@ -43,40 +29,39 @@ public sealed class BulkCheckResultsWriterTests : IAsyncLifetime
             ["BulkChecks:LeaseDuration"] = "00:00:02",
             ["BulkChecks:PollInterval"] = "00:00:00.2",
         };
-        await using var app = TestGateway.Build(dataDirectory, settings, builder =>
+        await using var app = TestGateway.Build(DataDirectory, settings, builder =>
         {
             var original = builder.Services.Single(d => d.ServiceType == typeof(IBulkCheckStore));
             builder.Services.Remove(original);
             builder.Services.AddSingleton<IBulkCheckStore>(services =>
                 store = new RefusingResultsStore((IBulkCheckStore)original.ImplementationFactory!(services), RefusedWrites));
-        }, mock.Address);
+        }, Mock.Address);
         var gateway = await app.StartOnFreePortAsync();
-        using (var reset = await http.DeleteAsync(new Uri(mock.Address, "/_control/concurrency")))
+        using (var reset = await Http.DeleteAsync(new Uri(Mock.Address, "/_control/concurrency")))
         {
             reset.EnsureSuccessStatusCode();
         }
 
-        var token = await SandboxClients.TokenAsync(http, gateway);
-        using var accepted = await BulkHttp.SubmitAsync(http, gateway, token, BulkHttp.SyntheticJson(Items, "WRITER", nass: true, first: 70_000), "application/json");
+        var token = await SandboxClients.TokenAsync(Http, gateway);
+        using var accepted = await BulkHttp.SubmitAsync(Http, gateway, token, BulkHttp.SyntheticJson(Items, "WRITER", nass: true, first: 70_000), "application/json");
         accepted.StatusCode.Should().Be(HttpStatusCode.Accepted);
         using var submitted = JsonDocument.Parse(await accepted.Content.ReadAsStringAsync());
         var id = submitted.RootElement.GetProperty("bulkCheckId").GetString()!;
 
-        using var done = await BulkHttp.WaitForAsync(http, gateway, token, id, s => s.GetProperty("status").GetString() == "completed", TimeSpan.FromSeconds(60));
+        using var done = await BulkHttp.WaitForAsync(Http, gateway, token, id, s => s.GetProperty("status").GetString() == "completed", TimeSpan.FromSeconds(60));
 
         store!.Refused.Should().Be(RefusedWrites, "the first batch was refused on every attempt");
         store.Leases(id).Should().BeGreaterThanOrEqualTo(2, "the job was handed back and leased again, not left running");
         done.RootElement.GetProperty("completed").GetInt32().Should().Be(Items, "no item is lost");
         done.RootElement.GetProperty("pending").GetInt32().Should().Be(0);
-        var rows = await BulkHttp.AllResultsAsync(http, gateway, token, id, pageSize: 100);
+        var rows = await BulkHttp.AllResultsAsync(Http, gateway, token, id, pageSize: 100);
         rows.Should().HaveCount(Items);
         rows.Should().AllSatisfy(r => r.GetProperty("outcome").GetString().Should().NotBeNullOrEmpty());
-        var perCheck = BulkHttp.AuditRecordsPerCheckId(Path.Combine(dataDirectory, "audit.db"), rows.Select(r => r.GetProperty("checkId").GetString()!));
+        var perCheck = BulkHttp.AuditRecordsPerCheckId(Path.Combine(DataDirectory, "audit.db"), rows.Select(r => r.GetProperty("checkId").GetString()!));
         perCheck.Should().HaveCount(Items);
         perCheck.Values.Should().AllSatisfy(n => n.Should().Be(1), "an item whose result was not written is settled from its record, not checked again");
 
-        using var meter = JsonDocument.Parse(await http.GetStringAsync(new Uri(mock.Address, "/_control/concurrency")));
-        var calls = meter.RootElement.GetProperty("providers").EnumerateArray().Single(p => p.GetProperty("provider").GetString() == "home-office").GetProperty("calls").GetInt64();
+        var calls = await ProviderCallsAsync("home-office");
         calls.Should().Be(Items, "each item's provider is asked once");
     }
 

@@ -14,26 +14,13 @@ namespace EligibilityGateway.Tests.BulkChecks;
 /// resumes and finishes with every item checked, one audit record per item, and no provider asked about an item more
 /// than the items in flight at the kill.
 /// </summary>
-public sealed class BulkCheckResumptionTests : IAsyncLifetime
+public sealed class BulkCheckResumptionTests() : OwnMockBulkTest("egw-bulk-resume-")
 {
     private const int Items = 600;
-    private readonly string dataDirectory = Directory.CreateTempSubdirectory("egw-bulk-resume-").FullName;
-    private readonly HttpClient http = new();
-    private ServiceProcess mock = null!;
-
-    public async Task InitializeAsync() => mock = await ServiceProcess.StartAsync("MockCentralGovernment.dll", new Dictionary<string, string?>());
-
-    public async Task DisposeAsync()
-    {
-        http.Dispose();
-        await mock.DisposeAsync();
-        Directory.Delete(dataDirectory, recursive: true);
-    }
-
     [Fact]
     public async Task BulkCheck_GatewayKilledMidJob_ResumesInANewProcessWithoutLosingOrRecordingAnyItemTwice()
     {
-        using (var latency = await http.PutAsJsonAsync(new Uri(mock.Address, "/_control/providers/home-office"), new { latencyMilliseconds = 200 }))
+        using (var latency = await Http.PutAsJsonAsync(new Uri(Mock.Address, "/_control/providers/home-office"), new { latencyMilliseconds = 200 }))
         {
             latency.EnsureSuccessStatusCode();
         }
@@ -42,31 +29,30 @@ public sealed class BulkCheckResumptionTests : IAsyncLifetime
         await using (var first = await StartGatewayAsync())
         {
             var token = await TokenAsync(first.Address);
-            using var accepted = await BulkHttp.SubmitAsync(http, first.Address, token, BulkHttp.SyntheticJson(Items, "RESUME", nass: true, first: 60_000), "application/json");
+            using var accepted = await BulkHttp.SubmitAsync(Http, first.Address, token, BulkHttp.SyntheticJson(Items, "RESUME", nass: true, first: 60_000), "application/json");
             accepted.StatusCode.Should().Be(HttpStatusCode.Accepted);
             using var submitted = JsonDocument.Parse(await accepted.Content.ReadAsStringAsync());
             id = submitted.RootElement.GetProperty("bulkCheckId").GetString()!;
 
-            using var partly = await BulkHttp.WaitForAsync(http, first.Address, token, id, s => s.GetProperty("completed").GetInt32() >= 100);
+            using var partly = await BulkHttp.WaitForAsync(Http, first.Address, token, id, s => s.GetProperty("completed").GetInt32() >= 100);
             await first.KillAsync();
         }
 
         await using var second = await StartGatewayAsync();
         var secondToken = await TokenAsync(second.Address);
-        using var done = await BulkHttp.WaitForAsync(http, second.Address, secondToken, id, s => s.GetProperty("status").GetString() == "completed", TimeSpan.FromSeconds(90));
+        using var done = await BulkHttp.WaitForAsync(Http, second.Address, secondToken, id, s => s.GetProperty("status").GetString() == "completed", TimeSpan.FromSeconds(90));
 
         done.RootElement.GetProperty("completed").GetInt32().Should().Be(Items, "no item is lost");
         done.RootElement.GetProperty("pending").GetInt32().Should().Be(0);
-        var rows = await BulkHttp.AllResultsAsync(http, second.Address, secondToken, id, pageSize: 1000);
+        var rows = await BulkHttp.AllResultsAsync(Http, second.Address, secondToken, id, pageSize: 1000);
         rows.Should().HaveCount(Items);
         var checkIds = rows.Select(r => r.GetProperty("checkId").GetString()!).ToList();
-        var perCheck = BulkHttp.AuditRecordsPerCheckId(Path.Combine(dataDirectory, "audit.db"), checkIds);
+        var perCheck = BulkHttp.AuditRecordsPerCheckId(Path.Combine(DataDirectory, "audit.db"), checkIds);
         perCheck.Values.Should().AllSatisfy(n => n.Should().Be(1), "every item is recorded exactly once, across the kill");
 
         // At the providers: every item asked once, plus at most the items in flight when the process died (their
         // answers were never recorded nor released), which the bulk share of 64 − 2 bounds.
-        using var meter = JsonDocument.Parse(await http.GetStringAsync(new Uri(mock.Address, "/_control/concurrency")));
-        var calls = meter.RootElement.GetProperty("providers").EnumerateArray().Single(p => p.GetProperty("provider").GetString() == "home-office").GetProperty("calls").GetInt64();
+        var calls = await ProviderCallsAsync("home-office");
         calls.Should().BeGreaterThanOrEqualTo(Items).And.BeLessThanOrEqualTo(Items + 62);
         second.Output.Should().Contain("resumed", "the new process settles what the dead one had claimed");
     }
@@ -74,7 +60,7 @@ public sealed class BulkCheckResumptionTests : IAsyncLifetime
     private async Task<ServiceProcess> StartGatewayAsync()
     {
         var settings = new Dictionary<string, string?>();
-        foreach (var (key, value) in SandboxHost.GatewaySettings(TrustFrameworkFiles.SandboxPath, dataDirectory, mock.Address, redis: null))
+        foreach (var (key, value) in SandboxHost.GatewaySettings(TrustFrameworkFiles.SandboxPath, DataDirectory, Mock.Address, redis: null))
         {
             settings[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
@@ -92,7 +78,7 @@ public sealed class BulkCheckResumptionTests : IAsyncLifetime
             Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "eligibility.check" }),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("leeds:leeds-sandbox-secret")));
-        using var response = await http.SendAsync(request);
+        using var response = await Http.SendAsync(request);
         response.EnsureSuccessStatusCode();
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return json.RootElement.GetProperty("access_token").GetString()!;
