@@ -93,12 +93,12 @@ internal sealed class CheckRateLimiter : IDisposable
     public async ValueTask<RateLimitDecision> TryAcquireAsync(string councilId, string schemeId, RateLimit limit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(limit);
+        var partition = new Partition(councilId, schemeId, limit);
         if (redis is null)
         {
-            return AcquireInProcess(new Partition(councilId, schemeId, limit));
+            return AcquireInProcess(partition);
         }
 
-        var partition = new Partition(councilId, schemeId, limit);
         var reservation = reservations.GetOrAdd(partition, static p => new Reservation(p));
         while (true)
         {

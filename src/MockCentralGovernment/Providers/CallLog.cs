@@ -19,17 +19,18 @@ internal sealed record RecordedCallList(IReadOnlyList<RecordedCall> Calls);
 
 /// <summary>
 /// One provider's concurrency as <c>GET /_control/concurrency</c> shows it: calls being answered now, the most ever
-/// answered at once, how many calls arrived, and how long the calls that ended took on average (from arrival to the
-/// end of the answer, the set latency included), since the last reset.
+/// answered at once, how many calls arrived, and how long the calls that ended took on average (the set latency
+/// included), since the last reset; each over the span <see cref="ConcurrencyMeter"/> times.
 /// </summary>
 internal sealed record ProviderConcurrency(string Provider, int InFlight, int MaxInFlight, long Calls, double MeanCallMilliseconds);
 
 internal sealed record ProviderConcurrencyList(IReadOnlyList<ProviderConcurrency> Providers);
 
 /// <summary>
-/// Counts each provider's calls in flight (from arrival to the end of the answer, latency included) and the most at
-/// once, so a test can prove what a caller's concurrency limit did at the provider's end; and how long calls took, so
-/// a benchmark can tell the latency it set from the latency callers got.
+/// Counts each provider's calls in flight (from the moment a call, its request read and routed, reaches the API's
+/// filters until its answer is ready to write, latency included; reading the request and writing the answer are not
+/// counted) and the most at once, so a test can prove what a caller's concurrency limit did at the provider's end; and
+/// how long calls took, so a benchmark can tell the latency it set from the latency callers got.
 /// </summary>
 internal sealed class ConcurrencyMeter(TimeProvider time)
 {
